@@ -125,7 +125,7 @@ function parseEnvelope<S extends Record<string, z.ZodType>>(
   if (!schema) return { ok: false, code: 'unknown_type', message: `unknown type ${env.data.type}`, id: env.data.id };
   const data = schema.safeParse(env.data.data);
   if (!data.success) return { ok: false, code: 'invalid_data', message: z.prettifyError(data.error), id: env.data.id };
-  return { ok: true, value: { ...env.data, type: env.data.type as Extract<keyof S, string>, data: data.data } };
+  return { ok: true, value: { ...env.data, type: env.data.type as Extract<keyof S, string>, data: data.data as z.infer<S[keyof S]> } };
 }
 
 export function parseEvent(raw: Buffer | string, maxBytes = 64 * 1024) {
