@@ -1,0 +1,116 @@
+/**
+ * Cloud → gateway commands (DESIGN §4): parsed with the shared schemas, applied idempotently by
+ * command id, answered with `command.result` through the outbox. The command's effect, its
+ * processed_commands row and its result event commit in one transaction, so a crash can never
+ * apply a command without remembering it (or the reverse). Bad input gets an error result and a
+ * log line, never an exception out of handle().
+ */
+import type { Logger } from 'pino';
+import { parseCommand, type CommandData, type CommandType, type Envelope } from '../shared/mqtt/messages.js';
+import { SessionError, type SessionManager } from './sessions.js';
+import type { RuntimeConfig } from './runtime-config.js';
+import type { CommandResult } from './store/commands.js';
+import type { GatewayStore } from './store/store.js';
+import { TimetableError, type Timetable } from './timetable.js';
+
+type AnyCommand = { [T in CommandType]: Envelope<T, CommandData<T>> }[CommandType];
+
+export interface CommandDeps {
+  store: GatewayStore;
+  sessions: SessionManager;
+  runtime: RuntimeConfig;
+  timetable: Timetable;
+  log: Logger;
+  now?: () => number;
+}
+
+export class CommandProcessor {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: CommandDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Handles one raw MQTT payload from the cmd topic. Returns the result sent (for logs and tests). */
+  handle(raw: Buffer | string): CommandResult | null {
+    const { store, log } = this.deps;
+    const parsed = parseCommand(raw);
+    if (!parsed.ok) {
+      log.warn({ code: parsed.code, commandId: parsed.id, detail: parsed.message }, 'command rejected');
+      // Without an id there is nobody to answer: the log line is all we can do.
+      return parsed.id ? this.answer({ command_id: parsed.id, ok: false, error: { code: parsed.code, message: parsed.message.slice(0, 500) } }) : null;
+    }
+    const cmd = parsed.value as AnyCommand;
+    try {
+      const prior = store.commands.get(cmd.id);
+      if (prior) {
+        log.info({ commandId: cmd.id, type: cmd.type }, 'repeated command: re-sending its result');
+        return this.answer(prior);
+      }
+      const after: Array<() => void> = [];
+      const result = store.transaction(() => {
+        const now = this.now();
+        let r: CommandResult;
+        try {
+          // A savepoint: a command failing half-way leaves no trace but its error result.
+          store.db.transaction(() => this.apply(cmd, now, after))();
+          r = { command_id: cmd.id, ok: true };
+        } catch (err) {
+          if (!(err instanceof SessionError) && !(err instanceof TimetableError)) throw err;
+          after.length = 0;
+          r = { command_id: cmd.id, ok: false, error: { code: err.code, message: err.message } };
+        }
+        store.commands.record(cmd.id, cmd.type, r, now);
+        store.outbox.append('command.result', r, now);
+        return r;
+      });
+      log.info({ commandId: cmd.id, type: cmd.type, ok: result.ok, error: result.error?.code }, 'command applied');
+      for (const fn of after) fn();
+      return result;
+    } catch (err) {
+      // Not the command's fault (disk, bug): not recorded, so the cloud's retry can still succeed.
+      log.error({ err, commandId: cmd.id, type: cmd.type }, 'command failed');
+      return this.answer({ command_id: cmd.id, ok: false, error: { code: 'internal_error', message: 'the gateway could not apply the command' } });
+    }
+  }
+
+  private apply(cmd: AnyCommand, now: number, after: Array<() => void>): void {
+    const { sessions, runtime, timetable } = this.deps;
+    switch (cmd.type) {
+      case 'session.start': {
+        const d = cmd.data;
+        sessions.startInTx(
+          { id: d.session_id, courseId: d.course_id, periodS: d.period_s, endsAt: d.ends_at ? Date.parse(d.ends_at) : null, source: 'cloud' },
+          now,
+        );
+        after.push(() => sessions.notify());
+        return;
+      }
+      case 'session.end':
+        sessions.endInTx(cmd.data.session_id, 'command', now);
+        after.push(() => sessions.notify());
+        return;
+      case 'config.set':
+        runtime.setInTx(cmd.data);
+        after.push(() => runtime.notify());
+        return;
+      case 'timetable.set':
+        timetable.setInTx(cmd.data);
+        after.push(() => timetable.reload());
+        return;
+      case 'ping':
+        return;
+    }
+  }
+
+  private answer(result: CommandResult): CommandResult | null {
+    try {
+      const now = this.now();
+      this.deps.store.transaction(() => this.deps.store.outbox.append('command.result', result, now));
+      return result;
+    } catch (err) {
+      this.deps.log.error({ err, commandId: result.command_id }, 'could not queue the command result');
+      return null;
+    }
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The gateway's root logger: pino JSON to stdout (journald stores it). Secrets are redacted by
+ * path so that a config object or an error carrying one can never print it (DESIGN §3, §7).
+ */
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+
+export const REDACT_PATHS = [
+  'roomSecret',
+  'room_secret',
+  'password',
+  'mqtt_password',
+  'mqtt.password',
+  'config.roomSecret',
+  'config.mqtt.password',
+  '*.roomSecret',
+  '*.room_secret',
+  '*.password',
+  '*.mqtt_password',
+];
+
+export function createLogger(level: LevelWithSilent = 'info', destination?: pino.DestinationStream): Logger {
+  const opts: pino.LoggerOptions = {
+    level,
+    base: { service: 'attendance-gateway' },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  return destination ? pino(opts, destination) : pino(opts);
+}
+
+export type { Logger };

@@ -1,0 +1,62 @@
+/**
+ * What the beacon puts on air: the session frame of DESIGN §3 (docs/protocol.md §On air), or the
+ * idle frame documented in docs/gateway.md §Idle frame when no session is live.
+ */
+import { advertisingData, scanResponseData } from '../shared/advertisement.js';
+import { encodeFrame } from '../shared/frame.js';
+import { deriveSessionKey, tokenForWindow } from '../shared/token.js';
+import type { AdvertisingPayload } from './ble/advertiser.js';
+
+export interface BeaconIdentity {
+  roomCode: number;
+  roomSecret: Buffer;
+  companyId: number;
+  localName: string;
+}
+
+/** Idle frame version byte: distinct from the session frame's 0x01 and shorter, so no decoder takes it for a token. */
+export const IDLE_FRAME_VERSION = 0x00;
+
+export class OnAirEncoder {
+  private cachedSession: { id: string; key: Buffer } | null = null;
+
+  constructor(private readonly id: BeaconIdentity) {}
+
+  token(sessionId: string, w: number): Buffer {
+    if (this.cachedSession?.id !== sessionId) {
+      this.cachedSession = { id: sessionId, key: deriveSessionKey(this.id.roomSecret, sessionId) };
+    }
+    return tokenForWindow(this.cachedSession.key, w);
+  }
+
+  sessionPayload(sessionId: string, w: number): AdvertisingPayload {
+    const frame = encodeFrame({ roomCode: this.id.roomCode, window: w, token: this.token(sessionId, w) });
+    return { advertisingData: advertisingData(frame, this.id.companyId), scanResponse: scanResponseData(this.id.localName) };
+  }
+
+  /**
+   * Flags + manufacturer data `08 FF <company id LE> 00 <room_code BE>`: says "this room's beacon
+   * is alive, no session", which an installer's scan can show, and carries no token.
+   */
+  idlePayload(): AdvertisingPayload {
+    const ad = Buffer.alloc(3 + 9);
+    ad.set([0x02, 0x01, 0x06, 0x08, 0xff], 0);
+    ad.writeUInt16LE(this.id.companyId, 5);
+    ad[7] = IDLE_FRAME_VERSION;
+    ad.writeUInt32BE(this.id.roomCode, 8);
+    return { advertisingData: ad, scanResponse: scanResponseData(this.id.localName) };
+  }
+}
+
+/** Decodes an idle frame (for `scan`), or null. */
+export function findIdleFrame(data: Buffer, companyId: number): { roomCode: number } | null {
+  for (let i = 0; i + 1 < data.length; ) {
+    const len = data[i]!;
+    if (len === 0) break;
+    if (len === 8 && data[i + 1] === 0xff && i + 9 <= data.length && data.readUInt16LE(i + 2) === companyId && data[i + 4] === IDLE_FRAME_VERSION) {
+      return { roomCode: data.readUInt32BE(i + 5) };
+    }
+    i += 1 + len;
+  }
+  return null;
+}

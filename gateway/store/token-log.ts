@@ -1,0 +1,56 @@
+/** What was on air and when: one row per (session, window) advertised, closed when replaced. */
+import type { Db } from './open.js';
+
+export interface TokenLogEntry {
+  sessionId: string;
+  w: number;
+  token: string;
+  advertisedFrom: number;
+  advertisedTo: number | null;
+}
+
+interface Row {
+  session_id: string;
+  w: number;
+  token: string;
+  advertised_from: number;
+  advertised_to: number | null;
+}
+
+export class TokenLogRepo {
+  private readonly closeStmt;
+  private readonly insertStmt;
+  private readonly currentStmt;
+  private readonly forSessionStmt;
+
+  constructor(db: Db) {
+    this.closeStmt = db.prepare<[number]>('UPDATE token_log SET advertised_to = ? WHERE advertised_to IS NULL');
+    this.insertStmt = db.prepare<[string, number, string, number]>(
+      'INSERT INTO token_log (session_id, w, token, advertised_from) VALUES (?, ?, ?, ?)',
+    );
+    this.currentStmt = db.prepare<[], Row>('SELECT * FROM token_log WHERE advertised_to IS NULL ORDER BY id DESC LIMIT 1');
+    this.forSessionStmt = db.prepare<[string], Row>('SELECT * FROM token_log WHERE session_id = ? ORDER BY id');
+  }
+
+  /** Ends whatever row is still open (the previous window, or a session that just ended). */
+  closeOpen(at: number): void {
+    this.closeStmt.run(at);
+  }
+
+  open(sessionId: string, w: number, tokenHex: string, at: number): void {
+    this.insertStmt.run(sessionId, w, tokenHex, at);
+  }
+
+  current(): TokenLogEntry | null {
+    const r = this.currentStmt.get();
+    return r ? toEntry(r) : null;
+  }
+
+  forSession(sessionId: string): TokenLogEntry[] {
+    return this.forSessionStmt.all(sessionId).map(toEntry);
+  }
+}
+
+function toEntry(r: Row): TokenLogEntry {
+  return { sessionId: r.session_id, w: r.w, token: r.token, advertisedFrom: r.advertised_from, advertisedTo: r.advertised_to };
+}

@@ -1,0 +1,119 @@
+import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SessionManager } from '../../gateway/sessions.js';
+import { StoreOpenError } from '../../gateway/store/errors.js';
+import { SCHEMA_VERSION } from '../../gateway/store/migrations.js';
+import { openStore } from '../../gateway/store/store.js';
+import { memoryLogger } from '../fakes/memory-logger.js';
+import { ROOM_CODE, SESSION_ID, outboxEvents, tempDir } from './classroom.js';
+
+const T0 = Date.parse('2026-01-01T08:00:00Z');
+
+describe('gateway store', () => {
+  const dirs: Array<() => void> = [];
+  afterEach(() => dirs.splice(0).forEach((c) => c()));
+
+  function fileStore() {
+    const { dir, cleanup } = tempDir();
+    dirs.push(cleanup);
+    const path = join(dir, 'state', 'gateway.db');
+    return { path, dir, store: openStore(path, 'room-101', 'att/v1') };
+  }
+
+  it('creates the schema in WAL mode and records its version', () => {
+    const { store } = fileStore();
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    store.close();
+  });
+
+  it('keeps a started session and its session.started event together across a reopen', () => {
+    const { path, store } = fileStore();
+    const sessions = new SessionManager({ store, roomCode: ROOM_CODE, log: memoryLogger().log });
+    sessions.start({ id: SESSION_ID, courseId: 'CS101', periodS: 300, endsAt: null, source: 'cloud' }, T0);
+    store.close();
+    const again = openStore(path, 'room-101', 'att/v1');
+    expect(again.sessions.live()?.id).toBe(SESSION_ID);
+    const events = outboxEvents(again);
+    expect(events.map((e) => e.type)).toEqual(['session.started']);
+    expect(events[0]!.data).toMatchObject({ session_id: SESSION_ID, room_code: ROOM_CODE, course_id: 'CS101', source: 'cloud' });
+    again.close();
+  });
+
+  it('rolls back the state change when its event cannot be written (nothing half-done)', () => {
+    const { store } = fileStore();
+    expect(() =>
+      store.transaction(() => {
+        store.sessions.insert({ id: SESSION_ID, courseId: null, periodS: 300, startedAt: T0, endsAt: null, source: 'gateway' });
+        // An event that violates the contract schema throws inside the transaction.
+        store.outbox.append('token.rotated', { session_id: 'not-a-uuid', w: 1, advertised_at: 'x' }, T0);
+      }),
+    ).toThrow();
+    expect(store.sessions.live()).toBeNull();
+    expect(store.outbox.depth()).toBe(0);
+    store.close();
+  });
+
+  it('allows one live session per room: a new start replaces the old one, reported as such', () => {
+    const { store } = fileStore();
+    const sessions = new SessionManager({ store, roomCode: ROOM_CODE, log: memoryLogger().log });
+    const second = '0192f3a0-7c00-7000-8000-000000000002';
+    sessions.start({ id: SESSION_ID, courseId: 'CS101', periodS: 300, endsAt: null, source: 'cloud' }, T0);
+    sessions.start({ id: second, courseId: 'CS102', periodS: 300, endsAt: null, source: 'cloud' }, T0 + 1000);
+    expect(store.sessions.live()?.id).toBe(second);
+    expect(store.sessions.get(SESSION_ID)).toMatchObject({ endedAt: T0 + 1000, endReason: 'replaced' });
+    expect(outboxEvents(store).map((e) => [e.type, e.data.session_id])).toEqual([
+      ['session.started', SESSION_ID],
+      ['session.ended', SESSION_ID],
+      ['session.started', second],
+    ]);
+    // The database itself refuses a second live row, whatever the code does.
+    expect(() => store.sessions.insert({ id: '0192f3a0-7c00-7000-8000-000000000003', courseId: null, periodS: 300, startedAt: T0, endsAt: null, source: 'gateway' })).toThrow(
+      /UNIQUE/,
+    );
+    store.close();
+  });
+
+  it('refuses a file that is not a database with a clear message and leaves it untouched', () => {
+    const { dir, cleanup } = tempDir();
+    dirs.push(cleanup);
+    const path = join(dir, 'gateway.db');
+    const junk = 'these are the minutes of the staff meeting, not a database\n'.repeat(100);
+    writeFileSync(path, junk);
+    let error: unknown;
+    try {
+      openStore(path, 'room-101', 'att/v1');
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(StoreOpenError);
+    expect((error as StoreOpenError).code).toBe('not_a_database');
+    expect((error as Error).message).toBe(`database ${path} is not a SQLite database; it was left untouched. Move it aside (or restore a backup) and start again`);
+    expect(readFileSync(path, 'utf8')).toBe(junk);
+    expect(readdirSync(dir)).toEqual(['gateway.db']);
+  });
+
+  it('refuses a database written by a newer release instead of guessing', () => {
+    const { dir, cleanup } = tempDir();
+    dirs.push(cleanup);
+    const path = join(dir, 'gateway.db');
+    const db = new Database(path);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    expect(() => openStore(path, 'room-101', 'att/v1')).toThrow(/schema version .* is newer than this release supports/);
+    expect(existsSync(path)).toBe(true);
+  });
+
+  it('lets a second, read-only connection see committed state while the daemon holds the file (WAL)', () => {
+    const { path, store } = fileStore();
+    store.transaction(() => store.kv.set('last_sync_at', T0));
+    const reader = openStore(path, 'room-101', 'att/v1', { readonly: true });
+    expect(reader.kv.get('last_sync_at')).toBe(T0);
+    store.transaction(() => store.kv.set('last_sync_at', T0 + 5));
+    expect(reader.kv.get('last_sync_at')).toBe(T0 + 5);
+    reader.close();
+    store.close();
+  });
+});
