@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/** `attendance-cloud`: runs the API (config from the environment, see README). */
+import { ConfigError, loadCloudConfig } from './config.js';
+import { startCloud } from './main.js';
+
+const USAGE = `usage: attendance-cloud [serve]
+
+Configuration comes from the environment (PORT, HOST, DATABASE_URL, ATTENDANCE_DATA_DIR,
+MQTT_PORT, MQTT_URL, ATTENDANCE_TIMEZONE, ATTENDANCE_ADMIN_EMAIL, ATTENDANCE_ADMIN_PASSWORD,
+LOG_LEVEL, ...). See README.md for the full table.`;
+
+async function main(argv: string[]): Promise<number> {
+  const cmd = argv[0] ?? 'serve';
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (cmd !== 'serve') {
+    console.error(`unknown command: ${cmd}\n\n${USAGE}`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadCloudConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`attendance-cloud: refusing to start, ${e.message}`);
+      return 78; // EX_CONFIG
+    }
+    throw e;
+  }
+  const cloud = await startCloud(config);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    cloud.logger.info({ signal }, 'shutting down');
+    cloud.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        cloud.logger.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  return -1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    console.error('attendance-cloud: failed to start:', err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,106 @@
+/**
+ * Cloud configuration from the environment (DESIGN §8), validated once at start. A bad value
+ * stops the process with a message naming the variable instead of running half-configured.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const optionalString = z.string().trim().min(1).optional();
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const envSchema = z
+  .object({
+    PORT: port.default(8000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    ATTENDANCE_DATA_DIR: z.string().min(1).default('./data'),
+    DATABASE_URL: optionalString.refine((u) => u === undefined || /^(sqlite:|postgres(ql)?:\/\/|file:)/.test(u), {
+      message: 'must start with sqlite:, file: or postgres://',
+    }),
+    MQTT_PORT: port.default(1883),
+    MQTT_HOST: z.string().min(1).default('0.0.0.0'),
+    MQTT_URL: optionalString.refine((u) => u === undefined || /^(mqtts?|wss?|tcp|ssl):\/\//.test(u), {
+      message: 'must be an mqtt://, mqtts://, ws:// or wss:// URL',
+    }),
+    MQTT_USERNAME: optionalString,
+    MQTT_PASSWORD: optionalString,
+    MQTT_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9_/-]+$/).default('att/v1'),
+    MQTT_DISABLED: z.enum(['0', '1', 'true', 'false']).default('false').transform((v) => v === '1' || v === 'true'),
+    ATTENDANCE_TIMEZONE: z.string().default('UTC').refine(isTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin' }),
+    ATTENDANCE_ADMIN_EMAIL: z.email().optional(),
+    ATTENDANCE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+    ATTENDANCE_JWT_SECRET_FILE: optionalString,
+    ATTENDANCE_TOKEN_TTL_S: z.coerce.number().int().min(60).max(86_400).default(3600),
+    ATTENDANCE_OPEN_REGISTRATION: z.enum(['0', '1', 'true', 'false']).default('true').transform((v) => v === '1' || v === 'true'),
+    ATTENDANCE_LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
+    ATTENDANCE_LOGIN_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(900),
+    ATTENDANCE_TRUST_PROXY: z.enum(['0', '1', 'true', 'false']).default('false').transform((v) => v === '1' || v === 'true'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((e) => (e.ATTENDANCE_ADMIN_EMAIL === undefined) === (e.ATTENDANCE_ADMIN_PASSWORD === undefined), {
+    message: 'ATTENDANCE_ADMIN_EMAIL and ATTENDANCE_ADMIN_PASSWORD must be set together',
+    path: ['ATTENDANCE_ADMIN_PASSWORD'],
+  });
+
+export interface CloudConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string;
+  mqtt: { port: number; host: string; url: string | null; username: string | null; password: string | null; topicPrefix: string; disabled: boolean };
+  timezone: string;
+  admin: { email: string; password: string } | null;
+  jwtSecretFile: string;
+  tokenTtlS: number;
+  openRegistration: boolean;
+  login: { maxAttempts: number; windowS: number };
+  trustProxy: boolean;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadCloudConfig(env: NodeJS.ProcessEnv = process.env): CloudConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.ATTENDANCE_DATA_DIR);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    databaseUrl: e.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'attendance.db')}`,
+    mqtt: {
+      port: e.MQTT_PORT,
+      host: e.MQTT_HOST,
+      url: e.MQTT_URL ?? null,
+      username: e.MQTT_USERNAME ?? null,
+      password: e.MQTT_PASSWORD ?? null,
+      topicPrefix: e.MQTT_TOPIC_PREFIX,
+      disabled: e.MQTT_DISABLED,
+    },
+    timezone: e.ATTENDANCE_TIMEZONE,
+    admin: e.ATTENDANCE_ADMIN_EMAIL && e.ATTENDANCE_ADMIN_PASSWORD ? { email: e.ATTENDANCE_ADMIN_EMAIL.toLowerCase(), password: e.ATTENDANCE_ADMIN_PASSWORD } : null,
+    jwtSecretFile: e.ATTENDANCE_JWT_SECRET_FILE ?? path.join(dataDir, 'jwt-secret'),
+    tokenTtlS: e.ATTENDANCE_TOKEN_TTL_S,
+    openRegistration: e.ATTENDANCE_OPEN_REGISTRATION,
+    login: { maxAttempts: e.ATTENDANCE_LOGIN_MAX_ATTEMPTS, windowS: e.ATTENDANCE_LOGIN_WINDOW_S },
+    trustProxy: e.ATTENDANCE_TRUST_PROXY,
+    logLevel: e.LOG_LEVEL,
+  };
+}

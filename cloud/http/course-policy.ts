@@ -1,0 +1,44 @@
+/** The course policy as the API shows it, and its mapping to the stored columns. */
+import { z } from 'zod';
+import { DEFAULT_POLICY, type CoursePolicy } from '../domain/policy.js';
+
+export const policyIn = z
+  .object({
+    min_presence: z.number().min(0).max(1).describe('fraction of the session windows a student must be seen in (0..1)'),
+    late_after_min: z.number().int().min(0).max(240).describe('minutes after the start from which a first sighting counts as late'),
+    require_biometric: z.boolean().describe('present/late also need a biometric verification'),
+    min_attendance_percent: z.number().min(0).max(100).describe('students below this percentage are flagged in analytics'),
+    grace_s: z.number().int().min(0).max(300).describe('seconds after a window ends during which its token is still accepted'),
+  })
+  .partial()
+  .strict();
+
+export const policyOut = z.object({
+  min_presence: z.number(),
+  late_after_min: z.number(),
+  require_biometric: z.boolean(),
+  min_attendance_percent: z.number(),
+  grace_s: z.number(),
+});
+
+export function mergePolicy(base: CoursePolicy, p: z.infer<typeof policyIn> | undefined): CoursePolicy {
+  return {
+    minPresence: p?.min_presence ?? base.minPresence,
+    lateAfterS: p?.late_after_min === undefined ? base.lateAfterS : p.late_after_min * 60,
+    requireBiometric: p?.require_biometric ?? base.requireBiometric,
+    minAttendancePct: p?.min_attendance_percent ?? base.minAttendancePct,
+    graceS: p?.grace_s ?? base.graceS,
+  };
+}
+
+export function policyView(p: CoursePolicy): z.infer<typeof policyOut> {
+  return {
+    min_presence: p.minPresence,
+    late_after_min: p.lateAfterS / 60,
+    require_biometric: p.requireBiometric,
+    min_attendance_percent: p.minAttendancePct,
+    grace_s: p.graceS,
+  };
+}
+
+export { DEFAULT_POLICY };

@@ -1,0 +1,59 @@
+/**
+ * The one error shape of the API: `{error: {code, message, details?}}` with the right 4xx.
+ * Anything that is not an HttpError is a bug: logged with its stack, answered as a bare 500.
+ */
+import type { Context, Next } from 'koa';
+import type { Logger } from 'pino';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export const badRequest = (code: string, message: string, details?: unknown) => new HttpError(400, code, message, details);
+export const notFound = (what: string) => new HttpError(404, 'not_found', `${what} not found`);
+export const forbidden = (message = 'you are not allowed to do this') => new HttpError(403, 'forbidden', message);
+export const conflict = (code: string, message: string, details?: unknown) => new HttpError(409, code, message, details);
+export const unprocessable = (code: string, message: string, details?: unknown) => new HttpError(422, code, message, details);
+
+/** Errors thrown by the body parser (co-body / raw-body) carry a status and a type. */
+function fromParserError(err: { status?: number; type?: string; message?: string }): HttpError | null {
+  if (typeof err.status !== 'number' || err.status < 400 || err.status >= 500) return null;
+  if (err.type === 'entity.too.large') return new HttpError(413, 'payload_too_large', 'request body is too large');
+  if (err.type === 'entity.parse.failed' || err.message?.includes('JSON')) return new HttpError(400, 'malformed_json', 'request body is not valid JSON');
+  if (err.status === 415) return new HttpError(415, 'unsupported_media_type', 'unsupported content type');
+  return new HttpError(err.status, 'bad_request', err.message ?? 'bad request');
+}
+
+export function errorMiddleware(logger: Logger) {
+  return async function handleErrors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
+      }
+      if (ctx.status === 405 && ctx.body === undefined) {
+        throw new HttpError(405, 'method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}`, undefined, { Allow: String(ctx.response.get('Allow')) });
+      }
+    } catch (err) {
+      const http = err instanceof HttpError ? err : fromParserError(err as never);
+      if (http) {
+        ctx.status = http.status;
+        for (const [k, v] of Object.entries(http.headers)) ctx.set(k, v);
+        ctx.body = { error: { code: http.code, message: http.message, ...(http.details === undefined ? {} : { details: http.details }) } };
+        return;
+      }
+      logger.error({ err, method: ctx.method, path: ctx.path }, 'unhandled error');
+      ctx.status = 500;
+      ctx.body = { error: { code: 'internal_error', message: 'internal server error' } };
+    }
+  };
+}

@@ -1,0 +1,120 @@
+/** /api/v1/admin: accounts, terms and rooms (role admin). */
+import { randomBytes, randomInt } from 'node:crypto';
+import { z } from 'zod';
+import { uuidv7 } from '../../../shared/ids.js';
+import { conflict, notFound, unprocessable } from '../errors.js';
+import type { RouteTable } from '../route.js';
+import type { AppDeps } from '../deps.js';
+import { DuplicateEmailError, createUser, getUser, publicUser } from '../../store/users.js';
+import { audit } from '../../store/audit.js';
+import { email, fullName, id, idParams, isoDate, password, role, userOut } from '../schemas.js';
+
+const ADMIN = ['admin'] as const;
+const page = { limit: z.coerce.number().int().min(1).max(1000).default(100), offset: z.coerce.number().int().min(0).default(0) };
+
+const termIn = z.object({ name: z.string().trim().min(1).max(100), starts_on: isoDate, ends_on: isoDate }).refine((t) => t.starts_on <= t.ends_on, {
+  message: 'ends_on must not be before starts_on',
+  path: ['ends_on'],
+});
+const termOut = z.object({ id, name: z.string(), starts_on: z.string(), ends_on: z.string() });
+const roomOut = z.object({ id, name: z.string(), room_code: z.number().int(), created_at: z.number().int() });
+
+function isUniqueViolation(e: unknown): boolean {
+  return /unique|duplicate/i.test(String((e as Error).message));
+}
+
+export function adminAccountRoutes(routes: RouteTable, deps: AppDeps): void {
+  const { store, clock } = deps;
+  const db = store.db;
+
+  routes.add(
+    {
+      method: 'post', path: '/api/v1/admin/users', tag: 'admin', auth: ADMIN, status: 201, summary: 'Create an account with any role',
+      body: z.object({ email, full_name: fullName, password, role }), response: userOut, errors: [[409, 'email_taken']],
+    },
+    async ({ body, user }) => {
+      try {
+        const created = await createUser(db, body, clock());
+        await audit(db, { at: clock(), actorId: user.id, action: 'user.create', target: created.id, details: { role: created.role } });
+        return created;
+      } catch (e) {
+        if (e instanceof DuplicateEmailError) throw conflict('email_taken', 'an account with this e-mail exists');
+        throw e;
+      }
+    },
+  );
+
+  routes.add(
+    { method: 'get', path: '/api/v1/admin/users', tag: 'admin', auth: ADMIN, summary: 'List accounts', query: z.object({ role: role.optional(), ...page }), response: z.object({ items: z.array(userOut) }) },
+    async ({ query }) => {
+      let q = db.selectFrom('users').select(['id', 'email', 'full_name', 'role', 'created_at']).orderBy('email').limit(query.limit).offset(query.offset);
+      if (query.role) q = q.where('role', '=', query.role);
+      return { items: await q.execute() };
+    },
+  );
+
+  routes.add(
+    { method: 'get', path: '/api/v1/admin/users/:id', tag: 'admin', auth: ADMIN, summary: 'Read an account', params: idParams, response: userOut, errors: [[404, 'not_found']] },
+    async ({ params }) => {
+      const u = await getUser(db, params.id);
+      if (!u) throw notFound('user');
+      return publicUser(u);
+    },
+  );
+
+  routes.add(
+    { method: 'post', path: '/api/v1/admin/terms', tag: 'admin', auth: ADMIN, status: 201, summary: 'Create a term (semester)', body: termIn, response: termOut, errors: [[409, 'term_exists']] },
+    async ({ body }) => {
+      const row = { id: uuidv7(clock()), ...body };
+      try {
+        await db.insertInto('terms').values(row).execute();
+      } catch (e) {
+        if (isUniqueViolation(e)) throw conflict('term_exists', 'a term with this name exists');
+        throw e;
+      }
+      return row;
+    },
+  );
+
+  routes.add(
+    { method: 'get', path: '/api/v1/admin/terms', tag: 'admin', auth: ADMIN, summary: 'List terms', response: z.object({ items: z.array(termOut) }) },
+    async () => ({ items: await db.selectFrom('terms').selectAll().orderBy('starts_on').execute() }),
+  );
+
+  routes.add(
+    {
+      method: 'post', path: '/api/v1/admin/rooms', tag: 'admin', auth: ADMIN, status: 201, summary: 'Create a room',
+      description: 'Generates the room code and the 32-byte room secret. The secret is stored for token validation and is never returned by this route.',
+      body: z.object({ name: z.string().trim().min(1).max(100) }), response: roomOut, errors: [[409, 'room_exists']],
+    },
+    async ({ body, user }) => {
+      if (await db.selectFrom('rooms').select('id').where('name', '=', body.name).executeTakeFirst()) throw conflict('room_exists', 'a room with this name exists');
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const row = { id: uuidv7(clock()), name: body.name, room_code: randomInt(1, 2 ** 32 - 1), secret: randomBytes(32).toString('hex'), created_at: clock() };
+        try {
+          await db.insertInto('rooms').values(row).execute();
+        } catch (e) {
+          if (isUniqueViolation(e)) continue; // room code collision (or a concurrent same-name create): try again
+          throw e;
+        }
+        await audit(db, { at: clock(), actorId: user.id, action: 'room.create', target: row.id });
+        return { id: row.id, name: row.name, room_code: row.room_code, created_at: row.created_at };
+      }
+      throw unprocessable('room_code_exhausted', 'could not allocate a unique room code');
+    },
+  );
+
+  routes.add(
+    { method: 'get', path: '/api/v1/admin/rooms', tag: 'admin', auth: ADMIN, summary: 'List rooms', response: z.object({ items: z.array(roomOut) }) },
+    async () => ({ items: await db.selectFrom('rooms').select(['id', 'name', 'room_code', 'created_at']).orderBy('name').execute() }),
+  );
+
+  routes.add(
+    { method: 'get', path: '/api/v1/admin/rooms/:id', tag: 'admin', auth: ADMIN, summary: 'Read a room', params: idParams, response: roomOut, errors: [[404, 'not_found']] },
+    async ({ params }) => {
+      const room = await db.selectFrom('rooms').select(['id', 'name', 'room_code', 'created_at']).where('id', '=', params.id).executeTakeFirst();
+      if (!room) throw notFound('room');
+      return room;
+    },
+  );
+}

@@ -1,0 +1,118 @@
+/** /api/v1/student: token submission (DESIGN §3 validation) and the student's own records. */
+import { z } from 'zod';
+import { FRAME_BYTES, FrameError, decodeFrameHex, parseHex, type Frame } from '../../../shared/frame.js';
+import { TOKEN_BYTES, deriveSessionKey } from '../../../shared/token.js';
+import { HttpError } from '../errors.js';
+import type { RouteTable } from '../route.js';
+import type { AppDeps } from '../deps.js';
+import { isEnrolled } from '../../store/courses.js';
+import { recordSubmission, sessionForRoomCode, windowsSeen } from '../../store/submissions.js';
+import { validateSubmission, windowsOverlapping } from '../../domain/submission.js';
+import { iso } from '../views.js';
+import { id } from '../schemas.js';
+
+const STUDENT = ['student'] as const;
+const rssi = z.number().int().min(-127).max(20).optional();
+const submitIn = z.union([
+  z.object({ frame: z.string().max(FRAME_BYTES * 2 + 2).describe('the 17-byte advertisement frame, hex'), rssi }).strict(),
+  z.object({
+    room_code: z.number().int().min(0).max(0xffffffff),
+    window: z.number().int().min(0).max(0xffffffff),
+    token: z.string().max(TOKEN_BYTES * 2 + 2).describe('8-byte token, hex'),
+    rssi,
+  }).strict(),
+]);
+const submitOut = z.object({ status: z.enum(['accepted', 'duplicate']), session_id: id, windows_seen: z.number().int(), windows_elapsed: z.number().int() });
+
+const REFUSAL_STATUS: Record<string, number> = { token_invalid: 422, window_expired: 422, window_in_future: 422, window_outside_session: 422 };
+
+/** Session keys are two HMACs away from the room secret; cache them per session (bounded). */
+function sessionKeyCache(max = 2048) {
+  const cache = new Map<string, Buffer>();
+  return (sessionId: string, roomSecretHex: string): Buffer => {
+    let key = cache.get(sessionId);
+    if (!key) {
+      if (cache.size >= max) cache.clear();
+      key = deriveSessionKey(Buffer.from(roomSecretHex, 'hex'), sessionId);
+      cache.set(sessionId, key);
+    }
+    return key;
+  };
+}
+
+export function studentRoutes(routes: RouteTable, deps: AppDeps): void {
+  const { store, clock, metrics, events } = deps;
+  const db = store.db;
+  const keyFor = sessionKeyCache();
+
+  function refuse(status: number, code: string, message: string): never {
+    metrics.submissions.inc({ result: code });
+    throw new HttpError(status, code, message);
+  }
+
+  routes.add(
+    {
+      method: 'post', path: '/api/v1/student/token/submit', tag: 'student', auth: STUDENT, summary: 'Submit a token heard over BLE',
+      description: 'Send the advertised frame (`{frame}`) or its parts (`{room_code, window, token}`). Validated against the server clock: the current window, or the previous one within the grace period. Sending the same window again is answered `duplicate` and adds nothing.',
+      body: submitIn, response: submitOut,
+      errors: [[400, 'frame_invalid'], [409, 'no_active_session'], [403, 'not_enrolled'], [422, 'token_invalid'], [422, 'window_expired'], [422, 'window_in_future'], [422, 'window_outside_session']],
+    },
+    async ({ body, user }) => {
+      const receivedAt = clock();
+      let frame: Frame;
+      try {
+        frame = 'frame' in body ? decodeFrameHex(body.frame.toLowerCase()) : { roomCode: body.room_code, window: body.window, token: parseHex('token', body.token.toLowerCase(), TOKEN_BYTES) };
+      } catch (e) {
+        if (e instanceof FrameError) refuse(400, 'frame_invalid', e.message);
+        throw e;
+      }
+      const found = await sessionForRoomCode(db, frame.roomCode, receivedAt);
+      if (!found) refuse(409, 'no_active_session', 'no session is running in this room');
+      const { session, room, course } = found;
+      if (!(await isEnrolled(db, course.id, user.id))) refuse(403, 'not_enrolled', 'you are not enrolled in the course of this session');
+      const verdict = validateSubmission(
+        { startedAt: session.started_at, endedAt: session.ended_at, periodS: session.period_s, graceS: course.grace_s },
+        keyFor(session.id, room.secret), frame.window, frame.token, receivedAt,
+      );
+      if (!verdict.ok) refuse(REFUSAL_STATUS[verdict.code] ?? 422, verdict.code, verdict.message);
+      const added = await recordSubmission(db, { sessionId: session.id, studentId: user.id, w: frame.window, receivedAt, rssi: body.rssi ?? null, via: 'app' });
+      metrics.submissions.inc({ result: added ? 'accepted' : 'duplicate' });
+      if (added) events.emit('submission.accepted', { session_id: session.id, student_id: user.id, w: frame.window, at: receivedAt });
+      return {
+        status: added ? ('accepted' as const) : ('duplicate' as const),
+        session_id: session.id,
+        windows_seen: await windowsSeen(db, session.id, user.id),
+        windows_elapsed: windowsOverlapping(session.started_at, Math.min(receivedAt + 1, session.ended_at ?? Infinity), session.period_s).count,
+      };
+    },
+  );
+
+  routes.add(
+    {
+      method: 'get', path: '/api/v1/student/attendance', tag: 'student', auth: STUDENT, summary: 'My attendance records (ended sessions)',
+      query: z.object({ course_id: id.optional(), limit: z.coerce.number().int().min(1).max(1000).default(200) }),
+      response: z.object({ items: z.array(z.object({
+        session_id: id, course_id: id, course_code: z.string(), course_name: z.string(), started_at: z.string(), ended_at: z.string().nullable(),
+        status: z.enum(['present', 'late', 'absent', 'excused']), presence: z.number(), verified: z.boolean(), reasons: z.array(z.string()), override_reason: z.string().nullable(),
+      })) }),
+    },
+    async ({ user, query }) => {
+      let q = db.selectFrom('attendance')
+        .innerJoin('sessions', 'sessions.id', 'attendance.session_id')
+        .innerJoin('courses', 'courses.id', 'sessions.course_id')
+        .select(['attendance.session_id', 'sessions.course_id', 'courses.code', 'courses.name', 'sessions.started_at', 'sessions.ended_at', 'attendance.status', 'attendance.override_status', 'attendance.override_reason', 'attendance.presence', 'attendance.verified', 'attendance.reasons'])
+        .where('attendance.student_id', '=', user.id)
+        .where('sessions.state', '=', 'ended')
+        .orderBy('sessions.started_at', 'desc')
+        .limit(query.limit);
+      if (query.course_id) q = q.where('sessions.course_id', '=', query.course_id);
+      const rows = await q.execute();
+      return {
+        items: rows.map((r) => ({
+          session_id: r.session_id, course_id: r.course_id, course_code: r.code, course_name: r.name, started_at: iso(r.started_at)!, ended_at: iso(r.ended_at),
+          status: r.override_status ?? r.status, presence: r.presence, verified: r.verified === 1, reasons: r.reasons ? r.reasons.split(',') : [], override_reason: r.override_reason,
+        })),
+      };
+    },
+  );
+}

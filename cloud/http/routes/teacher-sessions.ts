@@ -1,0 +1,176 @@
+/** /api/v1/teacher: a teacher's courses and sessions (start, end, token, live summary, attendance, overrides). */
+import { z } from 'zod';
+import { DEFAULT_PERIOD_S, MAX_PERIOD_S, MIN_PERIOD_S, deriveSessionKey, tokenForWindow, windowEndMs, windowIndex } from '../../../shared/token.js';
+import { encodeFrame } from '../../../shared/frame.js';
+import { HttpError, conflict, notFound } from '../errors.js';
+import type { RouteTable } from '../route.js';
+import type { AppDeps } from '../deps.js';
+import { RoomBusyError, endSession, startSession } from '../../store/sessions.js';
+import { computeAttendance } from '../../store/attendance.js';
+import { isEnrolled } from '../../store/courses.js';
+import { audit } from '../../store/audit.js';
+import { courseForTeacher, sessionForTeacher } from '../ownership.js';
+import { attendanceView, countByStatus, iso, sessionView } from '../views.js';
+import { courseOut, courseView } from './admin-courses.js';
+import { id, idParams } from '../schemas.js';
+
+const TEACHER = ['teacher', 'admin'] as const;
+const hex = z.string().regex(/^[0-9a-f]*$/);
+
+export const sessionOut = z.object({
+  session_id: id, course_id: id, room_id: id, room_code: z.number().int().nullable(), started_at: z.string(), ended_at: z.string().nullable(),
+  period_s: z.number().int(), state: z.enum(['live', 'ended']), source: z.string(),
+});
+const counts = z.object({ enrolled: z.number().int(), present: z.number().int(), late: z.number().int(), absent: z.number().int(), excused: z.number().int() });
+const status = z.enum(['present', 'late', 'absent', 'excused']);
+export const attendanceOut = z.object({
+  student_id: id, email: z.string(), full_name: z.string(), status, presence: z.number(), windows_seen: z.number().int(), windows_total: z.number().int(),
+  first_seen: z.string().nullable(), last_seen: z.string().nullable(), verified: z.boolean(), reasons: z.array(z.string()),
+  override: z.object({ status, reason: z.string(), by: z.string(), at: z.string().nullable() }).nullable(), provisional: z.boolean(),
+});
+
+export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
+  const { store, clock, events, verifiedLookup } = deps;
+  const db = store.db;
+
+  async function roomOf(roomId: string) {
+    return db.selectFrom('rooms').selectAll().where('id', '=', roomId).executeTakeFirst();
+  }
+
+  routes.add(
+    { method: 'get', path: '/api/v1/teacher/courses', tag: 'teacher', auth: TEACHER, summary: 'Courses I teach (admins: all)', response: z.object({ items: z.array(courseOut) }) },
+    async ({ user }) => {
+      let q = db.selectFrom('courses').selectAll().orderBy('code');
+      if (user.role !== 'admin') q = q.where('teacher_id', '=', user.id);
+      return { items: (await q.execute()).map(courseView) };
+    },
+  );
+
+  routes.add(
+    {
+      method: 'get', path: '/api/v1/teacher/sessions', tag: 'teacher', auth: TEACHER, summary: "A course's sessions, newest first",
+      query: z.object({ course_id: id, limit: z.coerce.number().int().min(1).max(500).default(50) }), response: z.object({ items: z.array(sessionOut) }),
+      errors: [[403, 'forbidden'], [404, 'not_found']],
+    },
+    async ({ user, query }) => {
+      const course = await courseForTeacher(db, user, query.course_id);
+      const rows = await db.selectFrom('sessions').innerJoin('rooms', 'rooms.id', 'sessions.room_id').selectAll('sessions').select('rooms.room_code')
+        .where('course_id', '=', course.id).orderBy('started_at', 'desc').limit(query.limit).execute();
+      return { items: rows.map((r) => sessionView(r, r)) };
+    },
+  );
+
+  routes.add(
+    {
+      method: 'post', path: '/api/v1/teacher/session/start', tag: 'teacher', auth: TEACHER, status: 201, summary: 'Start a session of my course in a room',
+      description: `One live session per room. period_s is the token rotation period (${MIN_PERIOD_S}..${MAX_PERIOD_S}, default ${DEFAULT_PERIOD_S}).`,
+      body: z.object({ course_id: id, room_id: id, period_s: z.number().int().min(MIN_PERIOD_S).max(MAX_PERIOD_S).default(DEFAULT_PERIOD_S) }),
+      response: sessionOut, errors: [[403, 'forbidden'], [404, 'not_found'], [409, 'room_busy']],
+    },
+    async ({ user, body }) => {
+      const course = await courseForTeacher(db, user, body.course_id);
+      const room = await roomOf(body.room_id);
+      if (!room) throw notFound('room');
+      try {
+        const session = await startSession(db, { course, room, periodS: body.period_s, startedAt: clock(), source: 'cloud', startedBy: user.id });
+        events.emit('session.started', session);
+        return sessionView(session, room);
+      } catch (e) {
+        if (e instanceof RoomBusyError) throw conflict('room_busy', 'the room already has a live session', { session_id: e.sessionId });
+        throw e;
+      }
+    },
+  );
+
+  routes.add(
+    {
+      method: 'post', path: '/api/v1/teacher/session/:id/end', tag: 'teacher', auth: TEACHER, summary: 'End a live session and decide attendance',
+      params: idParams, response: sessionOut.extend({ counts }), errors: [[403, 'forbidden'], [404, 'not_found'], [409, 'session_not_live']],
+    },
+    async ({ user, params }) => {
+      const { session, course } = await sessionForTeacher(db, user, params.id);
+      if (session.state !== 'live') throw conflict('session_not_live', 'the session has already ended');
+      const ended = await endSession(db, session, course, clock(), user.id, verifiedLookup);
+      if (!ended) throw conflict('session_not_live', 'the session has already ended');
+      events.emit('session.ended', ended);
+      const entries = await computeAttendance(db, ended, course, clock(), verifiedLookup);
+      return { ...sessionView(ended, (await roomOf(ended.room_id)) ?? null), counts: countByStatus(entries) };
+    },
+  );
+
+  routes.add(
+    {
+      method: 'get', path: '/api/v1/teacher/session/:id/token', tag: 'teacher', auth: TEACHER, summary: 'The token to advertise now (teacher phone as beacon)',
+      description: 'For rooms without a gateway: the current window, its 8-byte token and the 17-byte frame, hex encoded, and when they stop being valid. Poll again at valid_until.',
+      params: idParams, response: z.object({ room_code: z.number().int(), window: z.number().int(), token: hex, frame: hex, valid_until: z.string() }),
+      errors: [[403, 'forbidden'], [404, 'not_found'], [409, 'session_not_live']],
+    },
+    async ({ user, params, ctx }) => {
+      const { session } = await sessionForTeacher(db, user, params.id);
+      if (session.state !== 'live') throw conflict('session_not_live', 'the session has ended');
+      const room = await roomOf(session.room_id);
+      if (!room) throw notFound('room');
+      const now = clock();
+      const w = windowIndex(now, session.period_s);
+      const token = tokenForWindow(deriveSessionKey(Buffer.from(room.secret, 'hex'), session.id), w);
+      ctx.set('Cache-Control', 'no-store');
+      return {
+        room_code: room.room_code, window: w, token: token.toString('hex'),
+        frame: encodeFrame({ roomCode: room.room_code, window: w, token }).toString('hex'),
+        valid_until: iso(windowEndMs(w, session.period_s))!,
+      };
+    },
+  );
+
+  routes.add(
+    {
+      method: 'get', path: '/api/v1/teacher/session/:id', tag: 'teacher', auth: TEACHER, summary: 'Session summary with live counts',
+      params: idParams, response: sessionOut.extend({ counts }), errors: [[403, 'forbidden'], [404, 'not_found']],
+    },
+    async ({ user, params }) => {
+      const { session, course } = await sessionForTeacher(db, user, params.id);
+      const entries = await computeAttendance(db, session, course, clock(), verifiedLookup);
+      return { ...sessionView(session, (await roomOf(session.room_id)) ?? null), counts: countByStatus(entries) };
+    },
+  );
+
+  routes.add(
+    {
+      method: 'get', path: '/api/v1/teacher/session/:id/attendance', tag: 'teacher', auth: TEACHER, summary: 'Every enrolled student with status, presence and reasons',
+      description: 'While the session is live the statuses are provisional (decided as if it ended now).',
+      params: idParams, response: z.object({ session: sessionOut, items: z.array(attendanceOut) }), errors: [[403, 'forbidden'], [404, 'not_found']],
+    },
+    async ({ user, params }) => {
+      const { session, course } = await sessionForTeacher(db, user, params.id);
+      const entries = await computeAttendance(db, session, course, clock(), verifiedLookup);
+      return { session: sessionView(session, (await roomOf(session.room_id)) ?? null), items: entries.map(attendanceView) };
+    },
+  );
+
+  routes.add(
+    {
+      method: 'put', path: '/api/v1/teacher/session/:id/attendance/:student_id', tag: 'teacher', auth: TEACHER, summary: "Override a student's status (audited)",
+      description: 'Sets the status shown for this student (e.g. excused) with a reason. The computed decision is kept beside it; excused sessions leave the percentage denominator.',
+      params: z.object({ id, student_id: id }), body: z.object({ status, reason: z.string().trim().min(3).max(500) }),
+      response: attendanceOut, errors: [[403, 'forbidden'], [404, 'not_found'], [422, 'not_enrolled']],
+    },
+    async ({ user, params, body }) => {
+      const { session, course } = await sessionForTeacher(db, user, params.id);
+      if (!(await isEnrolled(db, course.id, params.student_id))) throw new HttpError(422, 'not_enrolled', 'the student is not enrolled in this course');
+      const now = clock();
+      await db.transaction().execute(async (trx) => {
+        const o = { override_status: body.status, override_reason: body.reason, override_by: user.id, override_at: now };
+        await trx.insertInto('attendance')
+          .values({ session_id: session.id, student_id: params.student_id, status: 'absent', presence: 0, windows_seen: 0, windows_total: 0, first_seen: null, last_seen: null, verified: 0, reasons: '', decided_at: now, ...o })
+          .onConflict((oc) => oc.columns(['session_id', 'student_id']).doUpdateSet(o))
+          .execute();
+        await audit(trx, { at: now, actorId: user.id, action: 'attendance.override', target: `${session.id}/${params.student_id}`, details: { status: body.status, reason: body.reason } });
+      });
+      events.emit('attendance.overridden', { session_id: session.id, student_id: params.student_id, status: body.status });
+      const entries = await computeAttendance(db, session, course, now, verifiedLookup);
+      const entry = entries.find((e) => e.student_id === params.student_id);
+      if (!entry) throw notFound('student');
+      return attendanceView(entry);
+    },
+  );
+}

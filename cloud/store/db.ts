@@ -1,0 +1,65 @@
+/**
+ * Opens the database named by DATABASE_URL: SQLite (better-sqlite3, WAL) by default, or
+ * PostgreSQL (pg pool). Returns the Kysely instance with its dialect helpers.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import type { Database } from './schema.js';
+import { dialectFor, type Dialect } from './dialect.js';
+
+export interface Store {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  /** Cheap liveness query for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function sqlitePath(url: string): string | null {
+  if (url.startsWith('sqlite:')) return url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+  if (url.startsWith('file:')) return url.slice('file:'.length);
+  return null;
+}
+
+export function openStore(url: string): Store {
+  const file = sqlitePath(url);
+  if (file !== null) return openSqlite(file);
+  return openPostgres(url);
+}
+
+function openSqlite(file: string): Store {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const native = new SqliteDatabase(file);
+  native.pragma('journal_mode = WAL');
+  native.pragma('synchronous = NORMAL');
+  native.pragma('foreign_keys = ON');
+  native.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) });
+  return {
+    db,
+    dialect: dialectFor('sqlite'),
+    ping: async () => {
+      native.prepare('select 1').get();
+    },
+    close: () => db.destroy(),
+  };
+}
+
+// int8 (bigint) columns hold millisecond timestamps and room codes: all fit in a double.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+function openPostgres(url: string): Store {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: dialectFor('postgres'),
+    ping: async () => {
+      await pool.query('select 1');
+    },
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,27 @@
+/** Runs the schema migrations at start; each migration receives the dialect helpers. */
+import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import type { Store } from './db.js';
+import * as core from './migrations/001_core.js';
+
+type DialectMigration = { up: typeof core.up; down: typeof core.down };
+
+/** Ordered by name. Later issues append here. */
+const MIGRATIONS: Record<string, DialectMigration> = {
+  '001_core': core,
+};
+
+export async function migrateToLatest(store: Store): Promise<string[]> {
+  const provider: MigrationProvider = {
+    getMigrations: async () =>
+      Object.fromEntries(
+        Object.entries(MIGRATIONS).map(([name, m]): [string, Migration] => [
+          name,
+          { up: (db) => m.up(db, store.dialect), down: (db) => m.down(db) },
+        ]),
+      ),
+  };
+  const migrator = new Migrator({ db: store.db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
