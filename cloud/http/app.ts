@@ -14,12 +14,13 @@ import { adminAccountRoutes } from './routes/admin-accounts.js';
 import { adminCourseRoutes } from './routes/admin-courses.js';
 import { teacherSessionRoutes } from './routes/teacher-sessions.js';
 import { studentRoutes } from './routes/student.js';
+import { featureModules } from './modules.js';
 
 /** A feature module adds its routes (API routes through the table, others on the router). */
 export type RouteModule = (routes: RouteTable, deps: AppDeps, router: Router) => void;
 
 export interface AppOptions {
-  /** Routes of later features (analytics, biometrics, gateways, dashboard). */
+  /** Extra route modules on top of the core routes and `featureModules`. */
   modules?: RouteModule[];
   readinessChecks?: ReadinessCheck[];
 }
@@ -65,7 +66,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): App {
   adminCourseRoutes(routes, deps);
   teacherSessionRoutes(routes, deps);
   studentRoutes(routes, deps);
-  for (const mod of opts.modules ?? []) mod(routes, deps, router);
+  for (const mod of [...featureModules, ...(opts.modules ?? [])]) mod(routes, deps, router);
 
   koa.use(router.routes());
   koa.use(router.allowedMethods());

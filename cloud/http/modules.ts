@@ -1,0 +1,7 @@
+/**
+ * Feature modules mounted by createApp besides the core routes. Each feature adds one line here,
+ * so the composition root and the tests always build the same application.
+ */
+import type { RouteModule } from './app.js';
+
+export const featureModules: RouteModule[] = [];
