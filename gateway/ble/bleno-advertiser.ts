@@ -1,0 +1,280 @@
+/**
+ * Advertiser over the real `@abandonware/bleno` — with scanner code in noble-scanner.ts, the
+ * only code that loads it, lazily in start(), so the daemon runs (and reports the radio as
+ * unhealthy) on a machine where bleno cannot load.
+ *
+ * Behaviour (issue 3 §Radio; the room-assistant lessons in STYLE.md):
+ * - advertises only while bleno is `poweredOn`, with startAdvertisingWithEIRData so the bytes
+ *   are exactly those of DESIGN §3 / docs/protocol.md §On air;
+ * - after every state change the controller is assumed empty (a downed adapter comes back
+ *   reset) and the wanted payload is applied again once `poweredOn` returns;
+ * - one bleno operation at a time: bleno's gap has a single advertise state, so overlapping
+ *   start/stop calls would confirm the wrong operation;
+ * - an operation the controller does not confirm within `confirmTimeoutMs`, or confirms with an
+ *   error status, is retried with exponential backoff; errors are recorded in health(), never
+ *   thrown at the daemon;
+ * - the payload is re-sent every `refreshIntervalMs`, which heals a controller that silently
+ *   dropped advertising (the failure BLE daemons on a Pi are most reported for).
+ */
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import type { Logger } from 'pino';
+import type { Advertiser, AdvertisingPayload, RadioHealth, RadioState } from './advertiser.js';
+import { samePayload } from './payload.js';
+
+/** The part of bleno's API this file uses (bleno ships no types). */
+interface Bleno extends EventEmitter {
+  readonly state: RadioState;
+  startAdvertisingWithEIRData(advertisementData: Buffer, scanData: Buffer): void;
+  stopAdvertising(): void;
+}
+
+export interface BlenoAdvertiserOptions {
+  logger: Logger;
+  /** hciN to use; sets BLENO_HCI_DEVICE_ID before bleno loads. Default: bleno's (the first). */
+  hciDeviceId?: number;
+  /** BLENO_ADVERTISING_INTERVAL in ms (bleno's default 100). */
+  advertisingIntervalMs?: number;
+  confirmTimeoutMs?: number;
+  refreshIntervalMs?: number;
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  now?: () => number;
+}
+
+const require = createRequire(import.meta.url);
+type Listener = Parameters<EventEmitter['on']>[1];
+/** bleno is a process-wide singleton bound to one adapter when it initialises. */
+let shared: { bleno: Bleno; deviceId: number | undefined } | null = null;
+
+function loadBleno(deviceId: number | undefined): Bleno {
+  if (shared) {
+    if (deviceId !== undefined && shared.deviceId !== undefined && shared.deviceId !== deviceId) {
+      throw new Error(`bleno is already bound to hci${shared.deviceId} in this process; cannot use hci${deviceId}`);
+    }
+    return shared.bleno;
+  }
+  if (deviceId !== undefined) process.env.BLENO_HCI_DEVICE_ID = String(deviceId);
+  const bleno = require('@abandonware/bleno') as Bleno;
+  shared = { bleno, deviceId };
+  return bleno;
+}
+
+type Operation = { kind: 'start'; payload: AdvertisingPayload } | { kind: 'stop' };
+
+/** Events: see Advertiser. 'applied' fires when the controller holds a different payload. */
+export class BlenoAdvertiser extends EventEmitter implements Advertiser {
+  private bleno: Bleno | null = null;
+  private running = false;
+  private state: RadioState = 'unknown';
+  private wanted: AdvertisingPayload | null = null;
+  /** What the controller holds as far as we know; undefined = unknown (after a failure). */
+  private confirmed: AdvertisingPayload | null | undefined = null;
+  private operation: Operation | null = null;
+  private failures = 0;
+  private lastAppliedAt: number | null = null;
+  private lastError: string | null = null;
+  private confirmTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
+  private readonly subscriptions: Array<[string, Listener]> = [];
+
+  constructor(private readonly options: BlenoAdvertiserOptions) {
+    super();
+  }
+
+  private get now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    if (this.options.advertisingIntervalMs !== undefined) {
+      process.env.BLENO_ADVERTISING_INTERVAL = String(this.options.advertisingIntervalMs);
+    }
+    this.attach();
+    const refreshMs = this.options.refreshIntervalMs ?? 60_000;
+    if (refreshMs > 0) {
+      this.refreshTimer = setInterval(() => this.refresh(), refreshMs);
+      this.refreshTimer.unref();
+    }
+  }
+
+  /** Loads bleno and subscribes; a failure (no adapter, no bleno) is recorded and retried. */
+  private attach(): void {
+    if (!this.running || this.bleno) return;
+    let bleno: Bleno;
+    try {
+      bleno = loadBleno(this.options.hciDeviceId);
+      this.subscribe(bleno, 'advertisingStart', () => this.onStartConfirmed(null));
+      this.subscribe(bleno, 'advertisingStartError', (error: Error) => this.onStartConfirmed(error));
+      this.subscribe(bleno, 'advertisingStop', () => this.onStopConfirmed());
+      // The first 'stateChange' listener makes bleno bind the HCI socket and initialise.
+      this.subscribe(bleno, 'stateChange', (state: RadioState) => this.onState(state));
+    } catch (error) {
+      this.detach();
+      this.fail(`bleno unavailable: ${(error as Error).message}`, () => this.attach());
+      return;
+    }
+    this.bleno = bleno;
+    if (bleno.state !== 'unknown') this.onState(bleno.state);
+  }
+
+  private subscribe<A extends unknown[]>(bleno: Bleno, event: string, listener: (...args: A) => void): void {
+    bleno.on(event, listener);
+    this.subscriptions.push([event, listener as Listener]);
+  }
+
+  private detach(): void {
+    const bleno = shared?.bleno;
+    for (const [event, listener] of this.subscriptions) bleno?.off(event, listener);
+    this.subscriptions.length = 0;
+    this.bleno = null;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.clearTimers();
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    this.refreshTimer = null;
+    const bleno = this.bleno;
+    if (bleno && this.state === 'poweredOn' && this.confirmed !== null) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.confirmTimeoutMs ?? 3_000);
+        bleno.once('advertisingStop', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        bleno.stopAdvertising();
+      });
+    }
+    this.detach();
+    this.operation = null;
+    this.confirmed = null;
+    this.setState('stopped');
+  }
+
+  setPayload(payload: AdvertisingPayload | null): void {
+    this.wanted = payload && { advertisingData: Buffer.from(payload.advertisingData), scanResponse: Buffer.from(payload.scanResponse) };
+    this.reconcile();
+  }
+
+  health(): RadioHealth {
+    return { state: this.state, inSync: this.inSync(), lastAppliedAt: this.lastAppliedAt, lastError: this.lastError };
+  }
+
+  private inSync(): boolean {
+    if (this.operation) return false;
+    if (this.wanted === null) return this.state !== 'poweredOn' || this.confirmed === null;
+    return this.state === 'poweredOn' && this.confirmed !== undefined && samePayload(this.confirmed, this.wanted);
+  }
+
+  private setState(state: RadioState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+
+  private onState(state: RadioState): void {
+    this.options.logger.info({ state }, 'bluetooth adapter state');
+    // Whatever was in flight or on air belonged to the previous adapter session.
+    this.clearTimers();
+    this.operation = null;
+    this.confirmed = null;
+    this.setState(state);
+    this.reconcile();
+  }
+
+  /** Issues the one operation that moves the controller towards the wanted payload. */
+  private reconcile(force = false): void {
+    const bleno = this.bleno;
+    if (!this.running || !bleno || this.state !== 'poweredOn' || this.operation || this.retryTimer) return;
+    const wanted = this.wanted;
+    if (wanted === null) {
+      if (this.confirmed === null) return;
+      this.begin({ kind: 'stop' }, () => bleno.stopAdvertising());
+    } else {
+      if (!force && this.confirmed && samePayload(this.confirmed, wanted)) return;
+      this.begin({ kind: 'start', payload: wanted }, () => bleno.startAdvertisingWithEIRData(wanted.advertisingData, wanted.scanResponse));
+    }
+  }
+
+  private begin(operation: Operation, send: () => void): void {
+    this.operation = operation;
+    const timeoutMs = this.options.confirmTimeoutMs ?? 3_000;
+    this.confirmTimer = setTimeout(() => {
+      this.confirmTimer = null;
+      this.operation = null;
+      this.confirmed = undefined;
+      this.fail(`controller did not confirm ${operation.kind} advertising within ${timeoutMs} ms`, () => this.reconcile(true));
+    }, timeoutMs);
+    try {
+      send();
+    } catch (error) {
+      this.clearConfirmTimer();
+      this.operation = null;
+      this.confirmed = undefined;
+      this.fail(`bleno refused to ${operation.kind} advertising: ${(error as Error).message}`, () => this.reconcile(true));
+    }
+  }
+
+  private onStartConfirmed(error: Error | null): void {
+    const operation = this.operation;
+    if (operation?.kind !== 'start') return; // stray confirmation of an operation we gave up on
+    this.clearConfirmTimer();
+    this.operation = null;
+    if (error) {
+      this.confirmed = undefined;
+      this.fail(`advertising start failed: ${error.message}`, () => this.reconcile(true));
+      return;
+    }
+    this.succeed(operation.payload);
+  }
+
+  private onStopConfirmed(): void {
+    if (this.operation?.kind !== 'stop') return;
+    this.clearConfirmTimer();
+    this.operation = null;
+    this.succeed(null);
+  }
+
+  private succeed(payload: AdvertisingPayload | null): void {
+    const changed = this.confirmed === undefined || !samePayload(this.confirmed, payload);
+    this.confirmed = payload;
+    this.failures = 0;
+    this.lastAppliedAt = this.now;
+    if (changed) this.emit('applied', { payload, at: this.lastAppliedAt });
+    this.reconcile();
+  }
+
+  /** Records the error and schedules `retry` with exponential backoff. */
+  private fail(message: string, retry: () => void): void {
+    this.lastError = message;
+    this.failures += 1;
+    const min = this.options.retryMinMs ?? 500;
+    const delay = Math.min(min * 2 ** (this.failures - 1), this.options.retryMaxMs ?? 30_000);
+    this.options.logger.warn({ err: message, retryInMs: delay, failures: this.failures }, 'advertising failed; will retry');
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.running) retry();
+    }, delay);
+  }
+
+  private refresh(): void {
+    if (this.wanted && !this.operation) this.reconcile(true);
+  }
+
+  private clearConfirmTimer(): void {
+    if (this.confirmTimer) clearTimeout(this.confirmTimer);
+    this.confirmTimer = null;
+  }
+
+  private clearTimers(): void {
+    this.clearConfirmTimer();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * How the virtual controller answers each HCI command (Core v5.3 Vol 4 Part E §7). Result
+ * lengths are those of the spec, which are also what bleno 0.6.2 and noble 1.9.2-26 read (their
+ * lib/hci-socket/hci.js processCmdCompleteEvent); see BLE_NOTES.md.
+ *
+ * The controller has no connections: commands about one are answered with Unknown Connection
+ * Identifier, and LE Create Connection with Unsupported Feature, so noble fails a connect()
+ * cleanly instead of waiting forever.
+ */
+import type { LinkLayerState } from './controller.js';
+import {
+  Opcode,
+  STATUS_COMMAND_DISALLOWED,
+  STATUS_INVALID_PARAMETERS,
+  STATUS_SUCCESS,
+  STATUS_UNKNOWN_COMMAND,
+  STATUS_UNKNOWN_CONNECTION,
+  STATUS_UNSUPPORTED_FEATURE,
+  addressToBytesLE,
+  commandComplete,
+  commandStatus,
+  significantData,
+  type HciCommand,
+} from './hci-packets.js';
+
+export interface CommandAnswer {
+  status: number;
+  event: Buffer;
+  /** HCI_Reset: the controller drops its link-layer state. */
+  reset?: boolean;
+}
+
+/** Read Local Version Information (§7.4.1): HCI 5.0, manufacturer 0xFFFF (testing). 8 bytes. */
+function localVersion(): Buffer {
+  const result = Buffer.alloc(8);
+  result[0] = 0x09; // HCI_Version 5.0; bleno/noble need >= 0x06 (4.0) or report 'unsupported'
+  result.writeUInt16LE(0x0000, 1); // HCI_Revision
+  result[3] = 0x09; // LMP_Version 5.0
+  result.writeUInt16LE(0xffff, 4); // Company_Identifier
+  result.writeUInt16LE(0x0000, 6); // LMP_Subversion
+  return result;
+}
+
+/**
+ * Supported_Commands (§7.4.2, bit table §6.27), 64 octets. Octet 37 bits 4/5 (LE Set Extended
+ * Scan Parameters/Enable) stay clear so noble keeps legacy scanning and legacy reports.
+ */
+function supportedCommands(): Buffer {
+  const bits = Buffer.alloc(64);
+  bits[5] = 0xc0; // Set Event Mask, Reset
+  bits[14] = 0x08; // Read Local Version Information
+  bits[15] = 0x02; // Read BD_ADDR
+  bits[25] = 0xb3; // LE Set Event Mask, LE Read Buffer Size, LE Set Random Address, LE Set Advertising Parameters, LE Set Advertising Data
+  bits[26] = 0x0f; // LE Set Scan Response Data, LE Set Advertising Enable, LE Set Scan Parameters, LE Set Scan Enable
+  return bits;
+}
+
+const ok = (opcode: number, result?: Buffer): CommandAnswer => ({ status: STATUS_SUCCESS, event: commandComplete(opcode, STATUS_SUCCESS, result) });
+const fail = (opcode: number, status: number, result?: Buffer): CommandAnswer => ({ status, event: commandComplete(opcode, status, result) });
+const pending = (opcode: number, status: number): CommandAnswer => ({ status, event: commandStatus(opcode, status) });
+
+/** The connection handle a command names, echoed back in its result. */
+function handleOf(parameters: Buffer): Buffer {
+  const handle = Buffer.alloc(2);
+  if (parameters.length >= 2) parameters.copy(handle, 0, 0, 2);
+  return handle;
+}
+
+/** Answers `command`, mutating `state` as the controller would. */
+export function answerCommand(command: HciCommand, state: LinkLayerState, address: string): CommandAnswer {
+  const { opcode, parameters } = command;
+  switch (opcode) {
+    case Opcode.Reset:
+      return { ...ok(opcode), reset: true };
+    case Opcode.SetEventMask:
+    case Opcode.WriteLeHostSupported:
+    case Opcode.LeSetEventMask:
+    case Opcode.LeSetRandomAddress:
+    case Opcode.LeSetDefaultPhy:
+      return ok(opcode);
+    case Opcode.ReadLeHostSupported:
+      return ok(opcode, Buffer.from([0x01, 0x00])); // LE_Supported_Host, Simultaneous_LE_Host
+    case Opcode.ReadLocalVersion:
+      return ok(opcode, localVersion());
+    case Opcode.ReadLocalSupportedCommands:
+      return ok(opcode, supportedCommands());
+    case Opcode.ReadBufferSize:
+      // ACL_Data_Packet_Length(2)=27, SCO length(1)=0, Total_Num_ACL(2)=8, Total_Num_SCO(2)=0
+      return ok(opcode, Buffer.from([27, 0, 0, 8, 0, 0, 0]));
+    case Opcode.ReadBdAddr:
+      return ok(opcode, addressToBytesLE(address));
+    case Opcode.LeReadBufferSize:
+      // LE_ACL_Data_Packet_Length(2)=27 (LE minimum), Total_Num_LE_ACL_Data_Packets(1)=8
+      return ok(opcode, Buffer.from([27, 0, 8]));
+    case Opcode.ReadRssi:
+      return fail(opcode, STATUS_UNKNOWN_CONNECTION, Buffer.concat([handleOf(parameters), Buffer.from([0])]));
+    case Opcode.LeLtkNegativeReply:
+      return fail(opcode, STATUS_UNKNOWN_CONNECTION, handleOf(parameters));
+    case Opcode.LeSetAdvertisingParameters:
+      return setAdvertisingParameters(opcode, parameters, state);
+    case Opcode.LeSetAdvertisingData:
+    case Opcode.LeSetScanResponseData: {
+      const data = significantData(parameters);
+      if (!data) return fail(opcode, STATUS_INVALID_PARAMETERS);
+      if (opcode === Opcode.LeSetAdvertisingData) state.advertisingData = data;
+      else state.scanResponse = data;
+      return ok(opcode);
+    }
+    case Opcode.LeSetAdvertiseEnable:
+      if (parameters.length !== 1 || parameters[0]! > 1) return fail(opcode, STATUS_INVALID_PARAMETERS);
+      // Enabling while enabled is allowed since Core 5.0 (§7.8.9); bleno does it on every update.
+      state.advertisingEnabled = parameters[0] === 1;
+      return ok(opcode);
+    case Opcode.LeSetScanParameters:
+      if (parameters.length !== 7) return fail(opcode, STATUS_INVALID_PARAMETERS);
+      if (state.scanEnabled) return fail(opcode, STATUS_COMMAND_DISALLOWED); // §7.8.10
+      state.activeScan = parameters[0] === 0x01;
+      return ok(opcode);
+    case Opcode.LeSetScanEnable:
+      if (parameters.length !== 2 || parameters[0]! > 1) return fail(opcode, STATUS_INVALID_PARAMETERS);
+      state.scanEnabled = parameters[0] === 1;
+      state.filterDuplicates = parameters[1] === 1;
+      return ok(opcode);
+    case Opcode.LeCreateConnection:
+    case Opcode.LeExtendedCreateConnection:
+      return pending(opcode, STATUS_UNSUPPORTED_FEATURE);
+    case Opcode.LeCreateConnectionCancel:
+      return fail(opcode, STATUS_COMMAND_DISALLOWED); // no connection attempt pending (§7.8.13)
+    case Opcode.Disconnect:
+    case Opcode.LeConnectionUpdate:
+    case Opcode.LeStartEncryption:
+      return pending(opcode, STATUS_UNKNOWN_CONNECTION);
+    default:
+      // Includes LE Set Extended Scan Parameters/Enable, which we do not claim to support.
+      return fail(opcode, STATUS_UNKNOWN_COMMAND);
+  }
+}
+
+/** LE Set Advertising Parameters (§7.8.5): 15 bytes; disallowed while advertising is enabled. */
+function setAdvertisingParameters(opcode: number, parameters: Buffer, state: LinkLayerState): CommandAnswer {
+  if (parameters.length !== 15) return fail(opcode, STATUS_INVALID_PARAMETERS);
+  if (state.advertisingEnabled) return fail(opcode, STATUS_COMMAND_DISALLOWED);
+  const intervalMin = parameters.readUInt16LE(0);
+  if (intervalMin < 0x0020 || intervalMin > 0x4000) return fail(opcode, STATUS_INVALID_PARAMETERS);
+  state.advertisingIntervalMs = intervalMin * 0.625;
+  state.advertisingType = parameters[4]!;
+  return ok(opcode);
+}

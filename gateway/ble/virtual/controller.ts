@@ -1,0 +1,253 @@
+/**
+ * A virtual Bluetooth LE controller: the chip behind /dev/hciN, minus the radio. Hosts (the
+ * real bleno and noble, through VirtualHciSocket) send it HCI commands; it answers each one with
+ * a correctly sized Command Complete or Command Status event (Core v5.3 Vol 4 Part E §7 — a
+ * short result crashes bleno/noble with ERR_BUFFER_OUT_OF_BOUNDS, BLE_NOTES.md), keeps the
+ * advertising and scanning state a real controller keeps, puts its advertising on the virtual
+ * air at the advertising interval and turns what it hears into LE Advertising Reports.
+ *
+ * Every command is logged with a high-resolution wall-clock timestamp taken when the command
+ * reached the controller, so a benchmark can measure when new advertising data arrived.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { rssiFor, type Air, type AirPacket, type RssiOptions } from './air.js';
+import { answerCommand } from './commands.js';
+import {
+  ADV_IND,
+  SCAN_RSP,
+  leAdvertisingReport,
+  opcodeName,
+  parseCommand,
+  type HciCommand,
+} from './hci-packets.js';
+
+/** Wall-clock ms with sub-millisecond resolution (monotonic between clock steps). */
+export function wallClockMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export interface ControllerLogEntry {
+  /** Wall-clock ms (fractional) when the command reached the controller. */
+  at: number;
+  opcode: number;
+  command: string;
+  /** The command's parameter bytes exactly as the host sent them. */
+  parameters: Buffer;
+  status: number;
+}
+
+/** The controller state a host can change with LE advertising/scanning commands. */
+export interface LinkLayerState {
+  advertisingEnabled: boolean;
+  /** Significant part of LE Set Advertising Data (what goes on air). */
+  advertisingData: Buffer;
+  scanResponse: Buffer;
+  /** Advertising_Interval_Min in ms (0x0800 × 0.625 ms = 1.28 s until the host sets it). */
+  advertisingIntervalMs: number;
+  advertisingType: number;
+  scanEnabled: boolean;
+  activeScan: boolean;
+  filterDuplicates: boolean;
+}
+
+export interface VirtualControllerOptions extends RssiOptions {
+  deviceId: number;
+  /** Public BD_ADDR "aa:bb:cc:dd:ee:ff"; random by default. */
+  address?: string;
+  /** Where advertising goes and scanning listens; without one the controller is alone. */
+  air?: Air;
+  /** Transmit at this cadence instead of the advertising interval the host configured. */
+  airIntervalMs?: number;
+  /** Log entries kept (a ring); default 10 000. */
+  logLimit?: number;
+}
+
+/** A host-side endpoint (VirtualHciSocket) the controller delivers event packets to. */
+export interface HciEndpoint {
+  deliver(packet: Buffer): void;
+}
+
+function initialState(): LinkLayerState {
+  return {
+    advertisingEnabled: false,
+    advertisingData: Buffer.alloc(0),
+    scanResponse: Buffer.alloc(0),
+    advertisingIntervalMs: 0x0800 * 0.625,
+    advertisingType: ADV_IND,
+    scanEnabled: false,
+    activeScan: false,
+    filterDuplicates: false,
+  };
+}
+
+function randomAddress(): string {
+  return randomBytes(6).toString('hex').match(/.{2}/g)!.join(':');
+}
+
+/** Events: 'command' (ControllerLogEntry), 'power' (boolean up). */
+export class VirtualController extends EventEmitter {
+  readonly deviceId: number;
+  readonly address: string;
+  private up = true;
+  private state = initialState();
+  private readonly endpoints = new Set<HciEndpoint>();
+  private readonly entries: ControllerLogEntry[] = [];
+  private outbox: Buffer[] = [];
+  private flushScheduled = false;
+  private airTimer: NodeJS.Timeout | null = null;
+  private unlisten: (() => void) | null = null;
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly options: VirtualControllerOptions) {
+    super();
+    this.deviceId = options.deviceId;
+    this.address = (options.address ?? randomAddress()).toLowerCase();
+  }
+
+  attach(endpoint: HciEndpoint): void {
+    this.endpoints.add(endpoint);
+  }
+
+  detach(endpoint: HciEndpoint): void {
+    this.endpoints.delete(endpoint);
+  }
+
+  isUp(): boolean {
+    return this.up;
+  }
+
+  /** Simulates `hciconfig hciN down` or a USB dongle pulled out: state is lost, nothing on air. */
+  powerDown(): void {
+    if (!this.up) return;
+    this.up = false;
+    this.outbox = [];
+    this.resetState();
+    this.emit('power', false);
+  }
+
+  /** Simulates the adapter coming back: a freshly reset controller the host must set up again. */
+  powerUp(): void {
+    if (this.up) return;
+    this.up = true;
+    this.emit('power', true);
+  }
+
+  /** A copy of the current link-layer state. */
+  linkLayer(): LinkLayerState {
+    return { ...this.state, advertisingData: Buffer.from(this.state.advertisingData), scanResponse: Buffer.from(this.state.scanResponse) };
+  }
+
+  /** Every command received (oldest first, at most `logLimit`), with its timestamp and status. */
+  log(): readonly ControllerLogEntry[] {
+    return this.entries;
+  }
+
+  /** Entries for the four advertising commands: parameters, data, scan response, enable. */
+  advertisingLog(): ControllerLogEntry[] {
+    const wanted = new Set(['LeSetAdvertisingParameters', 'LeSetAdvertisingData', 'LeSetScanResponseData', 'LeSetAdvertiseEnable']);
+    return this.entries.filter((entry) => wanted.has(entry.command));
+  }
+
+  clearLog(): void {
+    this.entries.length = 0;
+  }
+
+  /** Called by a host endpoint with one whole HCI command packet. */
+  receiveCommand(packet: Buffer): void {
+    const at = wallClockMs();
+    if (!this.up) return;
+    const command = parseCommand(packet);
+    if (!command) return;
+    const answer = answerCommand(command, this.state, this.address);
+    this.record(at, command, answer.status);
+    if (answer.reset) this.resetState();
+    this.syncRadio();
+    this.queue(answer.event);
+  }
+
+  private record(at: number, command: HciCommand, status: number): void {
+    const entry: ControllerLogEntry = { at, opcode: command.opcode, command: opcodeName(command.opcode), parameters: command.parameters, status };
+    this.entries.push(entry);
+    const limit = this.options.logLimit ?? 10_000;
+    if (this.entries.length > limit) this.entries.splice(0, this.entries.length - limit);
+    this.emit('command', entry);
+  }
+
+  /** Starts or stops the air timer and the air listener to match the link-layer state. */
+  private syncRadio(): void {
+    const advertising = this.up && this.state.advertisingEnabled;
+    if (advertising && !this.airTimer) this.startTransmitting();
+    if (!advertising && this.airTimer) this.stopTransmitting();
+    const scanning = this.up && this.state.scanEnabled;
+    if (scanning && !this.unlisten && this.options.air) {
+      this.seen.clear();
+      this.unlisten = this.options.air.listen((packet) => this.hear(packet));
+    }
+    if (!scanning && this.unlisten) {
+      this.unlisten();
+      this.unlisten = null;
+    }
+  }
+
+  private resetState(): void {
+    this.state = initialState();
+    this.syncRadio();
+  }
+
+  private startTransmitting(): void {
+    const intervalMs = Math.max(20, this.options.airIntervalMs ?? this.state.advertisingIntervalMs);
+    this.transmit();
+    this.airTimer = setInterval(() => this.transmit(), intervalMs);
+    // The virtual radio must never be what keeps a process alive.
+    this.airTimer.unref();
+  }
+
+  private stopTransmitting(): void {
+    if (this.airTimer) clearInterval(this.airTimer);
+    this.airTimer = null;
+  }
+
+  private transmit(): void {
+    this.options.air?.transmit({
+      from: this.address,
+      advertisingData: Buffer.from(this.state.advertisingData),
+      scanResponse: Buffer.from(this.state.scanResponse),
+      at: wallClockMs(),
+    });
+  }
+
+  /** One advertising event heard while scanning → ADV_IND report, plus SCAN_RSP when active. */
+  private hear(packet: AirPacket): void {
+    if (packet.from === this.address || !this.up || !this.state.scanEnabled) return;
+    const rssi = rssiFor(packet.from, this.options);
+    this.report(ADV_IND, packet.from, packet.advertisingData, rssi);
+    if (this.state.activeScan) this.report(SCAN_RSP, packet.from, packet.scanResponse, rssi);
+  }
+
+  private report(eventType: number, address: string, data: Buffer, rssi: number): void {
+    if (this.state.filterDuplicates) {
+      // Duplicate filtering (§7.8.11) is per address; like most controllers we report again
+      // when the data changes, which a rotating beacon relies on.
+      const key = `${address}|${eventType}|${data.toString('hex')}`;
+      if (this.seen.has(key)) return;
+      if (this.seen.size > 4096) this.seen.clear();
+      this.seen.add(key);
+    }
+    this.queue(leAdvertisingReport({ eventType, address, data, rssi }));
+  }
+
+  /** Events reach hosts asynchronously and in order, as from a real socket. */
+  private queue(packet: Buffer): void {
+    this.outbox.push(packet);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const packets = this.outbox;
+      this.outbox = [];
+      for (const out of packets) for (const endpoint of this.endpoints) endpoint.deliver(out);
+    });
+  }
+}
