@@ -91,7 +91,7 @@ export async function createCloudHarness(opts: { appOptions?: AppOptions; deps?:
   const clock = opts.clock ?? testClock();
   const deps: AppDeps = {
     store,
-    tokens: createTokenService(randomBytes(32), 3600, clock),
+    tokens: createTokenService(randomBytes(32), 86_400, clock),
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     clock,
     loginLimiter: createLoginLimiter(5, 900, clock),
