@@ -76,9 +76,9 @@ export class RouteTable {
       const query = parse(spec.query, ctx.query, 'query parameters');
       let body: z.infer<B> = undefined as z.infer<B>;
       if (spec.body) {
-        const raw = (ctx.request as unknown as { body?: unknown }).body;
-        if (raw === undefined) throw new HttpError(415, 'unsupported_media_type', `send ${['application/json', ...(spec.bodyMediaTypes ?? [])].join(' or ')}`);
-        body = parse(spec.body, raw, 'request body');
+        const accepted = ['application/json', ...(spec.bodyMediaTypes ?? [])];
+        if (!ctx.request.is(accepted)) throw new HttpError(415, 'unsupported_media_type', `send ${accepted.join(' or ')}`);
+        body = parse(spec.body, (ctx.request as unknown as { body?: unknown }).body, 'request body');
       }
       const result = await handler({ body, query, params, user, ctx });
       if (ctx.body === undefined || ctx.body === null) {
