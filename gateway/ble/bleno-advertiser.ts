@@ -244,6 +244,7 @@ export class BlenoAdvertiser extends EventEmitter implements Advertiser {
     const changed = this.confirmed === undefined || !samePayload(this.confirmed, payload);
     this.confirmed = payload;
     this.failures = 0;
+    this.lastError = null;
     this.lastAppliedAt = this.now;
     if (changed) this.emit('applied', { payload, at: this.lastAppliedAt });
     this.reconcile();

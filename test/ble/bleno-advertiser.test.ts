@@ -11,6 +11,7 @@ import { hciDataParameters } from '../../gateway/ble/payload.js';
 import { createVirtualAwareAdvertiser } from '../../gateway/ble/radio.js';
 import type { ControllerLogEntry, VirtualController } from '../../gateway/ble/virtual/controller.js';
 import { InProcessAir } from '../../gateway/ble/virtual/air.js';
+import { Opcode, STATUS_COMMAND_DISALLOWED } from '../../gateway/ble/virtual/hci-packets.js';
 import { eventually, payloadForWindow, testLogger, windowsOfSession } from './classroom.js';
 
 let advertiser: Advertiser;
@@ -115,6 +116,35 @@ describe('bleno advertiser on the virtual controller', () => {
     controller.powerUp();
     await applied;
     expect(controller.linkLayer().advertisingData).toEqual(payload.advertisingData);
+  });
+
+  it('records the error and retries with backoff when the controller refuses to advertise', async () => {
+    controller.setFault(Opcode.LeSetAdvertiseEnable, { status: STATUS_COMMAND_DISALLOWED });
+    const payload = payloadForWindow(windowsOfSession(10, 9)[8]!);
+    advertiser.setPayload(payload);
+    const error = await eventually(() => advertiser.health().lastError ?? undefined, 3_000, 'the refusal to be recorded');
+    expect(error).toMatch(/Command Disallowed/);
+    expect(advertiser.health().inSync).toBe(false);
+
+    const applied = once(advertiser, 'applied');
+    controller.setFault(Opcode.LeSetAdvertiseEnable, null);
+    await applied;
+    expect(controller.linkLayer()).toMatchObject({ advertisingEnabled: true, advertisingData: payload.advertisingData });
+    expect(advertiser.health().inSync).toBe(true);
+  });
+
+  it('re-sends when the controller silently swallows the enable command', async () => {
+    controller.setFault(Opcode.LeSetAdvertiseEnable, 'silent');
+    const payload = payloadForWindow(windowsOfSession(10, 10)[9]!);
+    advertiser.setPayload(payload);
+    await eventually(() => /did not confirm/.test(advertiser.health().lastError ?? ''), 4_000, 'the confirmation timeout');
+    expect(advertiser.health().inSync).toBe(false);
+
+    const applied = once(advertiser, 'applied');
+    controller.setFault(Opcode.LeSetAdvertiseEnable, null);
+    await applied;
+    expect(controller.linkLayer()).toMatchObject({ advertisingEnabled: true, advertisingData: payload.advertisingData });
+    expect(advertiser.health().inSync).toBe(true);
   });
 
   it('stops advertising when the payload is cleared', async () => {

@@ -17,6 +17,7 @@ import { answerCommand } from './commands.js';
 import {
   ADV_IND,
   SCAN_RSP,
+  commandComplete,
   leAdvertisingReport,
   opcodeName,
   parseCommand,
@@ -35,6 +36,7 @@ export interface ControllerLogEntry {
   command: string;
   /** The command's parameter bytes exactly as the host sent them. */
   parameters: Buffer;
+  /** The status answered, or -1 when a 'silent' fault swallowed the command. */
   status: number;
 }
 
@@ -63,6 +65,12 @@ export interface VirtualControllerOptions extends RssiOptions {
   /** Log entries kept (a ring); default 10 000. */
   logLimit?: number;
 }
+
+/**
+ * A fault injected into one opcode: answer with an error status instead of executing it, or
+ * stay silent (no event at all), as a hung or buggy controller does.
+ */
+export type CommandFault = { status: number } | 'silent';
 
 /** A host-side endpoint (VirtualHciSocket) the controller delivers event packets to. */
 export interface HciEndpoint {
@@ -99,6 +107,7 @@ export class VirtualController extends EventEmitter {
   private airTimer: NodeJS.Timeout | null = null;
   private unlisten: (() => void) | null = null;
   private readonly seen = new Set<string>();
+  private readonly faults = new Map<number, CommandFault>();
 
   constructor(private readonly options: VirtualControllerOptions) {
     super();
@@ -154,12 +163,33 @@ export class VirtualController extends EventEmitter {
     this.entries.length = 0;
   }
 
+  /**
+   * Injects (or with null clears) a fault for every later command with this opcode. An error
+   * status comes without result bytes: inject it into the LE advertising/scanning commands,
+   * whose results hosts do not read — bleno reads Read Local Version's result regardless and
+   * would crash, as it would on such a real controller.
+   */
+  setFault(opcode: number, fault: CommandFault | null): void {
+    if (fault === null) this.faults.delete(opcode);
+    else this.faults.set(opcode, fault);
+  }
+
   /** Called by a host endpoint with one whole HCI command packet. */
   receiveCommand(packet: Buffer): void {
     const at = wallClockMs();
     if (!this.up) return;
     const command = parseCommand(packet);
     if (!command) return;
+    const fault = this.faults.get(command.opcode);
+    if (fault === 'silent') {
+      this.record(at, command, -1);
+      return;
+    }
+    if (fault) {
+      this.record(at, command, fault.status);
+      this.queue(commandComplete(command.opcode, fault.status));
+      return;
+    }
     const answer = answerCommand(command, this.state, this.address);
     this.record(at, command, answer.status);
     if (answer.reset) this.resetState();
