@@ -5,14 +5,15 @@
  *
  * Virtual air selection, first match wins: `air` (an Air, or an address string), the
  * ATTENDANCE_VIRTUAL_AIR environment variable (join a hub: `unix:/path`, `/path` or
- * `tcp://127.0.0.1:port`), else the process's in-process air.
+ * `tcp://127.0.0.1:port`; or the hub this process hosts there, see hostVirtualAir), else the
+ * process's in-process air.
  */
 import type { Logger } from 'pino';
 import type { Advertiser, Scanner } from './advertiser.js';
 import { BlenoAdvertiser, type BlenoAdvertiserOptions } from './bleno-advertiser.js';
 import { NobleScanner } from './noble-scanner.js';
 import { InProcessAir, type Air, type RssiModel } from './virtual/air.js';
-import { RemoteAir } from './virtual/air-hub.js';
+import { AirHub, RemoteAir } from './virtual/air-hub.js';
 import { VirtualController } from './virtual/controller.js';
 import { controllerRegistry } from './virtual/hci-socket.js';
 import { installVirtualHci } from './virtual/install.js';
@@ -46,7 +47,8 @@ export interface AdvertiserOptions extends CommonOptions, Omit<BlenoAdvertiserOp
 export type ScannerOptions = CommonOptions;
 
 const AIR_KEY = Symbol.for('attendance.ble.defaultAir');
-const remoteAirs = new Map<string, RemoteAir>();
+/** Airs by address: hubs this process hosts, and hubs it joined. */
+const airs = new Map<string, Air>();
 
 /** The in-process air shared by every virtual controller of this process that has no other. */
 export function defaultAir(): InProcessAir {
@@ -59,13 +61,28 @@ function resolveAir(option: Air | string | undefined, logger: Logger): Air {
   if (option !== undefined && typeof option !== 'string') return option;
   const address = option ?? process.env[VIRTUAL_AIR_ENV];
   if (!address) return defaultAir();
-  let air = remoteAirs.get(address);
+  let air = airs.get(address);
   if (!air) {
-    air = new RemoteAir(address, logger);
-    remoteAirs.set(address, air);
-    void air.connect();
+    const remote = new RemoteAir(address, logger);
+    airs.set(address, remote);
+    void remote.connect();
+    air = remote;
   }
   return air;
+}
+
+/**
+ * Hosts the virtual air for other processes at `address` (`unix:/path`, `/path`, or
+ * `tcp://127.0.0.1:0` for any free port) and makes it this process's air for that address, so
+ * controllers here join the hub directly. Resolves with the hub; `hub.address` is the bound
+ * address to hand to other processes as ATTENDANCE_VIRTUAL_AIR.
+ */
+export async function hostVirtualAir(address: string, logger: Logger): Promise<AirHub> {
+  const hub = new AirHub(address, logger);
+  const bound = await hub.start();
+  airs.set(address, hub);
+  airs.set(bound, hub);
+  return hub;
 }
 
 /**

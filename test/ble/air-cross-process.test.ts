@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { findAttendanceFrame } from '../../shared/advertisement.js';
 import type { ScanReport, Scanner } from '../../gateway/ble/advertiser.js';
-import { createAdvertiser, createScanner, VIRTUAL_AIR_ENV } from '../../gateway/ble/radio.js';
-import { AirHub } from '../../gateway/ble/virtual/air-hub.js';
+import { createAdvertiser, createScanner, hostVirtualAir, VIRTUAL_AIR_ENV } from '../../gateway/ble/radio.js';
+import type { AirHub } from '../../gateway/ble/virtual/air-hub.js';
 import { ROOM_CODE, eventually, payloadForWindow, testLogger, windowsOfSession } from './classroom.js';
 
 interface ChildMessage {
@@ -26,7 +26,7 @@ interface ChildMessage {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'att-air-'));
-const hub = new AirHub(`unix:${join(dir, 'air.sock')}`);
+let hub: AirHub;
 let airAddress: string;
 const children: ChildProcess[] = [];
 
@@ -42,7 +42,8 @@ function spawnFixture(name: string, args: string[], messages: ChildMessage[]): C
 }
 
 beforeAll(async () => {
-  airAddress = await hub.start();
+  hub = await hostVirtualAir(`unix:${join(dir, 'air.sock')}`, testLogger());
+  airAddress = hub.address!;
 });
 
 afterEach(() => {
@@ -59,7 +60,7 @@ describe('virtual air between processes', () => {
     const [w] = windowsOfSession(10, 1);
     const fromGateway: ChildMessage[] = [];
     const reports: ScanReport[] = [];
-    const scanner: Scanner = createScanner({ kind: 'virtual', logger: testLogger(), virtual: { air: hub, rssi: -58 } });
+    const scanner: Scanner = createScanner({ kind: 'virtual', logger: testLogger(), virtual: { air: airAddress, rssi: -58 } });
     scanner.on('report', (report: ScanReport) => reports.push(report));
     await scanner.start();
     try {
@@ -80,7 +81,7 @@ describe('virtual air between processes', () => {
     const fromPhone: ChildMessage[] = [];
     spawnFixture('scan.ts', [], fromPhone);
     await eventually(() => fromPhone.some((message) => message.type === 'scanning'), 20_000, 'the phone process to scan');
-    const advertiser = createAdvertiser({ kind: 'virtual', logger: testLogger(), virtual: { air: hub, address: 'c0:ff:ee:00:03:03', airIntervalMs: 50 } });
+    const advertiser = createAdvertiser({ kind: 'virtual', logger: testLogger(), virtual: { air: airAddress, address: 'c0:ff:ee:00:03:03', airIntervalMs: 50 } });
     await advertiser.start();
     try {
       advertiser.setPayload(payloadForWindow(w!));

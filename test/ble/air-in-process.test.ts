@@ -16,6 +16,7 @@ let advertiser: Advertiser;
 let scanner: Scanner;
 let scannerController: VirtualController;
 const reports: ScanReport[] = [];
+const scannerStates: string[] = [];
 
 beforeAll(async () => {
   const logger = testLogger();
@@ -30,6 +31,7 @@ beforeAll(async () => {
     virtual: { air, address: 'c0:ff:ee:00:02:02', rssi: -67, rssiJitterDb: 2 },
   }) as { scanner: Scanner; controller: VirtualController });
   scanner.on('report', (report: ScanReport) => reports.push(report));
+  scanner.on('state', (state: string) => scannerStates.push(state));
   await advertiser.start();
   await scanner.start();
   await eventually(() => advertiser.health().state === 'poweredOn', 5_000, 'bleno poweredOn');
@@ -75,6 +77,16 @@ describe('virtual air, one process', () => {
     const since = Date.now();
     advertiser.setPayload(payloadForWindow(next!));
     await eventually(() => framesHeard(since).some((frame) => frame.window === next), 5_000, 'the next window on air');
+  });
+
+  it('scans again after the phone\'s adapter goes down and comes back', async () => {
+    const [, , w] = windowsOfSession(10, 3);
+    advertiser.setPayload(payloadForWindow(w!));
+    scannerController.powerDown();
+    await eventually(() => !scannerController.linkLayer().scanEnabled && scannerStates.includes('poweredOff'), 3_000, 'scanner poweredOff');
+    const since = Date.now();
+    scannerController.powerUp();
+    await eventually(() => framesHeard(since).some((frame) => frame.window === w), 5_000, 'reports after the adapter returned');
   });
 
   it('hears nothing from the gateway after it stops advertising', async () => {
