@@ -27,6 +27,8 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType 
   query?: Q;
   params?: P;
   response?: z.ZodType;
+  /** Media types the success answer can take instead of JSON (e.g. 'text/csv', 'text/event-stream'). */
+  responseMediaTypes?: string[];
   /** Status of a successful answer (default 200). */
   status?: number;
   /** Error codes this route can answer with, documented in OpenAPI. */
