@@ -156,6 +156,8 @@ export class GatewayDaemon {
     await this.link.stop();
     await advertiser.stop();
     this.recordRadio({ state: 'stopped', onAir: null, link: 'stopped' });
+    const record = this.deps.store.kv.get<Record<string, unknown>>(KV.daemon) ?? {};
+    this.deps.store.kv.set(KV.daemon, { ...record, stoppedAt: Date.now() });
     log.info('gateway stopped');
   }
 
