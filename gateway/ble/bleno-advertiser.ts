@@ -47,13 +47,15 @@ type Listener = Parameters<EventEmitter['on']>[1];
 /** bleno is a process-wide singleton bound to one adapter when it initialises. */
 let shared: { bleno: Bleno; deviceId: number | undefined } | null = null;
 
-function loadBleno(deviceId: number | undefined): Bleno {
-  if (shared) {
-    if (deviceId !== undefined && shared.deviceId !== undefined && shared.deviceId !== deviceId) {
-      throw new Error(`bleno is already bound to hci${shared.deviceId} in this process; cannot use hci${deviceId}`);
-    }
-    return shared.bleno;
+/** A configuration error, thrown by start(): one process cannot advertise on two adapters. */
+function assertSameAdapter(deviceId: number | undefined): void {
+  if (shared && deviceId !== undefined && shared.deviceId !== undefined && shared.deviceId !== deviceId) {
+    throw new Error(`bleno is already bound to hci${shared.deviceId} in this process; cannot use hci${deviceId}`);
   }
+}
+
+function loadBleno(deviceId: number | undefined): Bleno {
+  if (shared) return shared.bleno;
   if (deviceId !== undefined) process.env.BLENO_HCI_DEVICE_ID = String(deviceId);
   const bleno = require('@abandonware/bleno') as Bleno;
   shared = { bleno, deviceId };
@@ -89,6 +91,7 @@ export class BlenoAdvertiser extends EventEmitter implements Advertiser {
 
   async start(): Promise<void> {
     if (this.running) return;
+    assertSameAdapter(this.options.hciDeviceId);
     this.running = true;
     if (this.options.advertisingIntervalMs !== undefined) {
       process.env.BLENO_ADVERTISING_INTERVAL = String(this.options.advertisingIntervalMs);

@@ -147,6 +147,11 @@ describe('bleno advertiser on the virtual controller', () => {
     expect(advertiser.health().inSync).toBe(true);
   });
 
+  it('refuses a second adapter in the same process (bleno is a singleton)', async () => {
+    const other = createVirtualAwareAdvertiser({ kind: 'virtual', hciDeviceId: 5, logger: testLogger() }).advertiser;
+    await expect(other.start()).rejects.toThrow(/already bound to hci0/);
+  });
+
   it('stops advertising when the payload is cleared', async () => {
     await advertise(null);
     expect(lastEntry('LeSetAdvertiseEnable')?.parameters.toString('hex')).toBe('00');
