@@ -3,5 +3,10 @@
  * so the composition root and the tests always build the same application.
  */
 import type { RouteModule } from './app.js';
+import { analyticsRoutes } from './routes/analytics.js';
+import { biometricModule } from './routes/biometric.js';
 
-export const featureModules: RouteModule[] = [];
+export const featureModules: RouteModule[] = [
+  analyticsRoutes,
+  biometricModule,
+];

@@ -1,0 +1,106 @@
+/**
+ * Analytics reads. Every query starts from the sessions of named courses through the
+ * (course_id, started_at) index and reaches attendance through its (session_id, student_id)
+ * primary key, so its cost follows the course's sessions × students, not the database size.
+ * Only ended sessions count; the effective status is the override if any, else the decision.
+ */
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { StatusCounts } from '../domain/analytics.js';
+import type { AttendanceStatus, Database } from './schema.js';
+
+const effective = sql`coalesce(attendance.override_status, attendance.status)`;
+const countWhere = (status: AttendanceStatus): RawBuilder<number> => sql<number>`sum(case when ${effective} = ${status} then 1 else 0 end)`;
+
+function toCounts(r: { present: unknown; late: unknown; absent: unknown; excused: unknown }): StatusCounts {
+  // SUM over no rows is NULL; PostgreSQL returns bigint sums, parsed to numbers by the store.
+  return { present: Number(r.present ?? 0), late: Number(r.late ?? 0), absent: Number(r.absent ?? 0), excused: Number(r.excused ?? 0) };
+}
+
+export interface TimeRange {
+  startMs: number;
+  endMs: number;
+}
+
+/** Per student: effective status counts over the course's ended sessions started in the range. */
+export async function studentStatusCounts(db: Kysely<Database>, courseId: string, range: TimeRange): Promise<Map<string, StatusCounts>> {
+  const rows = await db
+    .selectFrom('sessions')
+    .innerJoin('attendance', 'attendance.session_id', 'sessions.id')
+    .select(['attendance.student_id'])
+    .select([countWhere('present').as('present'), countWhere('late').as('late'), countWhere('absent').as('absent'), countWhere('excused').as('excused')])
+    .where('sessions.course_id', '=', courseId)
+    .where('sessions.started_at', '>=', range.startMs)
+    .where('sessions.started_at', '<', range.endMs)
+    .where('sessions.state', '=', 'ended')
+    .groupBy('attendance.student_id')
+    .execute();
+  return new Map(rows.map((r) => [r.student_id, toCounts(r)]));
+}
+
+/** Number of ended sessions of the course started in the range. */
+export async function endedSessionCount(db: Kysely<Database>, courseId: string, range: TimeRange): Promise<number> {
+  const row = await db
+    .selectFrom('sessions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('course_id', '=', courseId)
+    .where('started_at', '>=', range.startMs)
+    .where('started_at', '<', range.endMs)
+    .where('state', '=', 'ended')
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+export interface SessionReportRow extends StatusCounts {
+  session_id: string;
+  course_id: string;
+  course_code: string;
+  course_name: string;
+  room_id: string;
+  room_name: string;
+  started_at: number;
+  ended_at: number;
+  /** Attendance records of the session: the students enrolled when it ended. */
+  enrolled: number;
+}
+
+/**
+ * Per ended session of the given courses started in the range, with its status counts, oldest
+ * first. A session without records (nobody enrolled) still appears, with zeros.
+ */
+export async function sessionStatusCounts(db: Kysely<Database>, courseIds: readonly string[] | 'all', range: TimeRange): Promise<SessionReportRow[]> {
+  if (courseIds !== 'all' && courseIds.length === 0) return [];
+  let q = db
+    .selectFrom('sessions')
+    .innerJoin('courses', 'courses.id', 'sessions.course_id')
+    .innerJoin('rooms', 'rooms.id', 'sessions.room_id')
+    .leftJoin('attendance', 'attendance.session_id', 'sessions.id')
+    .select([
+      'sessions.id as session_id', 'sessions.course_id', 'courses.code as course_code', 'courses.name as course_name',
+      'sessions.room_id', 'rooms.name as room_name', 'sessions.started_at', 'sessions.ended_at',
+    ])
+    .select((eb) => [eb.fn.count<number>('attendance.student_id').as('enrolled'), countWhere('present').as('present'), countWhere('late').as('late'), countWhere('absent').as('absent'), countWhere('excused').as('excused')])
+    .where('sessions.started_at', '>=', range.startMs)
+    .where('sessions.started_at', '<', range.endMs)
+    .where('sessions.state', '=', 'ended');
+  // 'all' (an admin's whole-institution day) walks the sessions_started index instead.
+  if (courseIds !== 'all') q = q.where('sessions.course_id', 'in', courseIds);
+  const rows = await q
+    .groupBy(['sessions.id', 'sessions.course_id', 'courses.code', 'courses.name', 'sessions.room_id', 'rooms.name', 'sessions.started_at', 'sessions.ended_at'])
+    .orderBy('sessions.started_at')
+    .orderBy('sessions.id')
+    .execute();
+  return rows.map((r) => ({
+    session_id: r.session_id, course_id: r.course_id, course_code: r.course_code, course_name: r.course_name,
+    room_id: r.room_id, room_name: r.room_name, started_at: Number(r.started_at), ended_at: Number(r.ended_at ?? r.started_at),
+    enrolled: Number(r.enrolled), ...toCounts(r),
+  }));
+}
+
+/** Ids of the courses a teacher teaches (the courses_teacher index). */
+export async function courseIdsOfTeacher(db: Kysely<Database>, teacherId: string): Promise<string[]> {
+  return (await db.selectFrom('courses').select('id').where('teacher_id', '=', teacherId).execute()).map((r) => r.id);
+}
+
+export async function termOf(db: Kysely<Database>, termId: string) {
+  return db.selectFrom('terms').selectAll().where('id', '=', termId).executeTakeFirst();
+}
