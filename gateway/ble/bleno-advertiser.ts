@@ -45,7 +45,7 @@ export interface BlenoAdvertiserOptions {
 const require = createRequire(import.meta.url);
 type Listener = Parameters<EventEmitter['on']>[1];
 /** bleno is a process-wide singleton bound to one adapter when it initialises. */
-let shared: { bleno: Bleno; deviceId: number | undefined } | null = null;
+let shared: { bleno: Bleno; deviceId: number | undefined; initError?: string } | null = null;
 
 /** A configuration error, thrown by start(): one process cannot advertise on two adapters. */
 function assertSameAdapter(deviceId: number | undefined): void {
@@ -104,24 +104,45 @@ export class BlenoAdvertiser extends EventEmitter implements Advertiser {
     }
   }
 
-  /** Loads bleno and subscribes; a failure (no adapter, no bleno) is recorded and retried. */
+  /**
+   * Loads bleno and subscribes. A load failure (no Bluetooth in the kernel, bleno missing) is
+   * recorded and retried: Node re-evaluates a module whose evaluation threw. An init failure
+   * (the adapter cannot be bound) is not: bleno's singleton is then half-initialised and a
+   * second init would register its internal listeners twice, so only a restart of the process
+   * helps — health() says so and the daemon's watchdog decides.
+   */
   private attach(): void {
     if (!this.running || this.bleno) return;
     let bleno: Bleno;
     try {
       bleno = loadBleno(this.options.hciDeviceId);
-      this.subscribe(bleno, 'advertisingStart', () => this.onStartConfirmed(null));
-      this.subscribe(bleno, 'advertisingStartError', (error: Error) => this.onStartConfirmed(error));
-      this.subscribe(bleno, 'advertisingStop', () => this.onStopConfirmed());
+    } catch (error) {
+      this.fail(`bleno unavailable: ${(error as Error).message}`, () => this.attach());
+      return;
+    }
+    if (shared?.initError) {
+      this.recordInitError(shared.initError);
+      return;
+    }
+    this.subscribe(bleno, 'advertisingStart', () => this.onStartConfirmed(null));
+    this.subscribe(bleno, 'advertisingStartError', (error: Error) => this.onStartConfirmed(error));
+    this.subscribe(bleno, 'advertisingStop', () => this.onStopConfirmed());
+    try {
       // The first 'stateChange' listener makes bleno bind the HCI socket and initialise.
       this.subscribe(bleno, 'stateChange', (state: RadioState) => this.onState(state));
     } catch (error) {
       this.detach();
-      this.fail(`bleno unavailable: ${(error as Error).message}`, () => this.attach());
+      if (shared) shared.initError = (error as Error).message;
+      this.recordInitError((error as Error).message);
       return;
     }
     this.bleno = bleno;
     if (bleno.state !== 'unknown') this.onState(bleno.state);
+  }
+
+  private recordInitError(message: string): void {
+    this.lastError = `bleno could not open the adapter: ${message} (restart the process to retry)`;
+    this.options.logger.error({ err: message }, 'bluetooth adapter could not be opened');
   }
 
   private subscribe<A extends unknown[]>(bleno: Bleno, event: string, listener: (...args: A) => void): void {
