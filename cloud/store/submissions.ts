@@ -16,18 +16,26 @@ export interface SessionForRoom {
  * than its course's grace period ago (a student who heard the last window just before the end).
  */
 export async function sessionForRoomCode(db: Kysely<Database>, roomCode: number, now: number): Promise<SessionForRoom | null> {
-  const room = await db.selectFrom('rooms').selectAll().where('room_code', '=', roomCode).executeTakeFirst();
-  if (!room) return null;
-  const session = await db
-    .selectFrom('sessions')
-    .selectAll()
-    .where('room_id', '=', room.id)
-    .where((eb) => eb.or([eb('state', '=', 'live'), eb('ended_at', '>=', now - 3_600_000)]))
-    .orderBy('started_at', 'desc')
+  // Room by code and its newest live or just-ended session in one indexed query, then the course by key.
+  const row = await db
+    .selectFrom('rooms')
+    .innerJoin('sessions', 'sessions.room_id', 'rooms.id')
+    .select([
+      'rooms.id as room_id', 'rooms.name as room_name', 'rooms.room_code', 'rooms.secret', 'rooms.created_at as room_created_at',
+      'sessions.id', 'sessions.course_id', 'sessions.started_at', 'sessions.ended_at', 'sessions.period_s', 'sessions.source', 'sessions.state', 'sessions.started_by',
+    ])
+    .where('rooms.room_code', '=', roomCode)
+    .where((eb) => eb.or([eb('sessions.state', '=', 'live'), eb('sessions.ended_at', '>=', now - 3_600_000)]))
+    .orderBy('sessions.started_at', 'desc')
     .limit(1)
     .executeTakeFirst();
-  if (!session) return null;
-  const course = await db.selectFrom('courses').selectAll().where('id', '=', session.course_id).executeTakeFirstOrThrow();
+  if (!row) return null;
+  const room: Room = { id: row.room_id, name: row.room_name, room_code: row.room_code, secret: row.secret, created_at: row.room_created_at };
+  const session: Session = {
+    id: row.id, course_id: row.course_id, room_id: row.room_id, started_at: row.started_at, ended_at: row.ended_at,
+    period_s: row.period_s, source: row.source, state: row.state, started_by: row.started_by,
+  };
+  const course = await db.selectFrom('courses').selectAll().where('id', '=', row.course_id).executeTakeFirstOrThrow();
   if (session.state === 'ended' && (session.ended_at ?? 0) + course.grace_s * 1000 <= now) return null;
   return { session, room, course };
 }

@@ -1,0 +1,82 @@
+/**
+ * Server half of bench/submit.ts, run as a child process so the load generator does not share
+ * its event loop. Mode `bare`: a Koa app with one JSON handler (the baseline). Mode `full`: the
+ * real cloud app on a fresh SQLite file with a course, students and a live session.
+ * Prints one JSON line with the port (and, for `full`, what the load generator needs).
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Koa from 'koa';
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import pino from 'pino';
+import type { AddressInfo } from 'node:net';
+import { openStore } from '../cloud/store/db.js';
+import { migrateToLatest } from '../cloud/store/migrate.js';
+import { createTokenService } from '../cloud/auth/jwt.js';
+import { createLoginLimiter } from '../cloud/auth/login-limiter.js';
+import { createMetrics } from '../cloud/metrics.js';
+import { CloudEvents } from '../cloud/events.js';
+import { noVerifications } from '../cloud/store/attendance.js';
+import { createApp } from '../cloud/http/app.js';
+import { uuidv7 } from '../shared/ids.js';
+
+const mode = process.argv[2];
+const students = Number(process.argv[3] ?? 2000);
+
+async function listen(handler: http.RequestListener): Promise<number> {
+  const server = http.createServer({ keepAliveTimeout: 60_000 }, handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as AddressInfo).port;
+}
+
+async function bare(): Promise<void> {
+  const app = new Koa();
+  const router = new Router();
+  app.use(bodyParser());
+  router.post('/api/v1/student/token/submit', (ctx) => {
+    ctx.body = { status: 'accepted', echo: (ctx.request as unknown as { body: unknown }).body };
+  });
+  app.use(router.routes());
+  console.log(JSON.stringify({ port: await listen(app.callback()) }));
+}
+
+async function full(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'att-bench-'));
+  const store = openStore(`sqlite:${path.join(dir, 'bench.db')}`);
+  await migrateToLatest(store);
+  const tokens = createTokenService(randomBytes(32), 3600);
+  const now = Date.now();
+  const db = store.db;
+  const teacherId = uuidv7();
+  await db.insertInto('users').values({ id: teacherId, email: 't@bench', full_name: 'T', role: 'teacher', password_hash: 'x', created_at: now }).execute();
+  const courseId = uuidv7();
+  await db.insertInto('courses').values({ id: courseId, code: 'B1', name: 'Bench', teacher_id: teacherId, term_id: null, min_presence: 0.75, late_after_s: 600, require_biometric: 0, min_attendance_pct: 75, grace_s: 60, created_at: now } as never).execute();
+  const roomSecret = randomBytes(32).toString('hex');
+  const roomId = uuidv7();
+  await db.insertInto('rooms').values({ id: roomId, name: 'R', room_code: 4242, secret: roomSecret, created_at: now }).execute();
+  const auth: string[] = [];
+  await db.transaction().execute(async (trx) => {
+    for (let i = 0; i < students; i++) {
+      const id = uuidv7();
+      await trx.insertInto('users').values({ id, email: `s${i}@bench`, full_name: `S${i}`, role: 'student', password_hash: 'x', created_at: now }).execute();
+      await trx.insertInto('enrollments').values({ course_id: courseId, student_id: id, created_at: now }).execute();
+      auth.push((await tokens.issue({ id, role: 'student' })).token);
+    }
+  });
+  const sessionId = uuidv7();
+  await db.insertInto('sessions').values({ id: sessionId, course_id: courseId, room_id: roomId, started_at: now - 60_000, ended_at: null, period_s: 10, source: 'cloud', state: 'live', started_by: teacherId }).execute();
+  const app = createApp({
+    store, tokens, logger: pino({ level: 'silent' }), clock: Date.now, loginLimiter: createLoginLimiter(10, 900), metrics: createMetrics(),
+    events: new CloudEvents(), verifiedLookup: noVerifications,
+    settings: { timezone: 'UTC', openRegistration: true, trustProxy: false, tokenTtlS: 3600 },
+  });
+  const port = await listen(app.koa.callback());
+  console.log(JSON.stringify({ port, roomSecret, roomCode: 4242, sessionId, periodS: 10, auth }));
+}
+
+await (mode === 'bare' ? bare() : full());
+process.on('SIGINT', () => process.exit(0));

@@ -1,0 +1,97 @@
+/**
+ * Throughput and latency of POST /api/v1/student/token/submit (JWT auth + zod validation +
+ * token check + SQLite insert) against a bare Koa JSON handler measured in the same run, each
+ * server in its own child process, the same closed-loop load generator for both.
+ *
+ *   node --import tsx bench/submit.ts [--rounds 3] [--duration 5] [--concurrency 64] [--students 2000]
+ */
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import readline from 'node:readline';
+import { parseArgs } from 'node:util';
+import { deriveSessionKey, tokenForWindow, windowIndex } from '../shared/token.js';
+import { encodeFrame } from '../shared/frame.js';
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '5' }, concurrency: { type: 'string', default: '64' }, students: { type: 'string', default: '2000' } } });
+const DURATION_MS = Number(values.duration) * 1000;
+const CONCURRENCY = Number(values.concurrency);
+const ROUNDS = Number(values.rounds);
+
+interface ServerInfo { port: number; roomSecret?: string; roomCode?: number; sessionId?: string; periodS?: number; auth?: string[] }
+
+async function startServer(mode: 'bare' | 'full') {
+  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), '--import', 'tsx', new URL('./submit-server.ts', import.meta.url).pathname, mode, values.students!], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
+  });
+  return { info: JSON.parse(line) as ServerInfo, stop: () => child.kill('SIGINT') };
+}
+
+function request(agent: http.Agent, port: number, body: string, auth: string | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/student/token/submit', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(auth ? { authorization: `Bearer ${auth}` } : {}) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function load(info: ServerInfo, label: string) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const latencies: number[] = [];
+  const statuses = new Map<number, number>();
+  let next = 0;
+  const key = info.sessionId ? deriveSessionKey(Buffer.from(info.roomSecret!, 'hex'), info.sessionId) : null;
+  const bodyFor = (): { body: string; auth?: string } => {
+    const i = next++ % (info.auth?.length ?? 1);
+    if (!key) return { body: JSON.stringify({ frame: '01'.repeat(17), rssi: -60 }) };
+    const w = windowIndex(Date.now(), info.periodS!);
+    return { body: JSON.stringify({ frame: encodeFrame({ roomCode: info.roomCode!, window: w, token: tokenForWindow(key, w) }).toString('hex'), rssi: -60 }), auth: info.auth![i] };
+  };
+  // Warm up (JIT, SQLite page cache) before measuring.
+  const warmEnd = Date.now() + 1500;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (Date.now() < warmEnd) { const b = bodyFor(); await request(agent, info.port, b.body, b.auth); }
+  }));
+  const start = performance.now();
+  const end = Date.now() + DURATION_MS;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (Date.now() < end) {
+      const b = bodyFor();
+      const t0 = performance.now();
+      const status = await request(agent, info.port, b.body, b.auth);
+      latencies.push(performance.now() - t0);
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    }
+  }));
+  const seconds = (performance.now() - start) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  const result = { label, requests: latencies.length, rps: latencies.length / seconds, p50: pct(0.5), p99: pct(0.99), statuses: Object.fromEntries(statuses) };
+  console.log(`${label.padEnd(6)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  statuses ${JSON.stringify(result.statuses)}`);
+  return result;
+}
+
+console.log(`token/submit benchmark: ${CONCURRENCY} concurrent connections, ${ROUNDS} alternating rounds of ${DURATION_MS / 1000} s, ${values.students} students`);
+// Both servers stay up and the runs alternate, so a load change on the machine hits both sides.
+const bareServer = await startServer('bare');
+const fullServer = await startServer('full');
+const ratios: number[] = [];
+const fullRuns: Array<Awaited<ReturnType<typeof load>>> = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const bare = await load(bareServer.info, 'bare');
+  const full = await load(fullServer.info, 'full');
+  fullRuns.push(full);
+  ratios.push(full.rps / bare.rps);
+  const bad = Object.keys(full.statuses).filter((s) => s !== '200');
+  if (bad.length) console.log(`WARNING: non-200 answers on the full path: ${bad.join(', ')}`);
+}
+bareServer.stop();
+fullServer.stop();
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+console.log(`full path: median ${median(fullRuns.map((r) => r.rps)).toFixed(0)} req/s, median p99 ${median(fullRuns.map((r) => r.p99)).toFixed(1)} ms`);
+console.log(`ratio full/bare per round: ${ratios.map((r) => r.toFixed(2)).join(' ')}; median ${median(ratios).toFixed(2)} (target >= 0.40)`);
