@@ -3,6 +3,7 @@
  * HTTP server. Later features (MQTT broker and bridge, scheduled jobs) plug in here.
  */
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { CloudConfig } from './config.js';
@@ -33,7 +34,7 @@ export async function startCloud(config: CloudConfig, opts: { logger?: Logger; c
   const store = openStore(config.databaseUrl);
   const applied = await migrateToLatest(store);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
-  await ensureFirstAdmin(store.db, config.admin, clock(), logger.child({ module: 'accounts' }));
+  await ensureFirstAdmin(store.db, config.admin, clock(), logger.child({ module: 'accounts' }), path.join(config.dataDir, 'initial-admin.txt'));
 
   const deps: AppDeps = {
     store,

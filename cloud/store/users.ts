@@ -1,4 +1,7 @@
 /** Accounts. E-mails are stored lower-cased; the password hash never leaves this module's callers. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { uuidv7 } from '../../shared/ids.js';
@@ -40,19 +43,32 @@ export function getUser(db: Kysely<Database>, id: string): Promise<User | undefi
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** Creates the first admin from ATTENDANCE_ADMIN_EMAIL/PASSWORD when no admin exists yet. */
-export async function ensureFirstAdmin(db: Kysely<Database>, admin: { email: string; password: string } | null, now: number, log: Logger): Promise<void> {
+/**
+ * Creates the first admin when no admin exists: from ATTENDANCE_ADMIN_EMAIL/PASSWORD, or else
+ * `admin@localhost` with a random password written to a 0600 file in the data dir (never logged),
+ * so `npm start` on a fresh machine is usable without any secret in code or docs.
+ */
+export async function ensureFirstAdmin(
+  db: Kysely<Database>,
+  admin: { email: string; password: string } | null,
+  now: number,
+  log: Logger,
+  passwordFile: string,
+): Promise<void> {
   const any = await db.selectFrom('users').select('id').where('role', '=', 'admin').limit(1).executeTakeFirst();
   if (any) return;
-  if (!admin) {
-    log.warn('no admin account exists; set ATTENDANCE_ADMIN_EMAIL and ATTENDANCE_ADMIN_PASSWORD to create one');
-    return;
+  let account = admin;
+  if (!account) {
+    account = { email: 'admin@localhost', password: randomBytes(18).toString('base64url') };
+    fs.mkdirSync(path.dirname(passwordFile), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(passwordFile, `${account.email}\n${account.password}\n`, { mode: 0o600 });
   }
-  const existing = await findUserByEmail(db, admin.email);
+  const existing = await findUserByEmail(db, account.email);
   if (existing) {
-    log.warn({ email: admin.email }, 'ATTENDANCE_ADMIN_EMAIL belongs to a non-admin account; no admin created');
+    log.warn({ email: account.email }, 'the first-admin e-mail belongs to a non-admin account; no admin created');
     return;
   }
-  await createUser(db, { email: admin.email, full_name: 'Administrator', password: admin.password, role: 'admin' }, now);
-  log.info({ email: admin.email }, 'created the first admin account');
+  await createUser(db, { email: account.email, full_name: 'Administrator', password: account.password, role: 'admin' }, now);
+  if (admin) log.info({ email: account.email }, 'created the first admin account');
+  else log.warn({ email: account.email, password_file: passwordFile }, 'created the first admin account with a generated password; read it from the file, then change it');
 }
