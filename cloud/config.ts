@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { rpIdFitsOrigin, type WebAuthnSettings } from './webauthn/settings.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalString = z.string().trim().min(1).optional();
@@ -43,11 +44,32 @@ const envSchema = z
     ATTENDANCE_LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
     ATTENDANCE_LOGIN_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(900),
     ATTENDANCE_TRUST_PROXY: z.enum(['0', '1', 'true', 'false']).default('false').transform((v) => v === '1' || v === 'true'),
+    ATTENDANCE_RP_ID: z.string().trim().toLowerCase().regex(/^[a-z0-9.-]+$/, 'must be a domain name such as attendance.uni.example').default('localhost'),
+    ATTENDANCE_RP_NAME: z.string().trim().min(1).max(64).default('Classroom attendance'),
+    // WebAuthn origins: https web origins, http://localhost for development, and Android app
+    // origins (android:apk-key-hash:…) of the native app using Credential Manager.
+    ATTENDANCE_ORIGINS: z.string().optional().transform((v, ctx) => {
+      const list = (v ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+      for (const o of list) {
+        if (!/^(https:\/\/[^/]+|http:\/\/localhost(:\d+)?|android:apk-key-hash:[A-Za-z0-9_-]+)$/.test(o)) {
+          ctx.addIssue({ code: 'custom', message: `${o}: must be https://host[:port], http://localhost[:port] or android:apk-key-hash:…, without a path` });
+        }
+      }
+      return list;
+    }),
+    ATTENDANCE_VERIFY_OPENS_MIN: z.coerce.number().int().min(0).max(240).default(10),
+    ATTENDANCE_VERIFY_CLOSES_MIN: z.coerce.number().int().min(0).max(240).default(15),
+    ATTENDANCE_CHALLENGE_TTL_S: z.coerce.number().int().min(30).max(900).default(300),
+    ATTENDANCE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .refine((e) => (e.ATTENDANCE_ADMIN_EMAIL === undefined) === (e.ATTENDANCE_ADMIN_PASSWORD === undefined), {
     message: 'ATTENDANCE_ADMIN_EMAIL and ATTENDANCE_ADMIN_PASSWORD must be set together',
     path: ['ATTENDANCE_ADMIN_PASSWORD'],
+  })
+  .refine((e) => (e.ATTENDANCE_ORIGINS ?? []).every((o) => !o.startsWith('http') || rpIdFitsOrigin(e.ATTENDANCE_RP_ID, o)), {
+    message: 'ATTENDANCE_RP_ID must be the host of every web origin in ATTENDANCE_ORIGINS or a domain suffix of it',
+    path: ['ATTENDANCE_RP_ID'],
   });
 
 export interface CloudConfig {
@@ -64,6 +86,9 @@ export interface CloudConfig {
   login: { maxAttempts: number; windowS: number };
   trustProxy: boolean;
   logLevel: string;
+  webauthn: WebAuthnSettings;
+  /** Raw submissions and verifications of sessions ended longer ago are deleted (docs/privacy.md). */
+  retentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -102,5 +127,13 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv = process.env): CloudConf
     login: { maxAttempts: e.ATTENDANCE_LOGIN_MAX_ATTEMPTS, windowS: e.ATTENDANCE_LOGIN_WINDOW_S },
     trustProxy: e.ATTENDANCE_TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
+    webauthn: {
+      rpId: e.ATTENDANCE_RP_ID,
+      rpName: e.ATTENDANCE_RP_NAME,
+      origins: e.ATTENDANCE_ORIGINS.length ? e.ATTENDANCE_ORIGINS : [`http://localhost:${e.PORT}`],
+      window: { opensBeforeEndS: e.ATTENDANCE_VERIFY_OPENS_MIN * 60, closesAfterEndS: e.ATTENDANCE_VERIFY_CLOSES_MIN * 60 },
+      challengeTtlS: e.ATTENDANCE_CHALLENGE_TTL_S,
+    },
+    retentionDays: e.ATTENDANCE_RETENTION_DAYS,
   };
 }

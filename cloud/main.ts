@@ -16,7 +16,8 @@ import { createTokenService } from './auth/jwt.js';
 import { createLoginLimiter } from './auth/login-limiter.js';
 import { createMetrics } from './metrics.js';
 import { CloudEvents } from './events.js';
-import { noVerifications } from './store/attendance.js';
+import { createVerifiedLookup } from './webauthn/verified-lookup.js';
+import { startRetentionJob } from './jobs/retention.js';
 import { createApp } from './http/app.js';
 import type { AppDeps } from './http/deps.js';
 
@@ -44,7 +45,8 @@ export async function startCloud(config: CloudConfig, opts: { logger?: Logger; c
     loginLimiter: createLoginLimiter(config.login.maxAttempts, config.login.windowS, clock),
     metrics: createMetrics({ defaultMetrics: true }),
     events: new CloudEvents(),
-    verifiedLookup: noVerifications,
+    verifiedLookup: createVerifiedLookup(config.webauthn.window, clock),
+    webauthn: config.webauthn,
     settings: { timezone: config.timezone, openRegistration: config.openRegistration, trustProxy: config.trustProxy, tokenTtlS: config.tokenTtlS },
   };
   const app = createApp(deps);
@@ -59,6 +61,8 @@ export async function startCloud(config: CloudConfig, opts: { logger?: Logger; c
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${host}:${addr.port}`;
   logger.info({ url, database: store.dialect.kind, timezone: config.timezone }, 'attendance cloud listening');
+  // Started once the server listens, so a failed start leaves no timer behind.
+  const retention = startRetentionJob({ store, logger: logger.child({ module: 'retention' }), clock, retentionDays: config.retentionDays, timezone: config.timezone });
 
   return {
     url,
@@ -66,6 +70,7 @@ export async function startCloud(config: CloudConfig, opts: { logger?: Logger; c
     store,
     deps,
     async stop() {
+      await retention.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -12,13 +12,17 @@ export interface CoursePolicy {
   /** A first accepted window starting this long after the start or later makes the student late. */
   lateAfterS: number;
   requireBiometric: boolean;
+  /** Refuse backup-eligible (syncable) passkeys for this course's verifications (WebAuthn L3 §6.1.3). */
+  requireDeviceBound: boolean;
   /** Analytics: students under this attendance percentage are flagged (default 75). */
   minAttendancePct: number;
   /** Seconds after a window's end during which its token is still accepted (default 60). */
   graceS: number;
 }
 
-export const DEFAULT_POLICY: CoursePolicy = { minPresence: 0.75, lateAfterS: 600, requireBiometric: false, minAttendancePct: 75, graceS: 60 };
+// requireBiometric is on by default since verification landed (issue 5); device-bound is off by
+// default because iCloud Keychain passkeys are always syncable and would lock out every iPhone.
+export const DEFAULT_POLICY: CoursePolicy = { minPresence: 0.75, lateAfterS: 600, requireBiometric: true, requireDeviceBound: false, minAttendancePct: 75, graceS: 60 };
 
 export type DecisionReason = 'presence_ok' | 'presence_low' | 'verified' | 'verification_missing' | 'late_arrival';
 

@@ -6,6 +6,7 @@ import type { CloudEvents } from '../events.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/db.js';
 import type { VerifiedLookup } from '../store/attendance.js';
+import type { WebAuthnSettings } from '../webauthn/settings.js';
 
 export interface AppDeps {
   store: Store;
@@ -17,5 +18,11 @@ export interface AppDeps {
   metrics: Metrics;
   events: CloudEvents;
   verifiedLookup: VerifiedLookup;
+  /**
+   * Relying-party settings and verification window of biometric verification (issue 5); the
+   * composition root always sets them from the environment. Left out (benchmarks, tools), the
+   * feature uses LOCALHOST_WEBAUTHN, under which no real phone's ceremony can succeed.
+   */
+  webauthn?: WebAuthnSettings;
   settings: { timezone: string; openRegistration: boolean; trustProxy: boolean; tokenTtlS: number };
 }

@@ -4,9 +4,11 @@
  */
 import type { RouteModule } from './app.js';
 import { analyticsRoutes } from './routes/analytics.js';
+import { docsRoutes } from './routes/docs.js';
 import { biometricModule } from './routes/biometric.js';
 
 export const featureModules: RouteModule[] = [
   analyticsRoutes,
+  docsRoutes,
   biometricModule,
 ];

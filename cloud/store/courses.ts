@@ -3,11 +3,12 @@ import type { Kysely } from 'kysely';
 import type { CoursePolicy } from '../domain/policy.js';
 import type { Course, Database } from './schema.js';
 
-export function policyOf(c: Pick<Course, 'min_presence' | 'late_after_s' | 'require_biometric' | 'min_attendance_pct' | 'grace_s'>): CoursePolicy {
+export function policyOf(c: Pick<Course, 'min_presence' | 'late_after_s' | 'require_biometric' | 'require_device_bound' | 'min_attendance_pct' | 'grace_s'>): CoursePolicy {
   return {
     minPresence: c.min_presence,
     lateAfterS: c.late_after_s,
     requireBiometric: c.require_biometric === 1,
+    requireDeviceBound: c.require_device_bound === 1,
     minAttendancePct: c.min_attendance_pct,
     graceS: c.grace_s,
   };
@@ -18,6 +19,7 @@ export function policyColumns(p: CoursePolicy) {
     min_presence: p.minPresence,
     late_after_s: p.lateAfterS,
     require_biometric: p.requireBiometric ? 1 : 0,
+    require_device_bound: p.requireDeviceBound ? 1 : 0,
     min_attendance_pct: p.minAttendancePct,
     grace_s: p.graceS,
   };

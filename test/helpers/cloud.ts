@@ -16,7 +16,8 @@ import { createTokenService } from '../../cloud/auth/jwt.js';
 import { createLoginLimiter } from '../../cloud/auth/login-limiter.js';
 import { createMetrics } from '../../cloud/metrics.js';
 import { CloudEvents } from '../../cloud/events.js';
-import { noVerifications } from '../../cloud/store/attendance.js';
+import { createVerifiedLookup } from '../../cloud/webauthn/verified-lookup.js';
+import { DEFAULT_CHALLENGE_TTL_S, DEFAULT_WINDOW, type WebAuthnSettings } from '../../cloud/webauthn/settings.js';
 import { createApp, type App, type AppOptions } from '../../cloud/http/app.js';
 import type { AppDeps } from '../../cloud/http/deps.js';
 import { createUser } from '../../cloud/store/users.js';
@@ -40,6 +41,15 @@ export function testClock(start = Date.UTC(2026, 8, 7, 8, 0, 0)): TestClock {
   };
   return fn;
 }
+
+/** The relying party the tests' software authenticator talks to. */
+export const TEST_WEBAUTHN: WebAuthnSettings = {
+  rpId: 'attendance.uni.example',
+  rpName: 'Classroom attendance (test)',
+  origins: ['https://attendance.uni.example'],
+  window: DEFAULT_WINDOW,
+  challengeTtlS: DEFAULT_CHALLENGE_TTL_S,
+};
 
 export interface CloudHarness {
   app: App;
@@ -97,7 +107,8 @@ export async function createCloudHarness(opts: { appOptions?: AppOptions; deps?:
     loginLimiter: createLoginLimiter(5, 900, clock),
     metrics: createMetrics(),
     events: new CloudEvents(),
-    verifiedLookup: noVerifications,
+    verifiedLookup: createVerifiedLookup(opts.deps?.webauthn?.window ?? TEST_WEBAUTHN.window, clock),
+    webauthn: TEST_WEBAUTHN,
     settings: { timezone: 'UTC', openRegistration: true, trustProxy: false, tokenTtlS: 3600 },
     ...opts.deps,
   };

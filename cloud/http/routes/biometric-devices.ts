@@ -1,0 +1,91 @@
+/**
+ * /api/v1/teacher/biometric/devices: staff approve or revoke students' enrolled devices. A
+ * student's second device only counts once a person has looked at it, which is what stops a
+ * classmate's phone being added quietly to an account (issue 5, device binding). Teachers act on
+ * students enrolled in their courses; admins on everyone. Every decision is audited.
+ */
+import { z } from 'zod';
+import { conflict, forbidden, notFound } from '../errors.js';
+import type { RouteTable } from '../route.js';
+import type { AppDeps } from '../deps.js';
+import type { Principal } from '../../auth/jwt.js';
+import { id, idParams } from '../schemas.js';
+import { audit } from '../../store/audit.js';
+import { credentialById, decideCredential } from '../../webauthn/credentials.js';
+import { withWebAuthn, type StoredCredential } from '../../webauthn/tables.js';
+import { deviceOut, deviceView } from './biometric-schemas.js';
+
+const STAFF = ['teacher', 'admin'] as const;
+const TAG = 'biometric';
+
+const staffDeviceOut = deviceOut.extend({ student_email: z.string(), student_name: z.string() });
+
+export function biometricDeviceRoutes(routes: RouteTable, deps: AppDeps): void {
+  const { store, clock } = deps;
+  const db = withWebAuthn(store.db);
+
+  /** Students a teacher may act for: those enrolled in one of the teacher's courses. */
+  function taughtStudents(teacherId: string) {
+    return db.selectFrom('enrollments').innerJoin('courses', 'courses.id', 'enrollments.course_id').select('enrollments.student_id').where('courses.teacher_id', '=', teacherId);
+  }
+
+  async function deviceForStaff(user: Principal, deviceId: string): Promise<StoredCredential> {
+    const device = await credentialById(db, deviceId);
+    if (!device) throw notFound('device');
+    if (user.role !== 'admin') {
+      const mine = await taughtStudents(user.id).where('enrollments.student_id', '=', device.student_id).executeTakeFirst();
+      if (!mine) throw forbidden('this student is not enrolled in any of your courses');
+    }
+    return device;
+  }
+
+  routes.add(
+    {
+      method: 'get', path: '/api/v1/teacher/biometric/devices', tag: TAG, auth: STAFF, summary: "Students' enrolled devices, pending approval by default",
+      description: 'Teachers see the students of their courses, admins everyone. A pending device is a second (or later) device of a student; approve it only after checking with the student in person.',
+      query: z.object({ status: z.enum(['pending', 'active', 'revoked']).default('pending'), student_id: id.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }),
+      response: z.object({ items: z.array(staffDeviceOut) }),
+    },
+    async ({ user, query }) => {
+      let q = db.selectFrom('webauthn_credentials').innerJoin('users', 'users.id', 'webauthn_credentials.student_id')
+        .selectAll('webauthn_credentials').select(['users.email', 'users.full_name'])
+        .where('webauthn_credentials.status', '=', query.status).orderBy('webauthn_credentials.created_at').limit(query.limit);
+      if (query.student_id) q = q.where('webauthn_credentials.student_id', '=', query.student_id);
+      if (user.role !== 'admin') q = q.where('webauthn_credentials.student_id', 'in', taughtStudents(user.id));
+      const rows = await q.execute();
+      return { items: rows.map((r) => ({ ...deviceView(r), student_email: r.email, student_name: r.full_name })) };
+    },
+  );
+
+  routes.add(
+    {
+      method: 'post', path: '/api/v1/teacher/biometric/devices/:id/approve', tag: TAG, auth: STAFF, summary: "Approve a student's pending device",
+      params: idParams, body: z.object({}).strict(), response: deviceOut, errors: [[403, 'forbidden'], [404, 'not_found'], [409, 'device_not_pending']],
+    },
+    async ({ user, params }) => {
+      const device = await deviceForStaff(user, params.id);
+      if (device.status !== 'pending') throw conflict('device_not_pending', `the device is ${device.status}`);
+      const now = clock();
+      await decideCredential(db, device.id, 'active', user.id, now);
+      await audit(store.db, { at: now, actorId: user.id, action: 'biometric.approve', target: device.id, details: { student_id: device.student_id } });
+      return deviceView({ ...device, status: 'active', decided_by: user.id, decided_at: now });
+    },
+  );
+
+  routes.add(
+    {
+      method: 'post', path: '/api/v1/teacher/biometric/devices/:id/revoke', tag: TAG, auth: STAFF, summary: 'Revoke a device (lost phone, refused approval, suspected cloning)',
+      description: 'The device can no longer verify. Its public key is kept so the same credential cannot be enrolled again.',
+      params: idParams, body: z.object({ reason: z.string().trim().min(3).max(500) }).strict(), response: deviceOut,
+      errors: [[403, 'forbidden'], [404, 'not_found'], [409, 'device_revoked']],
+    },
+    async ({ user, params, body }) => {
+      const device = await deviceForStaff(user, params.id);
+      if (device.status === 'revoked') throw conflict('device_revoked', 'the device is already revoked');
+      const now = clock();
+      await decideCredential(db, device.id, 'revoked', user.id, now);
+      await audit(store.db, { at: now, actorId: user.id, action: 'biometric.revoke', target: device.id, details: { student_id: device.student_id, reason: body.reason } });
+      return deviceView({ ...device, status: 'revoked', decided_by: user.id, decided_at: now });
+    },
+  );
+}

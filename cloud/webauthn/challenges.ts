@@ -1,0 +1,50 @@
+/**
+ * Single-use, short-lived challenges (WebAuthn L2 §13.4.3: at least 16 random bytes, generated on
+ * the server, never reused). A challenge is bound to a student and, for a verification, to one
+ * session. Only its SHA-256 is stored; the client echoes the challenge back inside
+ * clientDataJSON, which is how we find the row (L2 §7.1 step 8, §7.2 step 12).
+ */
+import { randomBytes } from 'node:crypto';
+import { uuidv7 } from '../../shared/ids.js';
+import { refuse } from './refusals.js';
+import { sha256Hex } from './response-checks.js';
+import type { WebAuthnDb, WebAuthnChallengesTable } from './tables.js';
+
+const CHALLENGE_BYTES = 32;
+
+export interface ChallengeBinding {
+  purpose: 'register' | 'verify';
+  studentId: string;
+  sessionId: string | null;
+}
+
+/** Issues a challenge; returns it base64url-encoded, as WebAuthn options carry it. */
+export async function issueChallenge(db: WebAuthnDb, binding: ChallengeBinding, now: number, ttlS: number): Promise<string> {
+  const challenge = randomBytes(CHALLENGE_BYTES).toString('base64url');
+  await db
+    .insertInto('webauthn_challenges')
+    .values({
+      id: uuidv7(now), challenge_hash: sha256Hex(challenge), purpose: binding.purpose, student_id: binding.studentId,
+      session_id: binding.sessionId, created_at: now, expires_at: now + ttlS * 1000, used_at: null,
+    })
+    .execute();
+  return challenge;
+}
+
+/**
+ * Finds the challenge the client signed, checks its binding and expiry, and marks it used — before
+ * any signature is checked, so a failed attempt also burns it and cannot be retried with the same
+ * challenge. A challenge bound to someone else is not consumed, so nobody can burn another
+ * student's challenge.
+ */
+export async function consumeChallenge(db: WebAuthnDb, challenge: string, expected: ChallengeBinding, now: number): Promise<WebAuthnChallengesTable> {
+  const row = await db.selectFrom('webauthn_challenges').selectAll().where('challenge_hash', '=', sha256Hex(challenge)).executeTakeFirst();
+  if (!row) refuse('challenge_unknown');
+  if (row.purpose !== expected.purpose || row.student_id !== expected.studentId || row.session_id !== expected.sessionId) refuse('challenge_mismatch');
+  if (row.used_at !== null) refuse('challenge_used');
+  if (now >= row.expires_at) refuse('challenge_expired');
+  // Conditional update: of two concurrent requests with the same challenge exactly one wins.
+  const res = await db.updateTable('webauthn_challenges').set({ used_at: now }).where('id', '=', row.id).where('used_at', 'is', null).executeTakeFirst();
+  if (Number(res.numUpdatedRows) !== 1) refuse('challenge_used');
+  return { ...row, used_at: now };
+}

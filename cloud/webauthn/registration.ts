@@ -1,0 +1,120 @@
+/**
+ * Enrolling a device: the registration ceremony of WebAuthn L2 §7.1. The phone creates a key pair
+ * whose private half never leaves it and is only usable after the owner's biometric (or PIN)
+ * unlock; we keep the public key, the counter and the flags — nothing biometric.
+ */
+import { generateRegistrationOptions, verifyRegistrationResponse, type PublicKeyCredentialCreationOptionsJSON, type RegistrationResponseJSON, type Uint8Array_ } from '@simplewebauthn/server';
+import { isoBase64URL } from '@simplewebauthn/server/helpers';
+import { uuidv7 } from '../../shared/ids.js';
+import { consumeChallenge, issueChallenge } from './challenges.js';
+import { credentialByCredentialId, credentialsToExclude, statusForNewCredential } from './credentials.js';
+import { refuse } from './refusals.js';
+import { attestationAuthData, checkAuthData, checkOrigin, decodeClientData } from './response-checks.js';
+import type { WebAuthnSettings } from './settings.js';
+import type { StoredCredential, WebAuthnDb } from './tables.js';
+
+/** ES256, EdDSA, RS256 (COSE ids, RFC 9053): what phone platform authenticators produce. */
+export const SUPPORTED_ALGORITHMS = [-7, -8, -257];
+
+export interface Student {
+  id: string;
+  email: string;
+  full_name: string;
+}
+
+/**
+ * The user handle (L2 §5.4.3 user.id) is the 16 bytes of the student's UUID: stable, so a phone
+ * replaces rather than duplicates its credential for the same account, and free of personal data
+ * as §14.6.1 asks.
+ */
+export function userHandleOf(studentId: string): Uint8Array_ {
+  return new Uint8Array(Buffer.from(studentId.replace(/-/g, ''), 'hex'));
+}
+
+export async function registrationOptions(db: WebAuthnDb, settings: WebAuthnSettings, student: Student, now: number): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  const challenge = await issueChallenge(db, { purpose: 'register', studentId: student.id, sessionId: null }, now, settings.challengeTtlS);
+  const excluded = await credentialsToExclude(db, student.id);
+  return generateRegistrationOptions({
+    rpName: settings.rpName,
+    rpID: settings.rpId,
+    userName: student.email,
+    userDisplayName: student.full_name,
+    userID: userHandleOf(student.id),
+    challenge: new Uint8Array(Buffer.from(challenge, 'base64url')),
+    timeout: settings.challengeTtlS * 1000,
+    // 'none': we do not trust attestation for anything (phones' passkey providers mostly send
+    // none anyway, L2 §8.7), and asking for it would only add a consent prompt.
+    attestationType: 'none',
+    excludeCredentials: excluded.map((c) => ({ id: c.id, transports: c.transports ? c.transports.split(',') : [] })),
+    authenticatorSelection: { authenticatorAttachment: 'platform', residentKey: 'preferred', userVerification: 'required' },
+    supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
+  });
+}
+
+export interface RegistrationResult {
+  credential: StoredCredential;
+}
+
+export async function finishRegistration(
+  db: WebAuthnDb,
+  settings: WebAuthnSettings,
+  student: Student,
+  response: RegistrationResponseJSON,
+  deviceName: string | null,
+  now: number,
+): Promise<RegistrationResult> {
+  const client = decodeClientData(response.response.clientDataJSON, 'webauthn.create');
+  await consumeChallenge(db, client.challenge, { purpose: 'register', studentId: student.id, sessionId: null }, now);
+  checkOrigin(client, settings);
+  const auth = attestationAuthData(response.response.attestationObject);
+  checkAuthData(auth, settings);
+  if (!auth.credentialID || !auth.credentialPublicKey || !auth.aaguid) refuse('response_malformed');
+  const credentialId = isoBase64URL.fromBuffer(auth.credentialID);
+  if (credentialId !== response.id) refuse('response_malformed');
+
+  // L2 §7.1 step 22: a credential ID registered to another user must not be registered again.
+  const existing = await credentialByCredentialId(db, credentialId);
+  if (existing) refuse(existing.student_id === student.id ? 'credential_exists' : 'credential_taken');
+
+  let verified;
+  try {
+    verified = await verifyRegistrationResponse({
+      response,
+      expectedChallenge: client.challenge,
+      expectedOrigin: settings.origins,
+      expectedRPID: settings.rpId,
+      requireUserVerification: true,
+      supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
+    });
+  } catch {
+    refuse('attestation_invalid');
+  }
+  if (!verified.verified) refuse('attestation_invalid');
+  const info = verified.registrationInfo;
+
+  const row: StoredCredential = {
+    id: uuidv7(now),
+    credential_id: credentialId,
+    student_id: student.id,
+    public_key: isoBase64URL.fromBuffer(info.credential.publicKey),
+    counter: info.credential.counter,
+    aaguid: info.aaguid,
+    backup_eligible: auth.flags.be ? 1 : 0,
+    backed_up: auth.flags.bs ? 1 : 0,
+    transports: (response.response.transports ?? []).filter((t) => /^[a-z-]{1,20}$/.test(t)).slice(0, 8).join(','),
+    device_name: deviceName,
+    status: await statusForNewCredential(db, student.id),
+    decided_by: null,
+    decided_at: null,
+    created_at: now,
+    last_used_at: null,
+  };
+  try {
+    await db.insertInto('webauthn_credentials').values(row).execute();
+  } catch (e) {
+    // Two concurrent enrolments of one credential: the unique index lets only one in.
+    if (/unique|duplicate/i.test(String((e as Error).message))) refuse('credential_taken');
+    throw e;
+  }
+  return { credential: row };
+}
