@@ -11,6 +11,7 @@ export interface CloudEventMap {
   'session.ended': [Session];
   'submission.accepted': [{ session_id: string; student_id: string; w: number; at: number }];
   'attendance.overridden': [{ session_id: string; student_id: string; status: string }];
+  'enrollment.changed': [{ course_id: string }];
 }
 
 export class CloudEvents extends EventEmitter<CloudEventMap> {

@@ -133,6 +133,7 @@ export function adminCourseRoutes(routes: RouteTable, deps: AppDeps): void {
         }
         await audit(trx, { at: now, actorId: user.id, action: 'course.enroll', target: course.id, details: { enrolled, rejected: rejected.length } });
       });
+      deps.events.emit('enrollment.changed', { course_id: course.id });
       rejected.sort((a, b) => a.row - b.row);
       return { enrolled, already_enrolled: already, rejected };
     },
@@ -158,6 +159,7 @@ export function adminCourseRoutes(routes: RouteTable, deps: AppDeps): void {
     async ({ params, user }) => {
       const res = await db.deleteFrom('enrollments').where('course_id', '=', params.id).where('student_id', '=', params.student_id).executeTakeFirst();
       if (Number(res.numDeletedRows) === 0) throw notFound('enrolment');
+      deps.events.emit('enrollment.changed', { course_id: params.id });
       await audit(db, { at: clock(), actorId: user.id, action: 'course.unenroll', target: params.id, details: { student_id: params.student_id } });
       return null;
     },

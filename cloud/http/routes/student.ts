@@ -5,8 +5,8 @@ import { TOKEN_BYTES, deriveSessionKey } from '../../../shared/token.js';
 import { HttpError } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
-import { isEnrolled } from '../../store/courses.js';
-import { recordSubmission, sessionForRoomCode, windowsSeen } from '../../store/submissions.js';
+import { recordSubmission, windowsSeen } from '../../store/submissions.js';
+import { createSubmissionContext } from '../../store/submission-context.js';
 import { validateSubmission, windowsOverlapping } from '../../domain/submission.js';
 import { iso } from '../views.js';
 import { id } from '../schemas.js';
@@ -44,6 +44,7 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): void {
   const { store, clock, metrics, events } = deps;
   const db = store.db;
   const keyFor = sessionKeyCache();
+  const context = createSubmissionContext(db, events);
 
   function refuse(status: number, code: string, message: string): never {
     metrics.submissions.inc({ result: code });
@@ -66,10 +67,10 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): void {
         if (e instanceof FrameError) refuse(400, 'frame_invalid', e.message);
         throw e;
       }
-      const found = await sessionForRoomCode(db, frame.roomCode, receivedAt);
+      const found = await context.sessionForRoomCode(frame.roomCode, receivedAt);
       if (!found) refuse(409, 'no_active_session', 'no session is running in this room');
       const { session, room, course } = found;
-      if (!(await isEnrolled(db, course.id, user.id))) refuse(403, 'not_enrolled', 'you are not enrolled in the course of this session');
+      if (!(await context.isEnrolled(course.id, user.id, receivedAt))) refuse(403, 'not_enrolled', 'you are not enrolled in the course of this session');
       const verdict = validateSubmission(
         { startedAt: session.started_at, endedAt: session.ended_at, periodS: session.period_s, graceS: course.grace_s },
         keyFor(session.id, room.secret), frame.window, frame.token, receivedAt,

@@ -1,0 +1,58 @@
+/**
+ * Short-lived caches for the submission hot path, so a busy class costs one insert per
+ * submission instead of five lookups: the room's current session (1 s) and a course's enrolled
+ * students (30 s). This instance's own changes invalidate them at once through CloudEvents;
+ * changes made by another instance are seen within those TTLs. A course's enrolment set is one
+ * query for a whole class and is what every student of that class checks against.
+ */
+import type { Kysely } from 'kysely';
+import type { CloudEvents } from '../events.js';
+import type { Database } from './schema.js';
+import { sessionForRoomCode, type SessionForRoom } from './submissions.js';
+
+const SESSION_TTL_MS = 1000;
+const ENROLMENT_TTL_MS = 30_000;
+const MAX_ENTRIES = 5000;
+
+interface Entry<T> {
+  value: T;
+  expires: number;
+}
+
+function put<K, T>(map: Map<K, Entry<T>>, key: K, value: T, expires: number): T {
+  if (map.size >= MAX_ENTRIES) map.clear();
+  map.set(key, { value, expires });
+  return value;
+}
+
+export interface SubmissionContext {
+  sessionForRoomCode(roomCode: number, now: number): Promise<SessionForRoom | null>;
+  isEnrolled(courseId: string, studentId: string, now: number): Promise<boolean>;
+}
+
+export function createSubmissionContext(db: Kysely<Database>, events: CloudEvents): SubmissionContext {
+  const sessions = new Map<number, Entry<SessionForRoom | null>>();
+  const enrolments = new Map<string, Entry<Set<string>>>();
+  // Any session change in this instance drops the room lookups (rooms are few; keep it simple).
+  events.on('session.started', () => sessions.clear());
+  events.on('session.ended', () => sessions.clear());
+  events.on('enrollment.changed', ({ course_id }) => enrolments.delete(course_id));
+
+  return {
+    async sessionForRoomCode(roomCode, now) {
+      const hit = sessions.get(roomCode);
+      // A cached ended session is re-read: its grace period is judged against `now`.
+      if (hit && hit.expires > now && hit.value?.session.state !== 'ended') return hit.value;
+      return put(sessions, roomCode, await sessionForRoomCode(db, roomCode, now), now + SESSION_TTL_MS);
+    },
+    async isEnrolled(courseId, studentId, now) {
+      let hit = enrolments.get(courseId);
+      if (!hit || hit.expires <= now) {
+        const rows = await db.selectFrom('enrollments').select('student_id').where('course_id', '=', courseId).execute();
+        put(enrolments, courseId, new Set(rows.map((r) => r.student_id)), now + ENROLMENT_TTL_MS);
+        hit = enrolments.get(courseId)!;
+      }
+      return hit.value.has(studentId);
+    },
+  };
+}
