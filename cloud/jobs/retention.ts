@@ -43,6 +43,8 @@ export interface RetentionJobOptions {
 export interface RetentionJob {
   /** One purge now, under the job lock; null when another instance holds it. */
   runOnce(): Promise<PurgeCounts | null>;
+  /** When node-cron fires next (wall clock, not the injected clock). */
+  nextRun(): Date | null;
   stop(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export function startRetentionJob(opts: RetentionJobOptions): RetentionJob {
   );
   return {
     runOnce,
+    nextRun: () => task.getNextRun(),
     async stop() {
       await task.destroy();
     },
