@@ -3,7 +3,7 @@
  * token check + SQLite insert) against a bare Koa JSON handler measured in the same run, each
  * server in its own child process, the same closed-loop load generator for both.
  *
- *   node --import tsx bench/submit.ts [--rounds 3] [--duration 5] [--concurrency 64] [--students 2000]
+ *   node --import tsx bench/submit.ts [--only full] [--rounds 3] [--duration 5] [--concurrency 64] [--students 2000]
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { deriveSessionKey, tokenForWindow, windowIndex } from '../shared/token.js';
 import { encodeFrame } from '../shared/frame.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '5' }, concurrency: { type: 'string', default: '64' }, students: { type: 'string', default: '2000' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, only: { type: 'string' }, duration: { type: 'string', default: '5' }, concurrency: { type: 'string', default: '64' }, students: { type: 'string', default: '2000' } } });
 const DURATION_MS = Number(values.duration) * 1000;
 const CONCURRENCY = Number(values.concurrency);
 const ROUNDS = Number(values.rounds);
@@ -83,6 +83,10 @@ const fullServer = await startServer('full');
 const ratios: number[] = [];
 const fullRuns: Array<Awaited<ReturnType<typeof load>>> = [];
 for (let round = 0; round < ROUNDS; round++) {
+  if (values.only === 'full') {
+    fullRuns.push(await load(fullServer.info, 'full'));
+    continue;
+  }
   const bare = await load(bareServer.info, 'bare');
   const full = await load(fullServer.info, 'full');
   fullRuns.push(full);
@@ -94,4 +98,4 @@ bareServer.stop();
 fullServer.stop();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`full path: median ${median(fullRuns.map((r) => r.rps)).toFixed(0)} req/s, median p99 ${median(fullRuns.map((r) => r.p99)).toFixed(1)} ms`);
-console.log(`ratio full/bare per round: ${ratios.map((r) => r.toFixed(2)).join(' ')}; median ${median(ratios).toFixed(2)} (target >= 0.40)`);
+if (ratios.length) console.log(`ratio full/bare per round: ${ratios.map((r) => r.toFixed(2)).join(' ')}; median ${median(ratios).toFixed(2)} (target >= 0.40)`);

@@ -4,6 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Course, Database, Room, Session } from './schema.js';
+import { preparedQuery } from './prepared.js';
 
 export interface SessionForRoom {
   session: Session;
@@ -40,25 +41,31 @@ export async function sessionForRoomCode(db: Kysely<Database>, roomCode: number,
   return { session, room, course };
 }
 
+const insertSubmission = preparedQuery(['session_id', 'student_id', 'w', 'received_at', 'rssi', 'via'] as const, (db, p) =>
+  (db as unknown as Kysely<Database>)
+    .insertInto('submissions')
+    .values({ session_id: p.session_id, student_id: p.student_id, w: p.w as unknown as number, received_at: p.received_at as unknown as number, rssi: p.rssi as unknown as number, via: p.via })
+    .onConflict((oc) => oc.columns(['session_id', 'student_id', 'w']).doNothing()),
+);
+
+const countWindows = preparedQuery(['session_id', 'student_id'] as const, (db, p) =>
+  (db as unknown as Kysely<Database>)
+    .selectFrom('submissions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('session_id', '=', p.session_id)
+    .where('student_id', '=', p.student_id),
+);
+
 /** Inserts the submission unless that window was already counted; returns whether it was new. */
 export async function recordSubmission(
   db: Kysely<Database>,
   s: { sessionId: string; studentId: string; w: number; receivedAt: number; rssi: number | null; via: string },
 ): Promise<boolean> {
-  const res = await db
-    .insertInto('submissions')
-    .values({ session_id: s.sessionId, student_id: s.studentId, w: s.w, received_at: s.receivedAt, rssi: s.rssi, via: s.via })
-    .onConflict((oc) => oc.columns(['session_id', 'student_id', 'w']).doNothing())
-    .executeTakeFirst();
-  return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
+  const res = await insertSubmission(db, { session_id: s.sessionId, student_id: s.studentId, w: s.w, received_at: s.receivedAt, rssi: s.rssi, via: s.via });
+  return Number(res.numAffectedRows ?? 0) === 1;
 }
 
 export async function windowsSeen(db: Kysely<Database>, sessionId: string, studentId: string): Promise<number> {
-  const row = await db
-    .selectFrom('submissions')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('session_id', '=', sessionId)
-    .where('student_id', '=', studentId)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+  const res = await countWindows(db, { session_id: sessionId, student_id: studentId });
+  return Number((res.rows[0] as { n: number | string } | undefined)?.n ?? 0);
 }
