@@ -35,6 +35,8 @@ export interface AnalyticsWorld {
   courseCode: string;
   noTermCourseId: string;
   sessions: { s1: string; s2: string; s3: string; s4: string; s5: string };
+  /** The frame room 202's gateway advertises for the live session S4 at `atMs`. */
+  liveFrame(atMs: number): string;
   /** A fresh bearer header for `u` at the harness clock's current time. */
   auth(u: TestUser): Promise<{ Authorization: string }>;
 }
@@ -69,7 +71,7 @@ export async function buildAnalyticsWorld(): Promise<AnalyticsWorld> {
 
   const secretOf = async (roomId: string) =>
     Buffer.from((await h.store.db.selectFrom('rooms').select('secret').where('id', '=', roomId).executeTakeFirstOrThrow()).secret, 'hex');
-  const rooms = {
+  const rooms: Record<string, { roomCode: number; roomSecret: Buffer }> = {
     [room1.id]: { roomCode: room1.room_code as number, roomSecret: await secretOf(room1.id) },
     [room2.id]: { roomCode: room2.room_code as number, roomSecret: await secretOf(room2.id) },
   };
@@ -110,7 +112,7 @@ export async function buildAnalyticsWorld(): Promise<AnalyticsWorld> {
 
   return {
     h, admin, teacher, otherTeacher, student: { ...student, eve }, courseId: course.id, courseCode: 'CS101', noTermCourseId: noTerm.id,
-    sessions: { s1, s2, s3, s4, s5 }, auth,
+    sessions: { s1, s2, s3, s4, s5 }, auth, liveFrame: (atMs) => frameAt(rooms[room2.id]!, s4, PERIOD_S, atMs),
   };
 }
 

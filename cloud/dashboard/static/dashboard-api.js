@@ -1,0 +1,82 @@
+/* global fetch, sessionStorage, URL, URLSearchParams, document, Blob, setTimeout */
+// The dashboard's only door to the server: the JSON API with the teacher's bearer token.
+// The token lives in sessionStorage (gone when the tab closes), never in a cookie, so the API
+// needs no CSRF defence and other tabs or sites cannot use it.
+
+const TOKEN_KEY = 'attendance.token';
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export const auth = {
+  get token() {
+    return sessionStorage.getItem(TOKEN_KEY);
+  },
+  set token(value) {
+    if (value) sessionStorage.setItem(TOKEN_KEY, value);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  },
+  header() {
+    return { Authorization: `Bearer ${this.token}` };
+  },
+};
+
+/** Called on a 401 so the page can go back to the login form. */
+let onUnauthorized = () => {};
+export function whenUnauthorized(fn) {
+  onUnauthorized = fn;
+}
+
+async function failure(res) {
+  let code = 'http_' + res.status;
+  let message = res.statusText || 'request failed';
+  try {
+    const body = await res.json();
+    if (body && body.error) ({ code, message } = body.error);
+  } catch {
+    // not JSON: keep the status line
+  }
+  if (res.status === 401) onUnauthorized();
+  return new ApiError(res.status, code, message);
+}
+
+export async function api(path, { method = 'GET', body, accept = 'application/json' } = {}) {
+  const headers = { ...auth.header(), Accept: accept };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!res.ok) throw await failure(res);
+  return accept === 'application/json' ? res.json() : res;
+}
+
+export async function login(email, password) {
+  const res = await fetch('/api/v1/auth/token', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  if (!res.ok) throw await failure(res);
+  auth.token = (await res.json()).access_token;
+}
+
+/** Fetches a CSV with the bearer header and hands it to the browser as a download. */
+export async function downloadCsv(path) {
+  const res = await api(path, { accept: 'text/csv' });
+  const disposition = res.headers.get('Content-Disposition') || '';
+  const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? 'attendance.csv';
+  const url = URL.createObjectURL(new Blob([await res.text()], { type: 'text/csv' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return name;
+}
+
+export const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== '')).toString();
