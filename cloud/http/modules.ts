@@ -5,10 +5,12 @@
 import type { RouteModule } from './app.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { docsRoutes } from './routes/docs.js';
+import { dashboardRoutes } from '../dashboard/routes.js';
 import { biometricModule } from './routes/biometric.js';
 
 export const featureModules: RouteModule[] = [
   analyticsRoutes,
   docsRoutes,
+  dashboardRoutes,
   biometricModule,
 ];
