@@ -11,6 +11,8 @@ import { sha256Hex } from './response-checks.js';
 import type { WebAuthnDb, WebAuthnChallengesTable } from './tables.js';
 
 const CHALLENGE_BYTES = 32;
+/** Unused, unexpired challenges one student may hold: an app needs one or two; rows cost space. */
+export const MAX_OPEN_CHALLENGES = 10;
 
 export interface ChallengeBinding {
   purpose: 'register' | 'verify';
@@ -20,6 +22,9 @@ export interface ChallengeBinding {
 
 /** Issues a challenge; returns it base64url-encoded, as WebAuthn options carry it. */
 export async function issueChallenge(db: WebAuthnDb, binding: ChallengeBinding, now: number, ttlS: number): Promise<string> {
+  const open = await db.selectFrom('webauthn_challenges').select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('student_id', '=', binding.studentId).where('used_at', 'is', null).where('expires_at', '>', now).executeTakeFirstOrThrow();
+  if (Number(open.n) >= MAX_OPEN_CHALLENGES) refuse('too_many_challenges');
   const challenge = randomBytes(CHALLENGE_BYTES).toString('base64url');
   await db
     .insertInto('webauthn_challenges')

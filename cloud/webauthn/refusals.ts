@@ -1,7 +1,8 @@
 /**
  * Every way the server refuses an enrolment or a verification, each with its own code so an app
  * can tell the student what to do (retry, unlock with biometrics, ask the teacher…). Statuses:
- * 400 the request is wrong, 403 the proof is not accepted, 409/410 the challenge's state.
+ * 400 the request is wrong, 403 the proof is not accepted, 409/410 the challenge's state, 429 too
+ * many challenges asked for.
  */
 
 export const REFUSALS = {
@@ -25,6 +26,7 @@ export const REFUSALS = {
   attestation_invalid: [400, 'the registration response does not verify'],
   credential_exists: [409, 'this device is already enrolled for you'],
   credential_taken: [409, 'this credential is enrolled for another student'],
+  too_many_challenges: [429, 'too many open challenges; use one of them or wait until they expire'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type RefusalCode = keyof typeof REFUSALS;

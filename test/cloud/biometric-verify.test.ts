@@ -141,6 +141,20 @@ describe('refusals, each with its own code', () => {
   });
 });
 
+describe('challenge hoarding', () => {
+  it('more than 10 open challenges: too_many_challenges, until they expire', async () => {
+    const greedy = await h.user('student', 'greedy');
+    await h.http().post(`/api/v1/admin/courses/${f.courseId}/enrollments`).set(f.admin.auth).send({ student_ids: [greedy.id] });
+    await phonesFor(h, [greedy]);
+    for (let i = 0; i < 10; i++) await verifyOptions(h, greedy, sid);
+    const ask = () => h.http().post('/api/v1/student/biometric/verify/options').set(greedy.auth).send({ session_id: sid });
+    const res = await ask();
+    expect([res.status, res.body.error.code]).toEqual([429, 'too_many_challenges']);
+    h.clock.advance(5 * 60_000);
+    expect((await ask()).status).toBe(200);
+  });
+});
+
 describe('device-bound policy', () => {
   it('refuses a synced passkey where the course asks for a device-bound key, accepts it elsewhere', async () => {
     const strict = await setupCourse(h, { students: 1, code: 'BIO2', policy: { require_biometric: true, require_device_bound: true } });

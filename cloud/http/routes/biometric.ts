@@ -66,11 +66,12 @@ export function biometricRoutes(routes: RouteTable, deps: AppDeps): void {
     {
       method: 'post', path: '/api/v1/student/biometric/register/options', tag: TAG, auth: STUDENT, summary: 'Step 1 of enrolment: get options to create a passkey on this phone',
       description: 'Returns PublicKeyCredentialCreationOptionsJSON with a single-use challenge (expires_at). Pass `options` to `navigator.credentials.create({publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options)})` (or the Android Credential Manager / iOS ASAuthorization passkey API). User verification is required, so the phone asks for its fingerprint, face or PIN unlock; the biometric stays on the phone. `excludeCredentials` lists your own and your classmates\' devices: a phone that already holds one of them refuses to enrol again (InvalidStateError) — one phone, one student.',
-      body: z.object({}).strict(), response: registerOptionsOut,
+      body: z.object({}).strict(), response: registerOptionsOut, errors: refusalErrors('too_many_challenges'),
     },
     async ({ user }) => {
       const now = clock();
-      const options = await registrationOptions(db, settings, await studentOf(user.id), now);
+      const student = await studentOf(user.id);
+      const options = await ceremony(() => registrationOptions(db, settings, student, now));
       return { options, expires_at: iso(now + settings.challengeTtlS * 1000)! };
     },
   );
@@ -105,14 +106,14 @@ export function biometricRoutes(routes: RouteTable, deps: AppDeps): void {
       method: 'post', path: '/api/v1/student/biometric/verify/options', tag: TAG, auth: STUDENT, summary: 'Step 1 of verification: get a challenge bound to this session',
       description: `Call near the end of the session: a verification counts when it lies between ${settings.window.opensBeforeEndS / 60} minutes before the session's end and ${settings.window.closesAfterEndS / 60} minutes after it. Returns PublicKeyCredentialRequestOptionsJSON whose challenge is bound to you and to this session, single use, valid until expires_at. Pass \`options\` to \`navigator.credentials.get({publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options)})\`; allowCredentials lists your active devices.`,
       body: z.object({ session_id: id }).strict(), response: verifyOptionsOut,
-      errors: [[404, 'not_found'], [403, 'not_enrolled'], [409, 'verification_window_closed'], [409, 'no_active_device']],
+      errors: [[404, 'not_found'], [403, 'not_enrolled'], [409, 'verification_window_closed'], [409, 'no_active_device'], ...refusalErrors('too_many_challenges')],
     },
     async ({ user, body }) => {
       const now = clock();
       const { session } = await verifiableSession(body.session_id, user.id, now);
       const active = await credentialsOfStudent(db, user.id, ['active']);
       if (!active.length) throw conflict('no_active_device', 'enrol this phone first, or wait until your new device is approved');
-      const options = await verificationOptions(db, settings, user.id, session.id, active, now);
+      const options = await ceremony(() => verificationOptions(db, settings, user.id, session.id, active, now));
       return { session_id: session.id, options, expires_at: iso(now + settings.challengeTtlS * 1000)! };
     },
   );
