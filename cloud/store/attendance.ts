@@ -30,7 +30,49 @@ type Db = Kysely<Database> | Transaction<Database>;
 export type VerifiedLookup = (db: Db, session: Session) => Promise<Set<string>>;
 export const noVerifications: VerifiedLookup = async () => new Set();
 
+/**
+ * The attendance of a session as teachers and students see it: decided from the submissions while
+ * it is live, read from the stored decisions once it has ended (raw submissions may since have
+ * been deleted by the retention job; the decisions are the record).
+ */
 export async function computeAttendance(db: Db, session: Session, course: Course, now: number, verifiedLookup: VerifiedLookup): Promise<AttendanceEntry[]> {
+  if (session.state === 'ended') return storedAttendance(db, session);
+  return decideFromSubmissions(db, session, course, now, verifiedLookup);
+}
+
+async function storedAttendance(db: Db, session: Session): Promise<AttendanceEntry[]> {
+  const rows = await db
+    .selectFrom('attendance')
+    .innerJoin('users', 'users.id', 'attendance.student_id')
+    .selectAll('attendance')
+    .select(['users.email', 'users.full_name'])
+    .where('attendance.session_id', '=', session.id)
+    .orderBy('users.full_name')
+    .orderBy('users.id')
+    .execute();
+  return rows.map((r) => {
+    const override = r.override_status ? { status: r.override_status, reason: r.override_reason ?? '', by: r.override_by ?? '', at: r.override_at ?? 0 } : null;
+    return {
+      student_id: r.student_id,
+      email: r.email,
+      full_name: r.full_name,
+      status: override?.status ?? r.status,
+      decided_status: r.status === 'excused' ? 'absent' : r.status,
+      presence: r.presence,
+      windows_seen: r.windows_seen,
+      windows_total: r.windows_total,
+      first_seen: r.first_seen,
+      last_seen: r.last_seen,
+      verified: r.verified === 1,
+      reasons: (r.reasons ? r.reasons.split(',') : []) as DecisionReason[],
+      override,
+      provisional: false,
+    };
+  });
+}
+
+/** Decides every enrolled student's record from the raw submissions (live view and session end). */
+export async function decideFromSubmissions(db: Db, session: Session, course: Course, now: number, verifiedLookup: VerifiedLookup): Promise<AttendanceEntry[]> {
   const [students, subs, overrides, verified] = await Promise.all([
     enrolledStudents(db as Kysely<Database>, session.course_id),
     db.selectFrom('submissions').select(['student_id', 'w', 'received_at']).where('session_id', '=', session.id).execute(),

@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import { uuidv7 } from '../../shared/ids.js';
 import type { Course, Database, Room, Session, SessionSource } from './schema.js';
-import { computeAttendance, writeAttendance, type VerifiedLookup } from './attendance.js';
+import { decideFromSubmissions, writeAttendance, type VerifiedLookup } from './attendance.js';
 import { audit } from './audit.js';
 
 export class RoomBusyError extends Error {
@@ -70,7 +70,7 @@ export async function endSession(
     const res = await trx.updateTable('sessions').set({ state: 'ended', ended_at: endedAt }).where('id', '=', session.id).where('state', '=', 'live').executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) return null;
     const ended: Session = { ...session, state: 'ended', ended_at: endedAt };
-    const entries = await computeAttendance(trx, ended, course, endedAt, verifiedLookup);
+    const entries = await decideFromSubmissions(trx, ended, course, endedAt, verifiedLookup);
     await writeAttendance(trx, session.id, entries, endedAt);
     await audit(trx, { at: endedAt, actorId, action: 'session.end', target: session.id, details: { students: entries.length } });
     return ended;

@@ -63,6 +63,11 @@ describe('a session from start to attendance list', () => {
     expect(by[carol.id]).toMatchObject({ status: 'absent', windows_seen: 4, reasons: ['presence_low'] });
     expect(by[dave.id]).toMatchObject({ status: 'absent', windows_seen: 0, presence: 0, first_seen: null });
 
+    // The decisions are the record: once the raw submissions are gone (retention), nothing changes.
+    await h.store.db.deleteFrom('submissions').where('session_id', '=', sid).execute();
+    const kept = await h.http().get(`/api/v1/teacher/session/${sid}/attendance`).set(f.teacher.auth);
+    expect(kept.body.items).toEqual(list.body.items);
+
     // The records are stored: the student sees their own.
     const mine = await h.http().get('/api/v1/student/attendance').set(bob.auth);
     expect(mine.body.items).toHaveLength(1);

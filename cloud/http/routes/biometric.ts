@@ -13,7 +13,7 @@ import { iso } from '../views.js';
 import { getCourse, isEnrolled, policyOf } from '../../store/courses.js';
 import { getSession } from '../../store/sessions.js';
 import { audit } from '../../store/audit.js';
-import { computeAttendance, writeAttendance } from '../../store/attendance.js';
+import { decideFromSubmissions, writeAttendance } from '../../store/attendance.js';
 import { WebAuthnRefusal, refusalErrors } from '../../webauthn/refusals.js';
 import { finishRegistration, registrationOptions } from '../../webauthn/registration.js';
 import { finishVerification, verificationOptions } from '../../webauthn/verification.js';
@@ -146,7 +146,7 @@ export function biometricRoutes(routes: RouteTable, deps: AppDeps): void {
         // The decision was written at the end; a verification inside the window after it must
         // change the record now, not at some later recomputation.
         await store.db.transaction().execute(async (trx) => {
-          const entries = await computeAttendance(trx, session, course, now, verifiedLookup);
+          const entries = await decideFromSubmissions(trx, session, course, now, verifiedLookup);
           await writeAttendance(trx, session.id, entries.filter((e) => e.student_id === user.id), now);
         });
       }
