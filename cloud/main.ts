@@ -20,12 +20,16 @@ import { createVerifiedLookup } from './webauthn/verified-lookup.js';
 import { startRetentionJob } from './jobs/retention.js';
 import { createApp } from './http/app.js';
 import type { AppDeps } from './http/deps.js';
+import { startBridge, type RunningBridge } from './bridge/start.js';
+import { loadBridgeOptions } from './bridge/options.js';
 
 export interface RunningCloud {
   url: string;
   logger: Logger;
   store: Store;
   deps: AppDeps;
+  /** The MQTT broker/link/ingest; null with MQTT_DISABLED. */
+  bridge: RunningBridge | null;
   stop(): Promise<void>;
 }
 
@@ -49,6 +53,10 @@ export async function startCloud(config: CloudConfig, opts: { logger?: Logger; c
     webauthn: config.webauthn,
     settings: { timezone: config.timezone, openRegistration: config.openRegistration, trustProxy: config.trustProxy, tokenTtlS: config.tokenTtlS },
   };
+  const bridge = config.mqtt.disabled
+    ? null
+    : await startBridge(config.mqtt, loadBridgeOptions(), { db: store.db, events: deps.events, verifiedLookup: deps.verifiedLookup, clock, logger, timezone: config.timezone });
+  if (bridge) deps.gateways = bridge.hub;
   const app = createApp(deps);
   const server = http.createServer(app.koa.callback());
   server.headersTimeout = 15_000;
@@ -69,8 +77,10 @@ export async function startCloud(config: CloudConfig, opts: { logger?: Logger; c
     logger,
     store,
     deps,
+    bridge,
     async stop() {
       await retention.stop();
+      await bridge?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -5,9 +5,11 @@
  *   attendance-gateway run    [--config FILE] [--radio bleno|virtual]
  *   attendance-gateway status [--config FILE] [--json]
  *   attendance-gateway scan   [--radio bleno|virtual] [--hci N] [--seconds S] [--company-id N] [--json]
+ *   attendance-gateway provision --cloud URL --code CODE [--config FILE]
  */
 import { parseArgs } from 'node:util';
 import { scan } from './cli/scan.js';
+import { ProvisionError, provision } from './provision.js';
 import { ConfigError, EXIT_CONFIG, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { runGateway } from './main.js';
@@ -20,6 +22,7 @@ const USAGE = `usage:
   attendance-gateway run    [--config FILE] [--radio bleno|virtual]
   attendance-gateway status [--config FILE] [--json]
   attendance-gateway scan   [--radio bleno|virtual] [--hci N] [--seconds S] [--company-id N] [--json]
+  attendance-gateway provision --cloud URL --code CODE [--config FILE]
 
 The config file defaults to /etc/attendance/gateway.json; ATTENDANCE_GATEWAY_<FIELD> overrides
 any field. See docs/gateway.md.`;
@@ -76,6 +79,19 @@ async function main(argv: string[]): Promise<number> {
           json: values.json ?? false,
           log: createLogger('warn', process.stderr),
         });
+      }
+      case 'provision': {
+        const { values } = parseArgs({ args: rest, options: { cloud: { type: 'string' }, code: { type: 'string' }, config: { type: 'string' } } });
+        if (!values.cloud || !values.code) throw new UsageError('provision needs --cloud URL and --code CODE');
+        try {
+          const r = await provision({ cloudUrl: values.cloud, code: values.code, ...(values.config !== undefined && { configPath: values.config }) });
+          console.log(`provisioned gateway ${r.gatewayId} for room code ${r.roomCode}; broker ${r.mqttUrl}; config written to ${r.configPath} (mode 0600)`);
+          return 0;
+        } catch (err) {
+          if (!(err instanceof ProvisionError)) throw err;
+          console.error(`attendance-gateway provision: ${err.message}`);
+          return 1;
+        }
       }
       case undefined:
       case 'help':

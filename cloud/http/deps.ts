@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/db.js';
 import type { VerifiedLookup } from '../store/attendance.js';
 import type { WebAuthnSettings } from '../webauthn/settings.js';
+import type { GatewayHub } from '../bridge/hub.js';
 
 export interface AppDeps {
   store: Store;
@@ -24,5 +25,7 @@ export interface AppDeps {
    * feature uses LOCALHOST_WEBAUTHN, under which no real phone's ceremony can succeed.
    */
   webauthn?: WebAuthnSettings;
+  /** The room gateways over MQTT (issue 6); absent with MQTT_DISABLED, then commands only queue. */
+  gateways?: GatewayHub;
   settings: { timezone: string; openRegistration: boolean; trustProxy: boolean; tokenTtlS: number };
 }

@@ -7,10 +7,14 @@ import { analyticsRoutes } from './routes/analytics.js';
 import { docsRoutes } from './routes/docs.js';
 import { dashboardRoutes } from '../dashboard/routes.js';
 import { biometricModule } from './routes/biometric.js';
+import { gatewayRoutes } from './routes/gateways.js';
+import { timetableRoutes } from './routes/timetables.js';
 
 export const featureModules: RouteModule[] = [
   analyticsRoutes,
   docsRoutes,
   dashboardRoutes,
   biometricModule,
+  gatewayRoutes,
+  timetableRoutes,
 ];

@@ -3,6 +3,7 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Store } from './db.js';
 import * as core from './migrations/001_core.js';
 import * as webauthn from './migrations/002_webauthn.js';
+import * as gateways from './migrations/002_gateways.js';
 
 type DialectMigration = { up: typeof core.up; down: typeof core.down };
 
@@ -10,6 +11,7 @@ type DialectMigration = { up: typeof core.up; down: typeof core.down };
 const MIGRATIONS: Record<string, DialectMigration> = {
   '001_core': core,
   '002_webauthn': webauthn,
+  '002_gateways': gateways,
 };
 
 export async function migrateToLatest(store: Store): Promise<string[]> {

@@ -13,6 +13,7 @@ import { courseForTeacher, sessionForTeacher } from '../ownership.js';
 import { attendanceView, countByStatus, iso, sessionView } from '../views.js';
 import { courseOut, courseView } from './admin-courses.js';
 import { id, idParams } from '../schemas.js';
+import { gatewayAckOut } from './gateways.js';
 
 const TEACHER = ['teacher', 'admin'] as const;
 const hex = z.string().regex(/^[0-9a-f]*$/);
@@ -65,7 +66,7 @@ export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
       method: 'post', path: '/api/v1/teacher/session/start', tag: 'teacher', auth: TEACHER, status: 201, summary: 'Start a session of my course in a room',
       description: `One live session per room. period_s is the token rotation period (${MIN_PERIOD_S}..${MAX_PERIOD_S}, default ${DEFAULT_PERIOD_S}).`,
       body: z.object({ course_id: id, room_id: id, period_s: z.number().int().min(MIN_PERIOD_S).max(MAX_PERIOD_S).default(DEFAULT_PERIOD_S) }),
-      response: sessionOut, errors: [[403, 'forbidden'], [404, 'not_found'], [409, 'room_busy']],
+      response: sessionOut.extend({ gateway: gatewayAckOut }), errors: [[403, 'forbidden'], [404, 'not_found'], [409, 'room_busy']],
     },
     async ({ user, body }) => {
       const course = await courseForTeacher(db, user, body.course_id);
@@ -74,7 +75,8 @@ export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
       try {
         const session = await startSession(db, { course, room, periodS: body.period_s, startedAt: clock(), source: 'cloud', startedBy: user.id });
         events.emit('session.started', session);
-        return sessionView(session, room);
+        const gateway = (await deps.gateways?.sessionAck(session.id, 'session.start')) ?? null;
+        return { ...sessionView(session, room), gateway };
       } catch (e) {
         if (e instanceof RoomBusyError) throw conflict('room_busy', 'the room already has a live session', { session_id: e.sessionId });
         throw e;
@@ -85,7 +87,7 @@ export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
   routes.add(
     {
       method: 'post', path: '/api/v1/teacher/session/:id/end', tag: 'teacher', auth: TEACHER, summary: 'End a live session and decide attendance',
-      params: idParams, response: sessionOut.extend({ counts }), errors: [[403, 'forbidden'], [404, 'not_found'], [409, 'session_not_live']],
+      params: idParams, response: sessionOut.extend({ counts, gateway: gatewayAckOut }), errors: [[403, 'forbidden'], [404, 'not_found'], [409, 'session_not_live']],
     },
     async ({ user, params }) => {
       const { session, course } = await sessionForTeacher(db, user, params.id);
@@ -93,8 +95,9 @@ export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
       const ended = await endSession(db, session, course, clock(), user.id, verifiedLookup);
       if (!ended) throw conflict('session_not_live', 'the session has already ended');
       events.emit('session.ended', ended);
+      const gateway = (await deps.gateways?.sessionAck(ended.id, 'session.end')) ?? null;
       const entries = await computeAttendance(db, ended, course, clock(), verifiedLookup);
-      return { ...sessionView(ended, (await roomOf(ended.room_id)) ?? null), counts: countByStatus(entries) };
+      return { ...sessionView(ended, (await roomOf(ended.room_id)) ?? null), counts: countByStatus(entries), gateway };
     },
   );
 

@@ -1,0 +1,133 @@
+/**
+ * The cloud's own MQTT client (DESIGN §4: the cloud always talks MQTT through an `mqtt` client,
+ * to the embedded broker over loopback or to an external one). It subscribes to every gateway's
+ * `events` (as a shared subscription on an external broker, so several cloud instances split
+ * the ingest) and `status`, and publishes commands with QoS 1.
+ *
+ * A PUBLISH is acknowledged only after its handler finished (mqtt.js `handleMessage`): an event
+ * is in the database before the broker may forget it. Messages are handled one at a time, in
+ * order. If the database keeps failing, the connection is dropped so the broker redelivers the
+ * unacknowledged message after the reconnect (MQTT 3.1.1 §4.4).
+ */
+import { EventEmitter } from 'node:events';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { eventsWildcard, parseGatewayTopic, sharedEventsSubscription, statusWildcard } from '../../shared/mqtt/topics.js';
+
+export interface CloudLinkOptions {
+  url: string;
+  username: string | null;
+  password: string | null;
+  clientId: string;
+  topicPrefix: string;
+  /** Subscribe to events through `$share/cloud/...` (external brokers, several cloud instances). */
+  sharedSubscription: boolean;
+  ca?: Buffer;
+  /** Our own embedded broker over loopback: its certificate is trusted without a name check. */
+  loopbackTls?: boolean;
+  logger: Logger;
+  onEvent: (gatewayId: string, payload: Buffer) => Promise<unknown>;
+  onStatus: (gatewayId: string, payload: Buffer) => Promise<unknown>;
+}
+
+const HANDLER_ATTEMPTS = 3;
+
+/** Events: 'connect' after each (re)connection with subscriptions in place, 'offline'. */
+export class CloudMqttLink extends EventEmitter {
+  private client: MqttClient | null = null;
+  private stopped = false;
+
+  constructor(private readonly opts: CloudLinkOptions) {
+    super();
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  /** Connects; resolves at the first successful connection (later ones happen on their own). */
+  start(timeoutMs = 15_000): Promise<void> {
+    const o = this.opts;
+    const clientOpts: IClientOptions = {
+      clientId: o.clientId,
+      // A persistent session: with an external broker, events published while the cloud is
+      // down wait for it in the broker (MQTT 3.1.1 §3.1.2.4).
+      clean: false,
+      protocolVersion: 4,
+      keepalive: 30,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      ...(o.username ? { username: o.username } : {}),
+      ...(o.password ? { password: o.password } : {}),
+      ...(o.ca ? { ca: o.ca } : {}),
+      ...(o.loopbackTls ? { checkServerIdentity: () => undefined } : {}),
+    };
+    const client = connect(o.url, clientOpts);
+    this.client = client;
+    client.handleMessage = (packet, done) => {
+      void this.dispatch(client, packet.topic, packet.payload as Buffer).then(() => done());
+    };
+    client.on('connect', () => {
+      const events = o.sharedSubscription ? sharedEventsSubscription(o.topicPrefix) : eventsWildcard(o.topicPrefix);
+      client.subscribe({ [events]: { qos: 1 }, [statusWildcard(o.topicPrefix)]: { qos: 1 } }, (err, granted) => {
+        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+        if (err || refused.length) {
+          o.logger.error({ err: err?.message, refused }, 'cloud mqtt subscription refused');
+          return;
+        }
+        o.logger.info({ subscriptions: [events, statusWildcard(o.topicPrefix)] }, 'cloud mqtt link subscribed');
+        this.emit('connect');
+      });
+    });
+    client.on('offline', () => {
+      if (!this.stopped) o.logger.warn('cloud mqtt link offline; reconnecting');
+      this.emit('offline');
+    });
+    client.on('error', (err) => o.logger.warn({ err: err.message }, 'cloud mqtt link error'));
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`could not connect to the MQTT broker within ${timeoutMs} ms`)), timeoutMs);
+      this.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Publishes with QoS 1; resolves on PUBACK. Rejects when not connected (the caller keeps it pending). */
+  publish(topic: string, payload: string): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) return Promise.reject(new Error('mqtt link not connected'));
+    return new Promise<void>((resolve, reject) => client.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const client = this.client;
+    this.client = null;
+    // Forced: a message being handled is not acknowledged, so the broker sends it again later.
+    if (client) await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+  }
+
+  private async dispatch(client: MqttClient, topic: string, payload: Buffer): Promise<void> {
+    const t = parseGatewayTopic(topic, this.opts.topicPrefix);
+    if (!t || t.kind === 'cmd') {
+      this.opts.logger.warn({ topic: topic.slice(0, 200) }, 'message on an unexpected topic ignored');
+      return;
+    }
+    const handler = t.kind === 'events' ? this.opts.onEvent : this.opts.onStatus;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await handler(t.gatewayId, payload);
+        return;
+      } catch (err) {
+        this.opts.logger.error({ err, gatewayId: t.gatewayId, kind: t.kind, attempt }, 'handling a gateway message failed');
+        if (attempt >= HANDLER_ATTEMPTS || this.stopped) {
+          // Not acknowledged: the broker sends it again after the reconnect.
+          client.stream.destroy();
+          return new Promise<void>(() => undefined);
+        }
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Starts the MQTT side of the cloud (DESIGN §4): the embedded aedes broker unless MQTT_URL names
+ * an external one, the cloud's own client (its own credentials: generated per start for the
+ * embedded broker, MQTT_USERNAME/MQTT_PASSWORD for an external one), the event ingest and the
+ * command hub. Called by the composition root (cloud/main.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { CloudConfig } from '../config.js';
+import type { CloudEvents } from '../events.js';
+import type { VerifiedLookup } from '../store/attendance.js';
+import type { Database } from '../store/schema.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.js';
+import { getGateway } from './gateway-store.js';
+import { BridgeHub } from './hub.js';
+import { EventIngest } from './ingest.js';
+import { CloudMqttLink } from './link.js';
+import type { BridgeOptions } from './options.js';
+import { gatewayDb } from './tables.js';
+
+export interface BridgeDeps {
+  db: Kysely<Database>;
+  events: CloudEvents;
+  verifiedLookup: VerifiedLookup;
+  clock: () => number;
+  logger: Logger;
+  timezone: string;
+}
+
+export interface RunningBridge {
+  hub: BridgeHub;
+  ingest: EventIngest;
+  link: CloudMqttLink;
+  broker: EmbeddedBroker | null;
+  /** The URL the cloud's client connects to. */
+  brokerUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startBridge(mqtt: CloudConfig['mqtt'], options: BridgeOptions, deps: BridgeDeps): Promise<RunningBridge> {
+  const log = deps.logger;
+  const db = gatewayDb(deps.db);
+  let broker: EmbeddedBroker | null = null;
+  let credentials = { username: mqtt.username, password: mqtt.password };
+  if (!mqtt.url) {
+    const cloud = { username: `cloud-${randomBytes(6).toString('hex')}`, password: randomBytes(32).toString('base64url') };
+    credentials = cloud;
+    broker = await startEmbeddedBroker({
+      port: mqtt.port, host: mqtt.host, topicPrefix: mqtt.topicPrefix, cloud, ...(options.tls ? { tls: options.tls } : {}), logger: log.child({ module: 'broker' }),
+      lookupGateway: async (id) => {
+        const g = await getGateway(db, id);
+        return g ? { secretHash: g.secret_hash, revoked: g.revoked_at !== null } : null;
+      },
+    });
+  }
+  const brokerUrl = mqtt.url ?? broker!.url;
+
+  const hub: BridgeHub = new BridgeHub({
+    db: deps.db, events: deps.events, clock: deps.clock, logger: log.child({ module: 'gateways' }), topicPrefix: mqtt.topicPrefix, timezone: deps.timezone,
+    publisher: { get connected(): boolean { return link.connected; }, publish: (topic, payload) => link.publish(topic, payload) },
+    disconnect: (id) => broker?.disconnectGateway(id) ?? false,
+    publicMqttUrl: (requestHost) => options.publicUrl ?? mqtt.url ?? `${options.tls ? 'mqtts' : 'mqtt'}://${requestHost}:${broker!.port}`,
+    ackTimeoutMs: options.ackTimeoutMs,
+  });
+  const ingest = new EventIngest({
+    db: deps.db, events: deps.events, verifiedLookup: deps.verifiedLookup, clock: deps.clock, logger: log.child({ module: 'ingest' }),
+    onCommandResult: (cmd) => hub.onCommandResult(cmd),
+    onSessionEndedByGateway: (id) => hub.sessionEndedByGateway(id),
+  });
+  // Referenced by the hub's publisher above only when it publishes, after this line ran.
+  const link: CloudMqttLink = new CloudMqttLink({
+    url: brokerUrl, username: credentials.username, password: credentials.password, clientId: options.clientId, topicPrefix: mqtt.topicPrefix,
+    sharedSubscription: Boolean(mqtt.url),
+    ...(broker && options.tls ? { ca: options.tls.cert, loopbackTls: true } : options.ca ? { ca: options.ca } : {}), logger: log.child({ module: 'mqtt' }),
+    onEvent: (gatewayId, payload) => ingest.handle(gatewayId, payload),
+    onStatus: (gatewayId, payload) => hub.onStatus(gatewayId, payload),
+  });
+  hub.start();
+  link.on('connect', () => void hub.flushAll().catch((err: unknown) => log.error({ err }, 'flushing pending commands failed')));
+  try {
+    await link.start();
+  } catch (err) {
+    hub.stop();
+    await link.stop();
+    await broker?.close();
+    throw err;
+  }
+  return {
+    hub, ingest, link, broker, brokerUrl,
+    async stop() {
+      hub.stop();
+      await link.stop();
+      await broker?.close();
+    },
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * Room gateways (issue 6): provisioning (credentials exactly once, or a one-time code the
+ * gateway CLI exchanges), revocation, and the fleet's state as the gateways report it.
+ * Secrets appear only in the provisioning answers, which are marked `Cache-Control: no-store`.
+ */
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { gatewayClientId } from '../../../shared/mqtt/topics.js';
+import { HttpError, notFound } from '../errors.js';
+import type { RouteTable } from '../route.js';
+import type { AppDeps } from '../deps.js';
+import { audit } from '../../store/audit.js';
+import type { Room } from '../../store/schema.js';
+import { exchangeProvisioningCode, provisionGateway } from '../../bridge/gateway-store.js';
+import { pendingCountsByRoom } from '../../bridge/command-store.js';
+import { clockSkewFlagged } from '../../bridge/heartbeat.js';
+import { gatewayDb, type Gateway } from '../../bridge/tables.js';
+import { iso } from '../views.js';
+import { id, idParams } from '../schemas.js';
+
+const ADMIN = ['admin'] as const;
+
+export const gatewayAckOut = z.object({
+  state: z.enum(['confirmed', 'failed', 'pending', 'queued', 'no_gateway']),
+  gateway_id: z.string().nullable(),
+  command_id: z.string().nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+}).nullable().describe("Whether the room's gateway confirmed the command (null when MQTT is disabled)");
+
+/** The gateway config file the CLI writes (gateway/config.ts field names). */
+const gatewayConfigOut = z.object({
+  gateway_id: z.string(), room_code: z.number().int(), room_secret: z.string(), mqtt_url: z.string(), mqtt_username: z.string(), mqtt_password: z.string(), topic_prefix: z.string(),
+});
+const credentialsOut = z.object({ gateway_id: z.string(), room_id: id, room_code: z.number().int(), client_id: z.string(), config: gatewayConfigOut });
+
+const gatewayOut = z.object({
+  gateway_id: z.string(), room_id: id, room_name: z.string(), room_code: z.number().int(),
+  state: z.enum(['never_connected', 'online', 'offline', 'revoked']), state_at: z.string().nullable(), last_heartbeat: z.string().nullable(),
+  clock_skew_ms: z.number().nullable(), clock_skew_flagged: z.boolean(), outbox_depth: z.number().int().nullable(), pending_commands: z.number().int(),
+  version: z.string().nullable(), radio: z.string().nullable(), uptime_s: z.number().nullable(), live_session_id: z.string().nullable(),
+  rejected_events: z.number().int(), last_rejection: z.string().nullable(), created_at: z.string(), revoked_at: z.string().nullable(),
+});
+
+function mqttEndpoint(deps: AppDeps, ctx: Context) {
+  if (!deps.gateways) throw new HttpError(409, 'mqtt_disabled', 'the cloud runs with MQTT disabled; gateways cannot be provisioned');
+  return deps.gateways.mqttEndpoint(ctx.hostname || 'localhost');
+}
+
+function credentials(gateway: Gateway, room: Room, secret: string, endpoint: { url: string; topicPrefix: string }): z.infer<typeof credentialsOut> {
+  return {
+    gateway_id: gateway.id, room_id: room.id, room_code: room.room_code, client_id: gatewayClientId(gateway.id),
+    config: {
+      gateway_id: gateway.id, room_code: room.room_code, room_secret: room.secret, mqtt_url: endpoint.url,
+      mqtt_username: gateway.id, mqtt_password: secret, topic_prefix: endpoint.topicPrefix,
+    },
+  };
+}
+
+export function gatewayRoutes(routes: RouteTable, deps: AppDeps): void {
+  const { clock } = deps;
+  const db = gatewayDb(deps.store.db);
+
+  routes.add(
+    {
+      method: 'post', path: '/api/v1/admin/rooms/:id/gateways', tag: 'gateways', auth: ADMIN, status: 201, summary: "Provision the room's gateway",
+      description: "mode 'code' (default) answers a one-time code valid for 15 minutes, to run `attendance-gateway provision --cloud URL --code CODE` on the gateway; mode 'credentials' answers the gateway's MQTT credentials and the room secret. Either way the secrets are shown exactly once. A room has one gateway: provisioning again revokes the previous one's credentials and disconnects it.",
+      params: idParams, body: z.object({ mode: z.enum(['code', 'credentials']).default('code') }),
+      response: z.object({
+        gateway_id: z.string(), room_id: id, revoked: z.array(z.string()),
+        provisioning_code: z.string().optional(), expires_at: z.string().optional(), exchange_path: z.string().optional(), credentials: credentialsOut.optional(),
+      }),
+      errors: [[404, 'not_found'], [409, 'mqtt_disabled']],
+    },
+    async ({ params, body, user, ctx }) => {
+      const endpoint = mqttEndpoint(deps, ctx);
+      const room = await db.selectFrom('rooms').selectAll().where('id', '=', params.id).executeTakeFirst();
+      if (!room) throw notFound('room');
+      const now = clock();
+      const p = await provisionGateway(db, { room, mode: body.mode, now, actorId: user.id });
+      await audit(deps.store.db, { at: now, actorId: user.id, action: 'gateway.provision', target: p.gateway.id, details: { room_id: room.id, mode: body.mode, revoked: p.revoked } });
+      for (const old of p.revoked) deps.gateways?.disconnect(old);
+      if (await db.selectFrom('course_slots').select('id').where('room_id', '=', room.id).executeTakeFirst()) await deps.gateways?.pushTimetable(room.id);
+      ctx.set('Cache-Control', 'no-store');
+      const base = { gateway_id: p.gateway.id, room_id: room.id, revoked: p.revoked };
+      if (p.code) return { ...base, provisioning_code: p.code.value, expires_at: iso(p.code.expiresAt)!, exchange_path: '/api/v1/gateways/provision' };
+      return { ...base, credentials: credentials(p.gateway, room, p.secret!, endpoint) };
+    },
+  );
+
+  routes.add(
+    {
+      method: 'post', path: '/api/v1/gateways/provision', tag: 'gateways', auth: 'public', summary: 'Exchange a one-time provisioning code for gateway credentials',
+      description: 'Used by `attendance-gateway provision`. The code works once and expires 15 minutes after it was issued.',
+      body: z.object({ code: z.string().trim().min(8).max(40) }), response: credentialsOut,
+      errors: [[404, 'invalid_code'], [410, 'code_expired'], [410, 'gateway_revoked'], [409, 'mqtt_disabled']],
+    },
+    async ({ body, ctx }) => {
+      const endpoint = mqttEndpoint(deps, ctx);
+      const r = await exchangeProvisioningCode(db, body.code, clock());
+      if (!r.ok) {
+        deps.logger.warn({ reason: r.reason }, 'provisioning code refused');
+        if (r.reason === 'invalid_code') throw new HttpError(404, 'invalid_code', 'unknown or already used provisioning code');
+        throw new HttpError(410, r.reason, r.reason === 'code_expired' ? 'the provisioning code has expired' : 'this gateway was provisioned again; ask for a new code');
+      }
+      await audit(deps.store.db, { at: clock(), actorId: null, action: 'gateway.code_exchanged', target: r.gateway.id, details: { room_id: r.room.id } });
+      ctx.set('Cache-Control', 'no-store');
+      return credentials(r.gateway, r.room, r.secret, endpoint);
+    },
+  );
+
+  routes.add(
+    {
+      method: 'get', path: '/api/v1/admin/gateways', tag: 'gateways', auth: ADMIN, summary: 'Gateways with their state, last heartbeat, clock skew, outbox depth and version',
+      description: 'clock_skew_ms is the gateway clock minus the cloud clock at its last heartbeat; over 2 s it is flagged (tokens are time based). outbox_depth is what the gateway reported; pending_commands is what the cloud still has to deliver to the room.',
+      query: z.object({ include_revoked: z.enum(['true', 'false']).default('false') }), response: z.object({ items: z.array(gatewayOut) }),
+    },
+    async ({ query }) => {
+      let q = db.selectFrom('gateways').innerJoin('rooms', 'rooms.id', 'gateways.room_id').selectAll('gateways').select(['rooms.name as room_name', 'rooms.room_code']).orderBy('rooms.name').orderBy('gateways.created_at', 'desc');
+      if (query.include_revoked === 'false') q = q.where('gateways.revoked_at', 'is', null);
+      const [rows, pending] = await Promise.all([q.execute(), pendingCountsByRoom(db)]);
+      return {
+        items: rows.map((g) => ({
+          gateway_id: g.id, room_id: g.room_id, room_name: g.room_name, room_code: g.room_code,
+          state: g.revoked_at !== null ? ('revoked' as const) : g.state, state_at: iso(g.state_at), last_heartbeat: iso(g.last_heartbeat_at),
+          clock_skew_ms: g.clock_skew_ms, clock_skew_flagged: clockSkewFlagged(g.clock_skew_ms), outbox_depth: g.outbox_depth,
+          pending_commands: g.revoked_at === null ? (pending.get(g.room_id) ?? 0) : 0, version: g.version, radio: g.radio, uptime_s: g.uptime_s,
+          live_session_id: g.live_session_id, rejected_events: g.rejected_events, last_rejection: g.last_rejection, created_at: iso(g.created_at)!, revoked_at: iso(g.revoked_at),
+        })),
+      };
+    },
+  );
+
+  routes.add(
+    {
+      method: 'delete', path: '/api/v1/admin/gateways/:id', tag: 'gateways', auth: ADMIN, status: 204, summary: "Revoke a gateway's credentials and disconnect it",
+      params: idParams, errors: [[404, 'not_found']],
+    },
+    async ({ params, user }) => {
+      const now = clock();
+      const res = await db.updateTable('gateways').set({ revoked_at: now }).where('id', '=', params.id).where('revoked_at', 'is', null).executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) throw notFound('gateway');
+      await audit(deps.store.db, { at: now, actorId: user.id, action: 'gateway.revoke', target: params.id });
+      deps.gateways?.disconnect(params.id);
+      return null;
+    },
+  );
+}

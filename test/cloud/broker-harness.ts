@@ -1,0 +1,94 @@
+/**
+ * The cloud with its MQTT side for the broker and ingest tests: the cloud test harness (real
+ * database, real app) plus the real bridge — embedded aedes on a free loopback port, the cloud's
+ * own mqtt client, ingest and hub. Gateways are plain `mqtt` clients over real sockets.
+ */
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { expect } from 'vitest';
+import { createCloudHarness, testClock, type CloudHarness } from '../helpers/cloud.js';
+import { setupCourse, type CourseFixture } from '../helpers/fixtures.js';
+import { startBridge, type RunningBridge } from '../../cloud/bridge/start.js';
+import { gatewayDb, type Gateway } from '../../cloud/bridge/tables.js';
+import { gatewayTopics, type GatewayTopics } from '../../shared/mqtt/topics.js';
+import { uuidv7 } from '../../shared/ids.js';
+
+export interface BrokerHarness {
+  h: CloudHarness;
+  bridge: RunningBridge;
+  /** Starts the bridge again on the same database (a cloud restart; the broker's memory is gone). */
+  restartBridge(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startBrokerHarness(opts: { ackTimeoutMs?: number } = {}): Promise<BrokerHarness> {
+  const h = await createCloudHarness({ clock: testClock(Date.now()) });
+  const start = () =>
+    startBridge(
+      { port: 0, host: '127.0.0.1', url: null, username: null, password: null, topicPrefix: 'att/v1', disabled: false },
+      { tls: null, ca: undefined, publicUrl: null, clientId: 'cloud-test', ackTimeoutMs: opts.ackTimeoutMs ?? 1500 },
+      { db: h.store.db, events: h.deps.events, verifiedLookup: h.deps.verifiedLookup, clock: h.clock, logger: h.deps.logger, timezone: 'UTC' },
+    );
+  const harness: BrokerHarness = {
+    h,
+    bridge: await start(),
+    async restartBridge() {
+      await harness.bridge.stop();
+      harness.bridge = await start();
+      h.deps.gateways = harness.bridge.hub;
+    },
+    async close() {
+      await harness.bridge.stop();
+      await h.close();
+    },
+  };
+  h.deps.gateways = harness.bridge.hub;
+  return harness;
+}
+
+export interface ProvisionedGateway {
+  gatewayId: string;
+  password: string;
+  roomSecret: string;
+  topics: GatewayTopics;
+}
+
+export async function provision(b: BrokerHarness, f: CourseFixture, roomId = f.roomId): Promise<ProvisionedGateway> {
+  const res = await b.h.http().post(`/api/v1/admin/rooms/${roomId}/gateways`).set(f.admin.auth).send({ mode: 'credentials' });
+  expect(res.status).toBe(201);
+  const c = res.body.credentials.config;
+  return { gatewayId: c.gateway_id, password: c.mqtt_password, roomSecret: c.room_secret, topics: gatewayTopics(c.gateway_id) };
+}
+
+export function connectGateway(b: BrokerHarness, g: Pick<ProvisionedGateway, 'gatewayId' | 'password'>, extra: Partial<IClientOptions> = {}): MqttClient {
+  return connect(b.bridge.brokerUrl, {
+    clientId: `gw-${g.gatewayId}`, username: g.gatewayId, password: g.password, clean: false, protocolVersion: 4, reconnectPeriod: 0, ...extra,
+  });
+}
+
+/** Resolves with the CONNACK error (its return code) or 'connected'. */
+export function connectOutcome(client: MqttClient): Promise<'connected' | { code: number | undefined }> {
+  return new Promise((resolve) => {
+    client.once('connect', () => resolve('connected'));
+    client.once('error', (err) => resolve({ code: (err as { code?: number }).code }));
+  });
+}
+
+export function envelope(type: string, data: unknown, id = uuidv7()): string {
+  return JSON.stringify({ id, type, at: new Date().toISOString(), data });
+}
+
+export async function gatewayRow(b: BrokerHarness, id: string): Promise<Gateway> {
+  return gatewayDb(b.h.store.db).selectFrom('gateways').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+export async function eventually<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export { setupCourse };
