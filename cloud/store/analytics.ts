@@ -21,9 +21,9 @@ export interface TimeRange {
   endMs: number;
 }
 
-/** Per student: effective status counts over the course's ended sessions started in the range. */
-export async function studentStatusCounts(db: Kysely<Database>, courseId: string, range: TimeRange): Promise<Map<string, StatusCounts>> {
-  const rows = await db
+/** The query behind studentStatusCounts, exported so its plan can be checked (bench, tests). */
+export function studentStatusCountsQuery(db: Kysely<Database>, courseId: string, range: TimeRange) {
+  return db
     .selectFrom('sessions')
     .innerJoin('attendance', 'attendance.session_id', 'sessions.id')
     .select(['attendance.student_id'])
@@ -32,8 +32,12 @@ export async function studentStatusCounts(db: Kysely<Database>, courseId: string
     .where('sessions.started_at', '>=', range.startMs)
     .where('sessions.started_at', '<', range.endMs)
     .where('sessions.state', '=', 'ended')
-    .groupBy('attendance.student_id')
-    .execute();
+    .groupBy('attendance.student_id');
+}
+
+/** Per student: effective status counts over the course's ended sessions started in the range. */
+export async function studentStatusCounts(db: Kysely<Database>, courseId: string, range: TimeRange): Promise<Map<string, StatusCounts>> {
+  const rows = await studentStatusCountsQuery(db, courseId, range).execute();
   return new Map(rows.map((r) => [r.student_id, toCounts(r)]));
 }
 
@@ -63,12 +67,8 @@ export interface SessionReportRow extends StatusCounts {
   enrolled: number;
 }
 
-/**
- * Per ended session of the given courses started in the range, with its status counts, oldest
- * first. A session without records (nobody enrolled) still appears, with zeros.
- */
-export async function sessionStatusCounts(db: Kysely<Database>, courseIds: readonly string[] | 'all', range: TimeRange): Promise<SessionReportRow[]> {
-  if (courseIds !== 'all' && courseIds.length === 0) return [];
+/** The query behind sessionStatusCounts, exported so its plan can be checked (bench, tests). */
+export function sessionStatusCountsQuery(db: Kysely<Database>, courseIds: readonly string[] | 'all', range: TimeRange) {
   let q = db
     .selectFrom('sessions')
     .innerJoin('courses', 'courses.id', 'sessions.course_id')
@@ -84,11 +84,19 @@ export async function sessionStatusCounts(db: Kysely<Database>, courseIds: reado
     .where('sessions.state', '=', 'ended');
   // 'all' (an admin's whole-institution day) walks the sessions_started index instead.
   if (courseIds !== 'all') q = q.where('sessions.course_id', 'in', courseIds);
-  const rows = await q
+  return q
     .groupBy(['sessions.id', 'sessions.course_id', 'courses.code', 'courses.name', 'sessions.room_id', 'rooms.name', 'sessions.started_at', 'sessions.ended_at'])
     .orderBy('sessions.started_at')
-    .orderBy('sessions.id')
-    .execute();
+    .orderBy('sessions.id');
+}
+
+/**
+ * Per ended session of the given courses started in the range, with its status counts, oldest
+ * first. A session without records (nobody enrolled) still appears, with zeros.
+ */
+export async function sessionStatusCounts(db: Kysely<Database>, courseIds: readonly string[] | 'all', range: TimeRange): Promise<SessionReportRow[]> {
+  if (courseIds !== 'all' && courseIds.length === 0) return [];
+  const rows = await sessionStatusCountsQuery(db, courseIds, range).execute();
   return rows.map((r) => ({
     session_id: r.session_id, course_id: r.course_id, course_code: r.course_code, course_name: r.course_name,
     room_id: r.room_id, room_name: r.room_name, started_at: Number(r.started_at), ended_at: Number(r.ended_at ?? r.started_at),
