@@ -4,7 +4,6 @@
 // empty day reads as "no class", not as 0 %. The course minimum is a dashed line.
 
 const NS = 'http://www.w3.org/2000/svg';
-const W = 720;
 const H = 240;
 const PAD = { left: 40, right: 8, top: 10, bottom: 36 };
 
@@ -20,6 +19,8 @@ const label = (b) => (b.start === b.end ? b.start : `${b.start} – ${b.end}`);
 /** Draws `buckets` (from attendance_trends) into `svg`; returns a one-line summary for captions. */
 export function renderTrendChart(svg, buckets, minPercent) {
   svg.replaceChildren();
+  // Drawn at the width it is shown at, so labels keep their size on a phone instead of shrinking.
+  const W = Math.max(300, Math.round(svg.getBoundingClientRect().width) || 720);
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
@@ -30,7 +31,7 @@ export function renderTrendChart(svg, buckets, minPercent) {
   }
   const slot = plotW / Math.max(buckets.length, 1);
   const barW = Math.max(2, Math.min(28, slot * 0.7));
-  const labelEvery = Math.ceil(buckets.length / 8);
+  const labelEvery = Math.ceil(buckets.length / Math.max(2, Math.floor(plotW / 70)));
   buckets.forEach((b, i) => {
     const x = PAD.left + i * slot + (slot - barW) / 2;
     if (b.has_session && b.attendance_rate !== null) {
