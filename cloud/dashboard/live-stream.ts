@@ -25,6 +25,8 @@ const REFRESH_MS = 10_000;
 const DEBOUNCE_MS = 250;
 /** Open streams per process; each holds a socket and a few listeners. */
 const MAX_STREAMS = 500;
+/** Per account, so one client stuck in a reconnect loop cannot use up the process limit. */
+export const MAX_STREAMS_PER_USER = 10;
 
 export async function liveSnapshot(deps: AppDeps, course: Course) {
   const db = deps.store.db;
@@ -45,6 +47,7 @@ export function liveStreamRoutes(routes: RouteTable, deps: AppDeps): void {
   const { events, logger } = deps;
   const log = logger.child({ module: 'live-stream' });
   let open = 0;
+  const openByUser = new Map<string, number>();
 
   routes.add(
     {
@@ -52,12 +55,16 @@ export function liveStreamRoutes(routes: RouteTable, deps: AppDeps): void {
       summary: 'Live sessions of a course with their counts, as server-sent events',
       description: 'A `text/event-stream`: a `snapshot` event at once and whenever a student checks in, an override is made or a session starts or ends; comments as keep-alives. Send the bearer header (read it with fetch; EventSource cannot send headers). Streams close after 10 minutes: reconnect. `checked_in` counts students with at least one accepted token; the statuses are provisional while the session is live.',
       query: z.object({ course_id: id }), responseMediaTypes: ['text/event-stream'],
-      errors: [[403, 'forbidden'], [404, 'not_found'], [503, 'too_many_streams']],
+      errors: [[403, 'forbidden'], [404, 'not_found'], [429, 'too_many_streams'], [503, 'too_many_streams']],
     },
     async ({ user, query, ctx }) => {
       const course = await courseForTeacher(deps.store.db, user, query.course_id);
       if (open >= MAX_STREAMS) throw new HttpError(503, 'too_many_streams', 'too many live streams are open; try again later', undefined, { 'Retry-After': '30' });
+      if ((openByUser.get(user.id) ?? 0) >= MAX_STREAMS_PER_USER) {
+        throw new HttpError(429, 'too_many_streams', `at most ${MAX_STREAMS_PER_USER} live streams per account; close one first`, undefined, { 'Retry-After': '30' });
+      }
       open++;
+      openByUser.set(user.id, (openByUser.get(user.id) ?? 0) + 1);
       // Written to the socket directly (ctx.respond = false): Koa would report every client that
       // goes away from a piped body as a "premature close" error.
       const res = ctx.res;
@@ -104,6 +111,9 @@ export function liveStreamRoutes(routes: RouteTable, deps: AppDeps): void {
         if (closed) return;
         closed = true;
         open--;
+        const mine = (openByUser.get(user.id) ?? 1) - 1;
+        if (mine > 0) openByUser.set(user.id, mine);
+        else openByUser.delete(user.id);
         for (const off of unsubscribe) off();
         clearInterval(refresh);
         clearTimeout(lifetime);

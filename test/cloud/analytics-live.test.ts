@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAnalyticsWorld, type AnalyticsWorld } from './analytics-fixture.js';
+import { MAX_STREAMS_PER_USER } from '../../cloud/dashboard/live-stream.js';
 
 let world: AnalyticsWorld;
 let server: http.Server;
@@ -67,5 +68,23 @@ describe('GET /api/v1/teacher/live', () => {
     const other = await fetch(`${base}/api/v1/teacher/live?course_id=${world.courseId}`, { headers: await world.auth(world.otherTeacher) });
     expect(other.status).toBe(403);
     expect(((await other.json()) as { error: { code: string } }).error.code).toBe('forbidden');
+  });
+
+  it('limits open streams per account, and a closed stream frees its place', async () => {
+    const auth = await world.auth(world.admin);
+    const url = `${base}/api/v1/teacher/live?course_id=${world.courseId}`;
+    const controls = Array.from({ length: MAX_STREAMS_PER_USER }, () => new AbortController());
+    const open = await Promise.all(controls.map((c) => fetch(url, { headers: auth, signal: c.signal })));
+    expect(open.map((r) => r.status)).toEqual(Array(MAX_STREAMS_PER_USER).fill(200));
+    const refused = await fetch(url, { headers: auth });
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('too_many_streams');
+    controls[0]!.abort();
+    await expect.poll(async () => {
+      const res = await fetch(url, { headers: auth });
+      await res.body?.cancel();
+      return res.status;
+    }).toBe(200);
+    for (const c of controls) c.abort();
   });
 });
