@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCloudHarness, type CloudHarness } from '../helpers/cloud.js';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { openApiPath } from '../../cloud/http/openapi.js';
 
 type Doc = {
@@ -29,6 +30,14 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 describe('/api/v1/openapi.json', () => {
+  it('is valid against the official OpenAPI 3.1 schema, $refs included', async () => {
+    const validator = new Validator();
+    const result = await validator.validate(structuredClone(doc));
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+  });
+
   it('is OpenAPI 3.1 with one operation per registered route, paths in {param} form', () => {
     expect(doc.openapi).toBe('3.1.0');
     const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`)).sort();
