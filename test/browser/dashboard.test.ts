@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildAnalyticsWorld, type AnalyticsWorld } from '../cloud/analytics-fixture.js';
 
+/** Generous: the suite shares two cores with other suites. */
+const SLOW = { timeout: 10_000, interval: 50 };
+
 const OUT = path.resolve('test-output');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 
@@ -85,11 +88,11 @@ describe('teacher dashboard', () => {
 
     // Live panel: Ada checked in to the session still running in Room 202; Ben joins now.
     const checkedIn = page.locator('#live [data-metric="Checked in"] dd');
-    await expect.poll(() => checkedIn.textContent()).toBe('1 of 5');
+    await expect.poll(() => checkedIn.textContent(), SLOW).toBe('1 of 5');
     world.h.clock.advance(30_000);
     const submit = await world.h.http().post('/api/v1/student/token/submit').set(await world.auth(world.student.ben)).send({ frame: world.liveFrame(world.h.clock()) });
     expect(submit.body.status).toBe('accepted');
-    await expect.poll(() => checkedIn.textContent(), { timeout: 5000 }).toBe('2 of 5');
+    await expect.poll(() => checkedIn.textContent(), SLOW).toBe('2 of 5');
 
     // CSV download with the same numbers.
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
@@ -104,8 +107,8 @@ describe('teacher dashboard', () => {
     await page.getByLabel('Student', { exact: true }).selectOption(world.student.cem.id);
     await page.getByLabel('Reason', { exact: true }).fill('Family emergency, confirmed by the office');
     await page.getByRole('button', { name: 'Mark excused' }).click();
-    await expect.poll(() => page.locator('#excuse-status').textContent()).toMatch(/^Cem is marked excused for /);
-    await expect.poll(() => cells(page, 'Cem')).toEqual(['4', '2', '1', '0', '1', '100 %']);
+    await expect.poll(() => page.locator('#excuse-status').textContent(), SLOW).toMatch(/^Cem is marked excused for /);
+    await expect.poll(() => cells(page, 'Cem'), SLOW).toEqual(['4', '2', '1', '0', '1', '100 %']);
     const stored = await world.h.store.db.selectFrom('attendance').select(['override_status', 'override_reason']).where('session_id', '=', world.sessions.s3).where('student_id', '=', world.student.cem.id).executeTakeFirstOrThrow();
     expect(stored).toEqual({ override_status: 'excused', override_reason: 'Family emergency, confirmed by the office' });
 
@@ -136,7 +139,7 @@ describe('teacher dashboard', () => {
     await page.getByLabel('E-mail').fill(world.teacher.email);
     await page.getByLabel('Password').fill('not the password');
     await page.getByRole('button', { name: 'Log in' }).click();
-    await expect.poll(() => page.locator('#login-error').textContent()).toBe('Failed: e-mail or password is wrong');
+    await expect.poll(() => page.locator('#login-error').textContent(), SLOW).toBe('Failed: e-mail or password is wrong');
     expect(await page.locator('#app').isHidden()).toBe(true);
     await page.close();
   });

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAnalyticsWorld, type AnalyticsWorld } from './analytics-fixture.js';
 import { MAX_STREAMS_PER_USER } from '../../cloud/dashboard/live-stream.js';
 
+/** Generous: the suite shares two cores with other suites. */
+const SLOW = { timeout: 10_000, interval: 50 };
+
 let world: AnalyticsWorld;
 let server: http.Server;
 let base: string;
@@ -84,7 +87,7 @@ describe('GET /api/v1/teacher/live', () => {
       const res = await fetch(url, { headers: auth });
       await res.body?.cancel();
       return res.status;
-    }).toBe(200);
+    }, SLOW).toBe(200);
     for (const c of controls) c.abort();
   });
 });
