@@ -89,7 +89,8 @@ export async function decideFromSubmissions(db: Db, session: Session, course: Co
   }
   const overrideBy = new Map(overrides.map((o) => [o.student_id, o]));
   const policy = policyOf(course);
-  const until = session.ended_at ?? now;
+  // A live session is judged up to and including the window that contains `now`.
+  const until = session.ended_at ?? now + 1;
   return students.map((st) => {
     const seen = byStudent.get(st.id);
     const d = decide({ startedAt: session.started_at, until, periodS: session.period_s, acceptedWindows: seen?.windows ?? [], verified: verified.has(st.id), policy });
