@@ -26,6 +26,7 @@ export class PhoneListener {
   private readonly heard = new Map<string, HeardFrame>();
   private readonly latestByRoom = new Map<number, HeardFrame>();
   private readonly waiters = new Set<() => void>();
+  private readonly listeners = new Set<(f: HeardFrame) => void>();
 
   private constructor(private readonly scanner: Scanner) {
     scanner.on('report', (report: ScanReport) => this.onReport(report));
@@ -47,7 +48,14 @@ export class PhoneListener {
       this.heard.set(frame, heard);
       this.latestByRoom.set(f.roomCode, heard);
       for (const wake of this.waiters) wake();
+      for (const fn of this.listeners) fn(heard);
     }
+  }
+
+  /** Calls `fn` for each new distinct frame heard; returns the unsubscribe function. */
+  onFrame(fn: (f: HeardFrame) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
   }
 
   latest(roomCode: number): HeardFrame | null {

@@ -1,0 +1,131 @@
+/**
+ * The room's network is down for part of the class (issue 6): the broker is stopped mid-session;
+ * the gateway keeps advertising and queues its events; students keep submitting to the cloud over
+ * HTTP; when the broker returns the cloud receives every queued event exactly once.
+ */
+import SqliteDatabase from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectedToken, newClassroom, startGateway, startWorld, submit, waitGateway, type RoomGateway, type World } from './world.js';
+import type { Classroom, Person } from '../../scripts/classroom/api.js';
+import { startBridge, type RunningBridge } from '../../cloud/bridge/start.js';
+import { loadBridgeOptions } from '../../cloud/bridge/options.js';
+import { gatewayDb } from '../../cloud/bridge/tables.js';
+
+const PERIOD_S = 10;
+let w: World;
+let c: Classroom;
+let gw: RoomGateway;
+let restarted: RunningBridge | null = null;
+
+beforeAll(async () => {
+  w = await startWorld();
+  c = await newClassroom(w, { courseCode: 'OS330', courseName: 'Operating Systems', roomName: 'Hall B', teacherName: 'Ken Thompson', studentNames: ['Dennis Ritchie', 'Margaret Hamilton', 'Linus Torvalds'], policy: { require_biometric: false } });
+  gw = await startGateway(w, c, 'gw-hallb');
+}, 90_000);
+afterAll(async () => {
+  await restarted?.stop();
+  await w?.close();
+});
+
+/** What the gateway itself recorded as on air (its SQLite token log), read while it runs (WAL). */
+function gatewayTokenLog(sessionId: string): Array<{ w: number; advertised_from: number }> {
+  const db = new SqliteDatabase(gw.dbPath, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT w, advertised_from FROM token_log WHERE session_id = ? ORDER BY advertised_from').all(sessionId) as Array<{ w: number; advertised_from: number }>;
+  } finally {
+    db.close();
+  }
+}
+
+function gatewayOutboxDepth(): number {
+  const db = new SqliteDatabase(gw.dbPath, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+async function until<T>(fn: () => Promise<T | false> | T | false, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('broker outage mid-session', () => {
+  it('keeps the class going and delivers every queued event exactly once after the broker returns', async () => {
+    const [dennis, margaret] = c.students as [Person, Person, Person];
+    const start = await w.api.call<{ session_id: string; gateway: { state: string } }>('POST', '/api/v1/teacher/session/start', { token: c.teacher.token, body: { course_id: c.courseId, room_id: c.roomId, period_s: PERIOD_S } });
+    expect(start.body.gateway.state).toBe('confirmed');
+    const sessionId = start.body.session_id;
+    const isOurs = (f: { roomCode: number; window: number; token: string }) => f.roomCode === c.roomCode && f.token === expectedToken(gw.roomSecret, sessionId, f.window);
+    // Dennis's and Margaret's phones submit every new frame they hear, for the whole class.
+    const answers: string[] = [];
+    const submitBoth = (f: { frame: string }) => {
+      for (const s of [dennis, margaret]) void submit(w, s.token, f.frame).then((r) => answers.push(r.body.status ?? r.body.error?.code ?? String(r.status)));
+    };
+    const stopSubmitting = w.phones.onFrame((f) => isOurs(f) && submitBoth(f));
+    w.phones.all().filter(isOurs).forEach(submitBoth); // heard before the start request returned
+    const first = await w.phones.waitFor(isOurs, 5000, 'the session on air');
+
+    // The broker goes away (and with it everything it held in memory).
+    const brokerPort = w.cloud.bridge!.broker!.port;
+    await w.cloud.bridge!.stop();
+    await waitGateway(w, gw.gatewayId, () => true, 1000, 'the API'); // HTTP is unaffected
+
+    // The gateway rotates on its own and students keep submitting over HTTP.
+    const offlineWindow = await w.phones.waitFor((f) => isOurs(f) && f.window === first.window + 1, (PERIOD_S + 3) * 1000, 'a window advertised while offline');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(answers.filter((a) => a === 'accepted').length).toBeGreaterThanOrEqual(4); // both windows, both students
+    await new Promise((r) => setTimeout(r, 1500)); // a heartbeat or two more in the outbox
+    const queued = gatewayOutboxDepth();
+    expect(queued).toBeGreaterThan(0);
+
+    // The broker returns on the same port.
+    restarted = await startBridge({ ...w.config.mqtt, port: brokerPort }, loadBridgeOptions({}), {
+      db: w.cloud.store.db, events: w.cloud.deps.events, verifiedLookup: w.cloud.deps.verifiedLookup, clock: Date.now, logger: w.logger, timezone: 'UTC',
+    });
+    w.cloud.deps.gateways = restarted.hub;
+    const applied = new Map<string, number>();
+    const handle = restarted.ingest.handle.bind(restarted.ingest);
+    restarted.ingest.handle = async (gatewayId, payload) => {
+      const outcome = await handle(gatewayId, payload);
+      if (outcome.result === 'applied') {
+        const id = (JSON.parse(payload.toString()) as { id: string }).id;
+        applied.set(id, (applied.get(id) ?? 0) + 1);
+      }
+      return outcome;
+    };
+
+    await until(() => gatewayOutboxDepth() === 0, 40_000, "the gateway's outbox to drain");
+    const onGateway = gatewayTokenLog(sessionId);
+    expect(onGateway.map((r) => r.w)).toEqual(expect.arrayContaining([first.window, offlineWindow.window]));
+    const inCloud = await gatewayDb(w.cloud.store.db).selectFrom('token_log').select(['w', 'advertised_at']).where('session_id', '=', sessionId).orderBy('advertised_at').execute();
+    expect(inCloud.map((r) => [r.w, r.advertised_at])).toEqual(onGateway.map((r) => [r.w, r.advertised_from]));
+    expect([...applied.values()].every((n) => n === 1)).toBe(true);
+    expect(applied.size).toBeGreaterThan(0);
+    const ids = await gatewayDb(w.cloud.store.db).selectFrom('ingested_events').select('id').where('gateway_id', '=', gw.gatewayId).execute();
+    expect(new Set(ids.map((r) => r.id)).size).toBe(ids.length);
+
+    const online = await waitGateway(w, gw.gatewayId, (g) => g.state === 'online', 10_000, 'online again');
+    expect(online.pending_commands).toBe(0);
+
+    // End well inside a window the phones have already heard and submitted.
+    const msToBoundary = PERIOD_S * 1000 - (Date.now() % (PERIOD_S * 1000));
+    if (msToBoundary < 2500) await new Promise((r) => setTimeout(r, msToBoundary + 1500));
+    const end = await w.api.call<{ gateway: { state: string } }>('POST', `/api/v1/teacher/session/${sessionId}/end`, { token: c.teacher.token });
+    stopSubmitting();
+    expect(end.body.gateway.state).toBe('confirmed');
+    expect(answers).not.toContain('token_invalid');
+    const list = await w.api.must<{ items: Array<{ full_name: string; status: string; windows_seen: number; windows_total: number }> }>(200, 'GET', `/api/v1/teacher/session/${sessionId}/attendance`, { token: c.teacher.token });
+    const byName = Object.fromEntries(list.items.map((i) => [i.full_name, i]));
+    expect(byName['Dennis Ritchie']!.windows_total).toBeGreaterThanOrEqual(2);
+    expect(byName['Dennis Ritchie']).toMatchObject({ status: 'present', windows_seen: byName['Dennis Ritchie']!.windows_total });
+    expect(byName['Margaret Hamilton']).toMatchObject({ status: 'present', windows_seen: byName['Dennis Ritchie']!.windows_total });
+    expect(byName['Linus Torvalds']).toMatchObject({ status: 'absent', windows_seen: 0 });
+  }, 120_000);
+});
