@@ -27,8 +27,16 @@ import { uuidv7 } from '../shared/ids.js';
 const mode = process.argv[2];
 const students = Number(process.argv[3] ?? 2000);
 
+/** `GET /__cpu` answers this process's CPU time, so the load generator can measure CPU per request. */
 async function listen(handler: http.RequestListener): Promise<number> {
-  const server = http.createServer({ keepAliveTimeout: 60_000 }, handler);
+  const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+    if (req.url === '/__cpu') {
+      const { user, system } = process.cpuUsage();
+      res.end(JSON.stringify({ cpu_us: user + system }));
+      return;
+    }
+    handler(req, res);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return (server.address() as AddressInfo).port;
 }

@@ -39,6 +39,11 @@ function request(agent: http.Agent, port: number, body: string, auth: string | u
   });
 }
 
+async function serverCpu(port: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/__cpu`);
+  return ((await res.json()) as { cpu_us: number }).cpu_us;
+}
+
 async function load(info: ServerInfo, label: string) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const latencies: number[] = [];
@@ -56,6 +61,7 @@ async function load(info: ServerInfo, label: string) {
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (Date.now() < warmEnd) { const b = bodyFor(); await request(agent, info.port, b.body, b.auth); }
   }));
+  const cpuBefore = await serverCpu(info.port);
   const start = performance.now();
   const end = Date.now() + DURATION_MS;
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
@@ -68,11 +74,12 @@ async function load(info: ServerInfo, label: string) {
     }
   }));
   const seconds = (performance.now() - start) / 1000;
+  const cpuPerRequest = ((await serverCpu(info.port)) - cpuBefore) / latencies.length;
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-  const result = { label, requests: latencies.length, rps: latencies.length / seconds, p50: pct(0.5), p99: pct(0.99), statuses: Object.fromEntries(statuses) };
-  console.log(`${label.padEnd(6)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  statuses ${JSON.stringify(result.statuses)}`);
+  const result = { label, requests: latencies.length, rps: latencies.length / seconds, p50: pct(0.5), p99: pct(0.99), cpuPerRequest, statuses: Object.fromEntries(statuses) };
+  console.log(`${label.padEnd(6)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  server CPU ${cpuPerRequest.toFixed(0)} µs/req  statuses ${JSON.stringify(result.statuses)}`);
   return result;
 }
 
@@ -81,6 +88,7 @@ console.log(`token/submit benchmark: ${CONCURRENCY} concurrent connections, ${RO
 const bareServer = await startServer('bare');
 const fullServer = await startServer('full');
 const ratios: number[] = [];
+const cpuRatios: number[] = [];
 const fullRuns: Array<Awaited<ReturnType<typeof load>>> = [];
 for (let round = 0; round < ROUNDS; round++) {
   if (values.only === 'full') {
@@ -91,6 +99,7 @@ for (let round = 0; round < ROUNDS; round++) {
   const full = await load(fullServer.info, 'full');
   fullRuns.push(full);
   ratios.push(full.rps / bare.rps);
+  cpuRatios.push(bare.cpuPerRequest / full.cpuPerRequest);
   const bad = Object.keys(full.statuses).filter((s) => s !== '200');
   if (bad.length) console.log(`WARNING: non-200 answers on the full path: ${bad.join(', ')}`);
 }
@@ -98,4 +107,5 @@ bareServer.stop();
 fullServer.stop();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`full path: median ${median(fullRuns.map((r) => r.rps)).toFixed(0)} req/s, median p99 ${median(fullRuns.map((r) => r.p99)).toFixed(1)} ms`);
+if (cpuRatios.length) console.log(`CPU-per-request ratio bare/full per round: ${cpuRatios.map((r) => r.toFixed(2)).join(' ')}; median ${median(cpuRatios).toFixed(2)} (the throughput ratio a saturated core would give)`);
 if (ratios.length) console.log(`ratio full/bare per round: ${ratios.map((r) => r.toFixed(2)).join(' ')}; median ${median(ratios).toFixed(2)} (target >= 0.40)`);
