@@ -56,10 +56,11 @@ async function main(): Promise<void> {
   const adminToken = await api.login(admin.email, admin.password);
   const c = await createClassroom(api, adminToken, {
     courseCode: 'CS101', courseName: 'Algorithms and Data Structures', roomName: 'Room 1.17', teacherName: 'Grace Hopper',
-    studentNames: ['Ada Lovelace', 'Alan Turing', 'Katherine Johnson', 'Donald Knuth', 'Frances Allen', 'Edsger Dijkstra', 'Mallory Mallet'],
+    studentNames: ['Ada Lovelace', 'Alan Turing', 'Katherine Johnson', 'Donald Knuth', 'Frances Allen', 'Edsger Dijkstra', 'Tony Hoare', 'Mallory Mallet'],
     policy: { require_biometric: false, late_after_min: LATE_AFTER_S / 60, min_presence: 0.3, grace_s: 5 },
   });
-  const [ada, alan, katherine, donald, frances, edsger, mallory] = c.students as [Person, Person, Person, Person, Person, Person, Person];
+  // Tony Hoare (the seventh) never comes.
+  const [ada, alan, katherine, donald, frances, edsger, , mallory] = c.students as [Person, Person, Person, Person, Person, Person, Person, Person];
   say(`course CS101 with ${c.students.length} students, room 1.17 (room code ${c.roomCode})`);
 
   const issued = await api.must<{ gateway_id: string; provisioning_code: string; expires_at: string }>(201, 'POST', `/api/v1/admin/rooms/${c.roomId}/gateways`, { token: adminToken, body: {} });
