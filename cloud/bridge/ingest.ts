@@ -2,11 +2,13 @@
  * Gateway → cloud events (DESIGN §4): each envelope is validated with the shared schemas, checked
  * against the room the gateway serves, applied, and its id recorded in `ingested_events`.
  *
- * Exactly-once in effect: an id already recorded is skipped; otherwise the effect is applied and
- * the id recorded afterwards. Every effect is idempotent by itself (a session id is inserted once,
- * ending an ended session is a no-op, the token log has a primary key, a result settles a pending
- * command once), so a crash between the two steps makes a redelivery harmless, never lost. The
- * caller acknowledges the PUBLISH only after handle() returns, so nothing is lost either.
+ * Exactly-once in effect: token.rotated, heartbeat and command.result insert their id and apply
+ * their effect in one transaction (a repeated id inserts nothing and changes nothing). The session
+ * lifecycle events use the core store's own transactions, so there an id already recorded is
+ * skipped, otherwise the effect is applied and the id recorded afterwards; those effects are
+ * idempotent by themselves (a session id is inserted once, ending an ended session is a no-op),
+ * so a crash between the two steps makes a redelivery harmless. The caller acknowledges the
+ * PUBLISH only after handle() returns, so nothing is lost either.
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -19,7 +21,7 @@ import { RoomBusyError, endSession, getSession, startSession } from '../store/se
 import { recordResult } from './command-store.js';
 import { getGateway, recordRejection } from './gateway-store.js';
 import { applyHeartbeat } from './heartbeat.js';
-import { gatewayDb, type BridgeDb, type Gateway, type GatewayCommand } from './tables.js';
+import { gatewayDb, type BridgeDb, type BridgeTx, type Gateway, type GatewayCommand } from './tables.js';
 
 export type IngestOutcome = { result: 'applied'; type: EventType } | { result: 'duplicate'; type: EventType } | { result: 'rejected'; code: string };
 
@@ -41,8 +43,12 @@ class Rejection extends Error {
   }
 }
 
+const GATEWAY_CACHE_MS = 1000;
+
 export class EventIngest {
   private readonly db: BridgeDb;
+  private readonly gateways = new Map<string, { gateway: Gateway; at: number }>();
+  private readonly sessionRooms = new Map<string, string>();
 
   constructor(private readonly deps: IngestDeps) {
     this.db = gatewayDb(deps.db);
@@ -51,7 +57,7 @@ export class EventIngest {
   async handle(gatewayId: string, payload: Buffer): Promise<IngestOutcome> {
     const receivedAt = this.deps.clock();
     const log = this.deps.logger;
-    const gateway = await getGateway(this.db, gatewayId);
+    const gateway = await this.gatewayOf(gatewayId, receivedAt);
     if (!gateway || gateway.revoked_at !== null) {
       // The broker already refuses revoked credentials; this covers an external broker's ACL gaps.
       log.warn({ gatewayId }, 'event rejected: unknown or revoked gateway');
@@ -60,23 +66,50 @@ export class EventIngest {
     const parsed = parseEvent(payload, MAX_PAYLOAD_BYTES);
     if (!parsed.ok) return this.reject(gateway, parsed.code, parsed.message, parsed.id);
     const event = parsed.value;
-    if (await this.db.selectFrom('ingested_events').select('id').where('id', '=', event.id).executeTakeFirst()) {
-      log.debug({ gatewayId, eventId: event.id, type: event.type }, 'repeated event ignored');
-      return { result: 'duplicate', type: event.type };
-    }
-    let outcome: IngestOutcome = { result: 'applied', type: event.type };
+    const record = { id: event.id, gateway_id: gatewayId, type: event.type, at: Date.parse(event.at), received_at: receivedAt };
     try {
-      await this.apply(gateway, event.type, event.data, receivedAt);
+      if (event.type === 'session.started' || event.type === 'session.ended') {
+        // Session lifecycle runs the core store's own transactions: idempotent effect, then the id.
+        if (await this.db.selectFrom('ingested_events').select('id').where('id', '=', event.id).executeTakeFirst()) return this.duplicate(gatewayId, event.id, event.type);
+        await this.applySession(gateway, event.type, event.data, receivedAt);
+        await this.db.insertInto('ingested_events').values(record).onConflict((oc) => oc.column('id').doNothing()).execute();
+        return { result: 'applied', type: event.type };
+      }
+      // The frequent events: the id and the effect commit together in one transaction.
+      const after: Array<() => void> = [];
+      const fresh = await this.db.transaction().execute(async (trx) => {
+        const inserted = await trx.insertInto('ingested_events').values(record).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) return false;
+        await this.applyFrequent(trx, gateway, event.type, event.data, receivedAt, after);
+        return true;
+      });
+      if (!fresh) return this.duplicate(gatewayId, event.id, event.type);
+      for (const fn of after) fn();
+      return { result: 'applied', type: event.type };
     } catch (err) {
       if (!(err instanceof Rejection)) throw err;
-      outcome = await this.reject(gateway, err.code, err.message, event.id);
+      // Semantically refused events are recorded too: a redelivery must not be refused (and logged) again.
+      await this.db.insertInto('ingested_events').values(record).onConflict((oc) => oc.column('id').doNothing()).execute();
+      return this.reject(gateway, err.code, err.message, event.id);
     }
-    // Semantically refused events are recorded too: a redelivery must not be refused (and logged) again.
-    await this.db.insertInto('ingested_events')
-      .values({ id: event.id, gateway_id: gatewayId, type: event.type, at: Date.parse(event.at), received_at: receivedAt })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .execute();
-    return outcome;
+  }
+
+  private duplicate(gatewayId: string, eventId: string, type: EventType): IngestOutcome {
+    this.deps.logger.debug({ gatewayId, eventId, type }, 'repeated event ignored');
+    return { result: 'duplicate', type };
+  }
+
+  /**
+   * Gateway rows are read on every event; a revocation reaches the ingest within GATEWAY_CACHE_MS
+   * (the embedded broker disconnects a revoked gateway at once anyway).
+   */
+  private async gatewayOf(gatewayId: string, now: number): Promise<Gateway | undefined> {
+    const hit = this.gateways.get(gatewayId);
+    if (hit && now - hit.at < GATEWAY_CACHE_MS) return hit.gateway;
+    const gateway = await getGateway(this.db, gatewayId);
+    if (this.gateways.size > 10_000) this.gateways.clear();
+    if (gateway) this.gateways.set(gatewayId, { gateway, at: now });
+    return gateway;
   }
 
   private async reject(gateway: Gateway, code: string, message: string, eventId?: string): Promise<IngestOutcome> {
@@ -85,18 +118,22 @@ export class EventIngest {
     return { result: 'rejected', code };
   }
 
-  private async apply(gateway: Gateway, type: EventType, data: unknown, receivedAt: number): Promise<void> {
+  private applySession(gateway: Gateway, type: 'session.started' | 'session.ended', data: unknown, receivedAt: number): Promise<void> {
+    return type === 'session.started'
+      ? this.sessionStarted(gateway, data as EventData<'session.started'>)
+      : this.sessionEnded(gateway, data as EventData<'session.ended'>, receivedAt);
+  }
+
+  private async applyFrequent(trx: BridgeTx, gateway: Gateway, type: EventType, data: unknown, receivedAt: number, after: Array<() => void>): Promise<void> {
     switch (type) {
-      case 'session.started':
-        return this.sessionStarted(gateway, data as EventData<'session.started'>);
-      case 'session.ended':
-        return this.sessionEnded(gateway, data as EventData<'session.ended'>, receivedAt);
       case 'token.rotated':
-        return this.tokenRotated(gateway, data as EventData<'token.rotated'>, receivedAt);
+        return this.tokenRotated(trx, gateway, data as EventData<'token.rotated'>, receivedAt);
       case 'heartbeat':
-        return applyHeartbeat(this.db, gateway, data as EventData<'heartbeat'>, receivedAt);
+        return applyHeartbeat(trx, gateway, data as EventData<'heartbeat'>, receivedAt);
       case 'command.result':
-        return this.commandResult(gateway, data as EventData<'command.result'>, receivedAt);
+        return this.commandResult(trx, gateway, data as EventData<'command.result'>, receivedAt, after);
+      default:
+        throw new Rejection('unknown_type', `unexpected type ${type}`);
     }
   }
 
@@ -110,6 +147,19 @@ export class EventIngest {
     if (!session) throw new Rejection('unknown_session', `session ${sessionId} is not known to the cloud`);
     if (session.room_id !== gateway.room_id) throw new Rejection('wrong_room', `session ${sessionId} belongs to another room`);
     return session;
+  }
+
+  /** Like sessionInRoom for the room only; a session never changes room, so the answer is cached. */
+  private async checkSessionRoom(db: BridgeTx, gateway: Gateway, sessionId: string): Promise<void> {
+    let roomId = this.sessionRooms.get(sessionId);
+    if (roomId === undefined) {
+      const row = await db.selectFrom('sessions').select('room_id').where('id', '=', sessionId).executeTakeFirst();
+      if (!row) throw new Rejection('unknown_session', `session ${sessionId} is not known to the cloud`);
+      roomId = row.room_id;
+      if (this.sessionRooms.size > 10_000) this.sessionRooms.clear();
+      this.sessionRooms.set(sessionId, roomId);
+    }
+    if (roomId !== gateway.room_id) throw new Rejection('wrong_room', `session ${sessionId} belongs to another room`);
   }
 
   /** Sessions the gateway started (timetable, offline, operator) appear in the cloud with its id. */
@@ -151,19 +201,19 @@ export class EventIngest {
     }
   }
 
-  private async tokenRotated(gateway: Gateway, d: EventData<'token.rotated'>, receivedAt: number): Promise<void> {
-    await this.sessionInRoom(gateway, d.session_id);
-    await this.db.insertInto('token_log')
+  private async tokenRotated(trx: BridgeTx, gateway: Gateway, d: EventData<'token.rotated'>, receivedAt: number): Promise<void> {
+    await this.checkSessionRoom(trx, gateway, d.session_id);
+    await trx.insertInto('token_log')
       .values({ session_id: d.session_id, w: d.w, advertised_at: Date.parse(d.advertised_at), gateway_id: gateway.id, received_at: receivedAt })
       .onConflict((oc) => oc.columns(['session_id', 'w', 'advertised_at']).doNothing())
       .execute();
   }
 
-  private async commandResult(gateway: Gateway, d: EventData<'command.result'>, receivedAt: number): Promise<void> {
-    const cmd = await this.db.selectFrom('gateway_commands').select('room_id').where('id', '=', d.command_id).executeTakeFirst();
+  private async commandResult(trx: BridgeTx, gateway: Gateway, d: EventData<'command.result'>, receivedAt: number, after: Array<() => void>): Promise<void> {
+    const cmd = await trx.selectFrom('gateway_commands').select('room_id').where('id', '=', d.command_id).executeTakeFirst();
     if (!cmd) throw new Rejection('unknown_command', `command ${d.command_id} was not sent by the cloud`);
     if (cmd.room_id !== gateway.room_id) throw new Rejection('wrong_room', `command ${d.command_id} was for another room`);
-    const settled = await recordResult(this.db, { commandId: d.command_id, ok: d.ok, ...(d.error ? { error: d.error } : {}), now: receivedAt });
-    if (settled) this.deps.onCommandResult?.(settled);
+    const settled = await recordResult(trx, { commandId: d.command_id, ok: d.ok, ...(d.error ? { error: d.error } : {}), now: receivedAt });
+    if (settled) after.push(() => this.deps.onCommandResult?.(settled));
   }
 }

@@ -44,6 +44,10 @@ export async function startBridge(mqtt: CloudConfig['mqtt'], options: BridgeOpti
   let broker: EmbeddedBroker | null = null;
   let credentials = { username: mqtt.username, password: mqtt.password };
   if (!mqtt.url) {
+    // A broker that is just starting has no gateway connected: whatever the table says from before
+    // a restart is stale (retained statuses lived in the old broker's memory). Reconnecting
+    // gateways publish `online` again.
+    await db.updateTable('gateways').set({ state: 'offline', state_at: deps.clock(), online_since: null }).where('state', '=', 'online').execute();
     const cloud = { username: `cloud-${randomBytes(6).toString('hex')}`, password: randomBytes(32).toString('base64url') };
     credentials = cloud;
     broker = await startEmbeddedBroker({
