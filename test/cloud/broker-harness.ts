@@ -20,12 +20,12 @@ export interface BrokerHarness {
   close(): Promise<void>;
 }
 
-export async function startBrokerHarness(opts: { ackTimeoutMs?: number } = {}): Promise<BrokerHarness> {
+export async function startBrokerHarness(opts: { ackTimeoutMs?: number; tls?: { cert: Buffer; key: Buffer } } = {}): Promise<BrokerHarness> {
   const h = await createCloudHarness({ clock: testClock(Date.now()) });
   const start = () =>
     startBridge(
       { port: 0, host: '127.0.0.1', url: null, username: null, password: null, topicPrefix: 'att/v1', disabled: false },
-      { tls: null, ca: undefined, publicUrl: null, clientId: 'cloud-test', ackTimeoutMs: opts.ackTimeoutMs ?? 1500 },
+      { tls: opts.tls ?? null, ca: undefined, publicUrl: null, clientId: 'cloud-test', ackTimeoutMs: opts.ackTimeoutMs ?? 1500 },
       { db: h.store.db, events: h.deps.events, verifiedLookup: h.deps.verifiedLookup, clock: h.clock, logger: h.deps.logger, timezone: 'UTC' },
     );
   const harness: BrokerHarness = {
