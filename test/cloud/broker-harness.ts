@@ -14,22 +14,32 @@ import { uuidv7 } from '../../shared/ids.js';
 
 export interface BrokerHarness {
   h: CloudHarness;
+  topicPrefix: string;
   bridge: RunningBridge;
   /** Starts the bridge again on the same database (a cloud restart; the broker's memory is gone). */
   restartBridge(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startBrokerHarness(opts: { ackTimeoutMs?: number; tls?: { cert: Buffer; key: Buffer } } = {}): Promise<BrokerHarness> {
+export interface BrokerHarnessOptions {
+  ackTimeoutMs?: number;
+  tls?: { cert: Buffer; key: Buffer };
+  /** An external broker (MQTT_URL) instead of the embedded one, with its own topic prefix. */
+  external?: { url: string; topicPrefix: string; clientId: string };
+}
+
+export async function startBrokerHarness(opts: BrokerHarnessOptions = {}): Promise<BrokerHarness> {
   const h = await createCloudHarness({ clock: testClock(Date.now()) });
+  const topicPrefix = opts.external?.topicPrefix ?? 'att/v1';
   const start = () =>
     startBridge(
-      { port: 0, host: '127.0.0.1', url: null, username: null, password: null, topicPrefix: 'att/v1', disabled: false },
-      { tls: opts.tls ?? null, ca: undefined, publicUrl: null, clientId: 'cloud-test', ackTimeoutMs: opts.ackTimeoutMs ?? 1500 },
+      { port: 0, host: '127.0.0.1', url: opts.external?.url ?? null, username: null, password: null, topicPrefix, disabled: false },
+      { tls: opts.tls ?? null, ca: undefined, publicUrl: null, clientId: opts.external?.clientId ?? 'cloud-test', ackTimeoutMs: opts.ackTimeoutMs ?? 1500 },
       { db: h.store.db, events: h.deps.events, verifiedLookup: h.deps.verifiedLookup, clock: h.clock, logger: h.deps.logger, timezone: 'UTC' },
     );
   const harness: BrokerHarness = {
     h,
+    topicPrefix,
     bridge: await start(),
     async restartBridge() {
       await harness.bridge.stop();
@@ -56,7 +66,7 @@ export async function provision(b: BrokerHarness, f: CourseFixture, roomId = f.r
   const res = await b.h.http().post(`/api/v1/admin/rooms/${roomId}/gateways`).set(f.admin.auth).send({ mode: 'credentials' });
   expect(res.status).toBe(201);
   const c = res.body.credentials.config;
-  return { gatewayId: c.gateway_id, password: c.mqtt_password, roomSecret: c.room_secret, topics: gatewayTopics(c.gateway_id) };
+  return { gatewayId: c.gateway_id, password: c.mqtt_password, roomSecret: c.room_secret, topics: gatewayTopics(c.gateway_id, b.topicPrefix) };
 }
 
 export function connectGateway(b: BrokerHarness, g: Pick<ProvisionedGateway, 'gatewayId' | 'password'>, extra: Partial<IClientOptions> = {}): MqttClient {

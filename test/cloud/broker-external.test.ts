@@ -1,0 +1,71 @@
+/**
+ * MQTT_URL set: the cloud uses an external broker (the Mosquitto at 127.0.0.1:1883) instead of
+ * starting aedes, ingests through the shared subscription `$share/cloud/<prefix>/gw/+/events`, and
+ * publishes commands there. A unique topic prefix keeps this test apart from anyone else using
+ * that Mosquitto. Access control is the external broker's job (docs/operations.md); the cloud
+ * still refuses events from gateway ids it did not provision.
+ */
+import { randomBytes } from 'node:crypto';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCommand } from '../../shared/mqtt/messages.js';
+import { gatewayTopics } from '../../shared/mqtt/topics.js';
+import { connectGateway, connectOutcome, envelope, eventually, gatewayRow, provision, setupCourse, startBrokerHarness, type BrokerHarness } from './broker-harness.js';
+import { gatewayDb } from '../../cloud/bridge/tables.js';
+
+const MOSQUITTO_URL = 'mqtt://127.0.0.1:1883';
+let b: BrokerHarness;
+const clients: MqttClient[] = [];
+
+beforeAll(async () => {
+  const tag = randomBytes(4).toString('hex');
+  b = await startBrokerHarness({ external: { url: MOSQUITTO_URL, topicPrefix: `att-test-${tag}/v1`, clientId: `cloud-test-${tag}` } });
+});
+afterAll(async () => {
+  for (const c of clients) c.end(true);
+  await b?.close();
+});
+
+describe('external broker', () => {
+  it('starts no embedded broker, hands gateways the external URL and carries events and commands', async () => {
+    expect(b.bridge.broker).toBeNull();
+    expect(b.bridge.brokerUrl).toBe(MOSQUITTO_URL);
+    const f = await setupCourse(b.h);
+    const g = await provision(b, f);
+    const answer = await b.h.http().post(`/api/v1/admin/rooms/${f.roomId}/gateways`).set(f.admin.auth).send({ mode: 'credentials' });
+    expect(answer.body.credentials.config).toMatchObject({ mqtt_url: MOSQUITTO_URL, topic_prefix: b.topicPrefix });
+    const current = { ...g, gatewayId: answer.body.credentials.config.gateway_id, password: answer.body.credentials.config.mqtt_password, topics: gatewayTopics(answer.body.credentials.config.gateway_id, b.topicPrefix) };
+
+    const client = connectGateway(b, current);
+    clients.push(client);
+    expect(await connectOutcome(client)).toBe('connected');
+    const received: string[] = [];
+    client.on('message', (_t, payload) => {
+      const parsed = parseCommand(payload);
+      if (!parsed.ok) return;
+      received.push(parsed.value.type);
+      client.publish(current.topics.events, envelope('command.result', { command_id: parsed.value.id, ok: true }), { qos: 1 });
+    });
+    await client.subscribeAsync(current.topics.cmd, { qos: 1 });
+    await client.publishAsync(current.topics.status, JSON.stringify({ state: 'online', at: new Date().toISOString(), version: 'ext' }), { qos: 1, retain: true });
+    await eventually(async () => (await gatewayRow(b, current.gatewayId)).state === 'online', 5000, 'online');
+
+    const start = await b.h.http().post('/api/v1/teacher/session/start').set(f.teacher.auth).send({ course_id: f.courseId, room_id: f.roomId, period_s: 60 });
+    expect(start.body.gateway).toMatchObject({ state: 'confirmed', gateway_id: current.gatewayId });
+    expect(received).toEqual(['session.start']);
+
+    // The revoked first gateway's events are refused by the cloud even though Mosquitto lets it publish.
+    const old = connectGateway(b, g);
+    clients.push(old);
+    expect(await connectOutcome(old)).toBe('connected');
+    await old.publishAsync(g.topics.events, envelope('token.rotated', { session_id: start.body.session_id, w: 1, advertised_at: new Date().toISOString() }), { qos: 1 });
+    await client.publishAsync(current.topics.events, envelope('token.rotated', { session_id: start.body.session_id, w: 2, advertised_at: new Date().toISOString() }), { qos: 1 });
+    const logged = await eventually(async () => {
+      const rows = await gatewayDb(b.h.store.db).selectFrom('token_log').select(['w', 'gateway_id']).execute();
+      return rows.length > 0 && rows;
+    }, 5000, 'the token log');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(logged).toEqual([{ w: 2, gateway_id: current.gatewayId }]);
+    await client.publishAsync(current.topics.status, '', { qos: 1, retain: true }); // leave no retained message behind
+  });
+});
