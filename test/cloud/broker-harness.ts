@@ -4,6 +4,7 @@
  * own mqtt client, ingest and hub. Gateways are plain `mqtt` clients over real sockets.
  */
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
 import { expect } from 'vitest';
 import { createCloudHarness, testClock, type CloudHarness } from '../helpers/cloud.js';
 import { setupCourse, type CourseFixture } from '../helpers/fixtures.js';
@@ -26,6 +27,8 @@ export interface BrokerHarnessOptions {
   tls?: { cert: Buffer; key: Buffer };
   /** An external broker (MQTT_URL) instead of the embedded one, with its own topic prefix. */
   external?: { url: string; topicPrefix: string; clientId: string };
+  /** Logger of the MQTT side (default: the harness's silent one). */
+  logger?: Logger;
 }
 
 export async function startBrokerHarness(opts: BrokerHarnessOptions = {}): Promise<BrokerHarness> {
@@ -35,7 +38,7 @@ export async function startBrokerHarness(opts: BrokerHarnessOptions = {}): Promi
     startBridge(
       { port: 0, host: '127.0.0.1', url: opts.external?.url ?? null, username: null, password: null, topicPrefix, disabled: false },
       { tls: opts.tls ?? null, ca: undefined, publicUrl: null, clientId: opts.external?.clientId ?? 'cloud-test', ackTimeoutMs: opts.ackTimeoutMs ?? 1500 },
-      { db: h.store.db, events: h.deps.events, verifiedLookup: h.deps.verifiedLookup, clock: h.clock, logger: h.deps.logger, timezone: 'UTC' },
+      { db: h.store.db, events: h.deps.events, verifiedLookup: h.deps.verifiedLookup, clock: h.clock, logger: opts.logger ?? h.deps.logger, timezone: 'UTC' },
     );
   const harness: BrokerHarness = {
     h,

@@ -10,14 +10,17 @@ import { uuidv7 } from '../../shared/ids.js';
 import { connectGateway, connectOutcome, envelope, eventually, gatewayRow, provision, setupCourse, startBrokerHarness, type BrokerHarness, type ProvisionedGateway } from './broker-harness.js';
 import type { CourseFixture } from '../helpers/fixtures.js';
 import { gatewayDb } from '../../cloud/bridge/tables.js';
+import { memoryLogger } from '../fakes/memory-logger.js';
 
 let b: BrokerHarness;
 let f: CourseFixture;
 let g: ProvisionedGateway;
 let client: MqttClient;
+let logs: ReturnType<typeof memoryLogger>;
 
 beforeEach(async () => {
-  b = await startBrokerHarness();
+  logs = memoryLogger('debug');
+  b = await startBrokerHarness({ logger: logs.log });
   f = await setupCourse(b.h);
   g = await provision(b, f);
   client = connectGateway(b, g);
@@ -108,5 +111,10 @@ describe('bad input', () => {
     expect(await db().selectFrom('token_log').selectAll().execute()).toEqual([]);
     expect(await db().selectFrom('sessions').selectAll().where('room_id', '=', f.roomId).execute()).toEqual([]);
     expect(client.connected).toBe(true);
+    // An operator reads why, per event, and never a secret.
+    const rejected = logs.lines.filter((l) => l.msg === 'gateway event rejected').map((l) => l.code);
+    expect(rejected).toEqual(['malformed_json', 'unknown_type', 'invalid_data', 'invalid_envelope', 'wrong_room', 'wrong_room', 'wrong_room', 'unknown_course', 'unknown_command']);
+    expect(logs.raw.join('\n')).not.toContain(g.password);
+    expect(logs.raw.join('\n')).not.toContain(g.roomSecret);
   });
 });
