@@ -59,6 +59,15 @@ export async function cancelPending(db: BridgeDb | BridgeTx, roomId: string, typ
   return Number(res.numUpdatedRows);
 }
 
+/** Cancels a session's pending command that was never published; returns it, or null when it was sent. */
+export async function withdrawUnsent(db: BridgeDb, sessionId: string, type: CommandType, now: number): Promise<GatewayCommand | null> {
+  const cmd = await commandFor(db, sessionId, type);
+  if (!cmd || cmd.state !== 'pending' || cmd.sent_at !== null) return null;
+  const res = await db.updateTable('gateway_commands').set({ state: 'cancelled', result_at: now, error_code: 'withdrawn' })
+    .where('id', '=', cmd.id).where('state', '=', 'pending').where('sent_at', 'is', null).executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1 ? { ...cmd, state: 'cancelled', result_at: now, error_code: 'withdrawn' } : null;
+}
+
 export function commandFor(db: BridgeDb, sessionId: string, type: CommandType): Promise<GatewayCommand | undefined> {
   return db.selectFrom('gateway_commands').selectAll().where('session_id', '=', sessionId).where('type', '=', type).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
 }

@@ -11,7 +11,7 @@ import { gatewayTopics } from '../../shared/mqtt/topics.js';
 import type { CloudEvents } from '../events.js';
 import type { Database, Session } from '../store/schema.js';
 import type { Kysely } from 'kysely';
-import { cancelPending, commandEnvelope, enqueueCommand, markSent, pendingCommands } from './command-store.js';
+import { cancelPending, commandEnvelope, enqueueCommand, markSent, pendingCommands, withdrawUnsent } from './command-store.js';
 import { activeGatewayForRoom, getGateway, setGatewayState } from './gateway-store.js';
 import { gatewayDb, type BridgeDb, type GatewayCommand } from './tables.js';
 import { timetableFor } from './timetable.js';
@@ -19,8 +19,12 @@ import { timetableFor } from './timetable.js';
 export type SessionCommand = 'session.start' | 'session.end';
 
 export interface GatewayAck {
-  /** confirmed/failed: the gateway answered; pending: online but no answer yet; queued: offline. */
-  state: 'confirmed' | 'failed' | 'pending' | 'queued' | 'no_gateway';
+  /**
+   * confirmed/failed: the gateway answered; pending: online but no answer yet; queued: offline,
+   * delivered when it reconnects; cancelled: an end whose start never left the cloud (nothing to
+   * end on the gateway); no_gateway: the room has none.
+   */
+  state: 'confirmed' | 'failed' | 'pending' | 'queued' | 'cancelled' | 'no_gateway';
   gateway_id: string | null;
   command_id: string | null;
   error?: { code: string; message: string };
@@ -116,6 +120,12 @@ export class BridgeHub implements GatewayHub {
 
   private async queueSessionCommand(session: Session, type: SessionCommand, commandId: string): Promise<GatewayCommand | null> {
     if (!(await activeGatewayForRoom(this.db, session.room_id))) return null; // a room without gateway: the teacher phone advertises
+    if (type === 'session.end') {
+      // The gateway never got the start (offline all along): withdraw it instead of sending a
+      // start and an end that would put a dead session on air for an instant when it returns.
+      const withdrawn = await withdrawUnsent(this.db, session.id, 'session.start', this.deps.clock());
+      if (withdrawn) return withdrawn;
+    }
     const data = type === 'session.start'
       ? { session_id: session.id, course_id: session.course_id, period_s: session.period_s, ends_at: null }
       : { session_id: session.id };
@@ -153,6 +163,9 @@ export class BridgeHub implements GatewayHub {
     if (!gateway || gateway.state !== 'online') return;
     const topic = gatewayTopics(gateway.id, this.deps.topicPrefix).cmd;
     for (const cmd of await pendingCommands(this.db, roomId)) {
+      // Already published while the gateway has been online this time: it sits in the gateway's
+      // persistent session (QoS 1) or was delivered. The next `online` status re-sends it.
+      if (cmd.sent_to === gateway.id && cmd.sent_at !== null && gateway.online_since !== null && cmd.sent_at >= gateway.online_since) continue;
       try {
         await publisher.publish(topic, commandEnvelope(cmd));
       } catch (err) {
@@ -209,6 +222,7 @@ export class BridgeHub implements GatewayHub {
     }
     const row = await this.db.selectFrom('gateway_commands').selectAll().where('id', '=', queued.id).executeTakeFirstOrThrow();
     const base = { gateway_id: gateway?.id ?? null, command_id: row.id };
+    if (row.state === 'cancelled') return { state: 'cancelled', ...base };
     if (row.state === 'confirmed') return { state: 'confirmed', ...base };
     if (row.state === 'failed') return { state: 'failed', ...base, error: { code: row.error_code ?? 'failed', message: row.error_message ?? '' } };
     return { state: reachable ? 'pending' : 'queued', ...base };

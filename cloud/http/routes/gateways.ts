@@ -21,7 +21,7 @@ import { id, idParams } from '../schemas.js';
 const ADMIN = ['admin'] as const;
 
 export const gatewayAckOut = z.object({
-  state: z.enum(['confirmed', 'failed', 'pending', 'queued', 'no_gateway']),
+  state: z.enum(['confirmed', 'failed', 'pending', 'queued', 'cancelled', 'no_gateway']),
   gateway_id: z.string().nullable(),
   command_id: z.string().nullable(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
