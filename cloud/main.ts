@@ -55,7 +55,7 @@ export async function startCloud(config: CloudConfig, opts: { logger?: Logger; c
   };
   const bridge = config.mqtt.disabled
     ? null
-    : await startBridge(config.mqtt, loadBridgeOptions(), { db: store.db, events: deps.events, verifiedLookup: deps.verifiedLookup, clock, logger, timezone: config.timezone });
+    : await startBridge(config.mqtt, loadBridgeOptions(), { db: store.db, events: deps.events, verifiedLookup: deps.verifiedLookup, clock, logger, timezone: config.timezone, registry: deps.metrics.registry });
   if (bridge) deps.gateways = bridge.hub;
   const app = createApp(deps);
   const server = http.createServer(app.koa.callback());

@@ -60,6 +60,7 @@ export interface HubDeps {
   publicMqttUrl: (requestHost: string) => string;
   /** How long a session route waits for the gateway's confirmation (ms). */
   ackTimeoutMs?: number;
+  onPublished?: (type: string) => void;
 }
 
 interface Waiter {
@@ -173,6 +174,7 @@ export class BridgeHub implements GatewayHub {
         return;
       }
       await markSent(this.db, cmd.id, gateway.id, this.deps.clock());
+      this.deps.onPublished?.(cmd.type);
     }
   }
 

@@ -7,6 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createBridgeMetrics } from './metrics.js';
 import type { CloudConfig } from '../config.js';
 import type { CloudEvents } from '../events.js';
 import type { VerifiedLookup } from '../store/attendance.js';
@@ -26,6 +28,8 @@ export interface BridgeDeps {
   clock: () => number;
   logger: Logger;
   timezone: string;
+  /** The app's Prometheus registry: the bridge adds its metrics there. */
+  registry?: Registry;
 }
 
 export interface RunningBridge {
@@ -60,12 +64,14 @@ export async function startBridge(mqtt: CloudConfig['mqtt'], options: BridgeOpti
   }
   const brokerUrl = mqtt.url ?? broker!.url;
 
+  const metrics = createBridgeMetrics(deps.registry, () => broker?.connectedClients() ?? 0, () => link.connected);
   const hub: BridgeHub = new BridgeHub({
     db: deps.db, events: deps.events, clock: deps.clock, logger: log.child({ module: 'gateways' }), topicPrefix: mqtt.topicPrefix, timezone: deps.timezone,
     publisher: { get connected(): boolean { return link.connected; }, publish: (topic, payload) => link.publish(topic, payload) },
     disconnect: (id) => broker?.disconnectGateway(id) ?? false,
     publicMqttUrl: (requestHost) => options.publicUrl ?? mqtt.url ?? `${options.tls ? 'mqtts' : 'mqtt'}://${requestHost}:${broker!.port}`,
     ackTimeoutMs: options.ackTimeoutMs,
+    onPublished: (type) => metrics.commands.inc({ type }),
   });
   const ingest = new EventIngest({
     db: deps.db, events: deps.events, verifiedLookup: deps.verifiedLookup, clock: deps.clock, logger: log.child({ module: 'ingest' }),
@@ -77,7 +83,11 @@ export async function startBridge(mqtt: CloudConfig['mqtt'], options: BridgeOpti
     url: brokerUrl, username: credentials.username, password: credentials.password, clientId: options.clientId, topicPrefix: mqtt.topicPrefix,
     sharedSubscription: Boolean(mqtt.url),
     ...(broker && options.tls ? { ca: options.tls.cert, loopbackTls: true } : options.ca ? { ca: options.ca } : {}), logger: log.child({ module: 'mqtt' }),
-    onEvent: (gatewayId, payload) => ingest.handle(gatewayId, payload),
+    onEvent: async (gatewayId, payload) => {
+      const outcome = await ingest.handle(gatewayId, payload);
+      metrics.events.inc({ type: outcome.result === 'rejected' ? 'unknown' : outcome.type, result: outcome.result === 'rejected' ? outcome.code : outcome.result });
+      return outcome;
+    },
     onStatus: (gatewayId, payload) => hub.onStatus(gatewayId, payload),
   });
   hub.start();

@@ -66,6 +66,12 @@ describe('a remote session on a gateway process', () => {
     // The cloud kept the gateway's token log: both windows, as the gateway reported them.
     const logged = await gatewayDb(w.cloud.store.db).selectFrom('token_log').select('w').where('session_id', '=', sessionId).orderBy('w').execute();
     expect(logged.map((r) => r.w)).toEqual(expect.arrayContaining([first.window, second.window]));
+
+    // And an operator sees the traffic in /metrics.
+    const metrics = await (await fetch(`${w.cloud.url}/metrics`)).text();
+    expect(metrics).toMatch(/attendance_gateway_events_total\{type="token\.rotated",result="applied"\} [1-9]/);
+    expect(metrics).toMatch(/attendance_gateway_commands_published_total\{type="session\.start"\} [1-9]/);
+    expect(metrics).toMatch(/attendance_mqtt_link_up 1/);
   }, 60_000);
 });
 
