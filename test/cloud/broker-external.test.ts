@@ -68,4 +68,18 @@ describe('external broker', () => {
     expect(logged).toEqual([{ w: 2, gateway_id: current.gatewayId }]);
     await client.publishAsync(current.topics.status, '', { qos: 1, retain: true }); // leave no retained message behind
   });
+
+  it('an unreachable external broker does not stop the cloud: commands queue until it answers', async () => {
+    const down = await startBrokerHarness({ external: { url: 'mqtt://127.0.0.1:9', topicPrefix: 'att-down/v1', clientId: 'cloud-test-down' } });
+    try {
+      expect(down.bridge.link.connected).toBe(false);
+      const f = await setupCourse(down.h);
+      await provision(down, f);
+      const res = await down.h.http().post('/api/v1/teacher/session/start').set(f.teacher.auth).send({ course_id: f.courseId, room_id: f.roomId });
+      expect(res.status).toBe(201);
+      expect(res.body.gateway.state).toBe('queued');
+    } finally {
+      await down.close();
+    }
+  });
 });
