@@ -16,6 +16,22 @@ let w: World;
 let c: Classroom;
 let gw: RoomGateway;
 let restarted: RunningBridge | null = null;
+let brokerPort = 0;
+
+async function stopBroker(): Promise<void> {
+  const bridge = restarted ?? w.cloud.bridge!;
+  brokerPort = bridge.broker!.port;
+  await bridge.stop();
+}
+
+/** The cloud's MQTT side again, on the same port (a broker restart: its memory is empty). */
+async function startBroker(): Promise<RunningBridge> {
+  restarted = await startBridge({ ...w.config.mqtt, port: brokerPort }, loadBridgeOptions({}), {
+    db: w.cloud.store.db, events: w.cloud.deps.events, verifiedLookup: w.cloud.deps.verifiedLookup, clock: Date.now, logger: w.logger, timezone: 'UTC',
+  });
+  w.cloud.deps.gateways = restarted.hub;
+  return restarted;
+}
 
 beforeAll(async () => {
   w = await startWorld();
@@ -73,8 +89,7 @@ describe('broker outage mid-session', () => {
     const first = await w.phones.waitFor(isOurs, 5000, 'the session on air');
 
     // The broker goes away (and with it everything it held in memory).
-    const brokerPort = w.cloud.bridge!.broker!.port;
-    await w.cloud.bridge!.stop();
+    await stopBroker();
     await waitGateway(w, gw.gatewayId, () => true, 1000, 'the API'); // HTTP is unaffected
 
     // The gateway rotates on its own and students keep submitting over HTTP.
@@ -86,10 +101,7 @@ describe('broker outage mid-session', () => {
     expect(queued).toBeGreaterThan(0);
 
     // The broker returns on the same port.
-    restarted = await startBridge({ ...w.config.mqtt, port: brokerPort }, loadBridgeOptions({}), {
-      db: w.cloud.store.db, events: w.cloud.deps.events, verifiedLookup: w.cloud.deps.verifiedLookup, clock: Date.now, logger: w.logger, timezone: 'UTC',
-    });
-    w.cloud.deps.gateways = restarted.hub;
+    restarted = await startBroker();
     const applied = new Map<string, number>();
     const handle = restarted.ingest.handle.bind(restarted.ingest);
     restarted.ingest.handle = async (gatewayId, payload) => {
@@ -128,4 +140,40 @@ describe('broker outage mid-session', () => {
     expect(byName['Margaret Hamilton']).toMatchObject({ status: 'present', windows_seen: byName['Dennis Ritchie']!.windows_total });
     expect(byName['Linus Torvalds']).toMatchObject({ status: 'absent', windows_seen: 0 });
   }, 120_000);
+
+  it("a timetable slot starts on the gateway while it is offline, and the cloud accepts the gateway's session when it returns", async () => {
+    const pad = (n: number) => String(n).padStart(2, '0');
+    const hhmm = (m: number) => `${pad(Math.floor(m / 60) % 24)}:${pad(m % 60)}`;
+    // The next minute, unless it is too close to push the timetable and pull the plug first.
+    const now = new Date();
+    const msLeft = 60_000 - (now.getUTCSeconds() * 1000 + now.getUTCMilliseconds());
+    const startMin = now.getUTCHours() * 60 + now.getUTCMinutes() + (msLeft < 8000 ? 2 : 1);
+    if (startMin + 2 >= 24 * 60) throw new Error('run this test again after midnight UTC'); // the slot must not wrap
+    const weekday = new Date(Date.now() + (startMin - now.getUTCHours() * 60 - now.getUTCMinutes()) * 60_000).getUTCDay();
+    const slot = await w.api.call<{ sent: Array<{ command_id: string | null }> }>('POST', `/api/v1/admin/courses/${c.courseId}/timetable`, {
+      token: w.adminToken, body: { weekday, start: hhmm(startMin), end: hhmm(startMin + 2), room_id: c.roomId, period_s: PERIOD_S },
+    });
+    expect(slot.status).toBe(201);
+    await waitGateway(w, gw.gatewayId, (g) => g.pending_commands === 0, 10_000, 'the timetable to be confirmed');
+
+    await stopBroker();
+    const before = new Set(w.phones.all().map((f) => f.frame));
+    const heard = await w.phones.waitFor((f) => f.roomCode === c.roomCode && !before.has(f.frame), 75_000, "the timetable session's first frame");
+    const [dennis] = c.students as [Person];
+    // The cloud cannot know the session yet: the room is offline. (Within the grace period of the
+    // room's previous session the refusal names that session's window instead.)
+    expect(['no_active_session', 'window_outside_session', 'token_invalid']).toContain((await submit(w, dennis.token, heard.frame)).body.error?.code);
+
+    await startBroker();
+    const session = await until(async () => {
+      const list = await w.api.must<{ items: Array<{ session_id: string; source: string; state: string }> }>(200, 'GET', `/api/v1/teacher/sessions?course_id=${c.courseId}`, { token: c.teacher.token });
+      return list.items.find((s) => s.source === 'timetable' && s.state === 'live') ?? false;
+    }, 30_000, 'the gateway session in the cloud');
+    expect(heard.token).toBe(expectedToken(gw.roomSecret, session.session_id, heard.window));
+    const current = w.phones.latest(c.roomCode)!;
+    expect(['accepted', 'duplicate']).toContain((await submit(w, dennis.token, current.frame)).body.status);
+    const end = await w.api.call<{ gateway: { state: string } }>('POST', `/api/v1/teacher/session/${session.session_id}/end`, { token: c.teacher.token });
+    expect(end.status).toBe(200);
+    expect(end.body.gateway.state).toBe('confirmed');
+  }, 150_000);
 });
