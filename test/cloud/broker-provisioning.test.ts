@@ -91,4 +91,10 @@ describe('provisioning code', () => {
     expect(err).toBeInstanceOf(ProvisionError);
     expect(fs.existsSync(configPath)).toBe(false);
   });
+
+  it('brakes guessing: repeated wrong codes from one address are answered 429', async () => {
+    const answers: number[] = [];
+    for (let i = 0; i < 6; i++) answers.push((await b.h.http().post('/api/v1/gateways/provision').send({ code: `AAAA-BBBB-CCCC-000${i}` })).status);
+    expect(answers).toEqual([404, 404, 404, 404, 404, 429]);
+  });
 });

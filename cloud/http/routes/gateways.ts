@@ -92,12 +92,17 @@ export function gatewayRoutes(routes: RouteTable, deps: AppDeps): void {
       method: 'post', path: '/api/v1/gateways/provision', tag: 'gateways', auth: 'public', summary: 'Exchange a one-time provisioning code for gateway credentials',
       description: 'Used by `attendance-gateway provision`. The code works once and expires 15 minutes after it was issued.',
       body: z.object({ code: z.string().trim().min(8).max(40) }), response: credentialsOut,
-      errors: [[404, 'invalid_code'], [410, 'code_expired'], [410, 'gateway_revoked'], [409, 'mqtt_disabled']],
+      errors: [[404, 'invalid_code'], [410, 'code_expired'], [410, 'gateway_revoked'], [409, 'mqtt_disabled'], [429, 'too_many_attempts']],
     },
     async ({ body, ctx }) => {
       const endpoint = mqttEndpoint(deps, ctx);
+      // Codes carry 80 bits, but a public endpoint still gets the login's brute-force brake.
+      const keys = [`provisioning|${ctx.ip}`];
+      const wait = deps.loginLimiter.retryAfter(keys);
+      if (wait > 0) throw new HttpError(429, 'too_many_attempts', 'too many wrong provisioning codes; try again later', undefined, { 'Retry-After': String(wait) });
       const r = await exchangeProvisioningCode(db, body.code, clock());
       if (!r.ok) {
+        deps.loginLimiter.recordFailure(keys);
         deps.logger.warn({ reason: r.reason }, 'provisioning code refused');
         if (r.reason === 'invalid_code') throw new HttpError(404, 'invalid_code', 'unknown or already used provisioning code');
         throw new HttpError(410, r.reason, r.reason === 'code_expired' ? 'the provisioning code has expired' : 'this gateway was provisioned again; ask for a new code');
