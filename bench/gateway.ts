@@ -108,7 +108,7 @@ async function drainRate() {
 }
 
 /** The V8 flag systemd/attendance-gateway.service gives the daemon (NODE_OPTIONS). */
-const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2'];
+const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--v8-pool-size=1'];
 
 /**
  * Compiles the project with tsc into node_modules/.cache (so native modules resolve) and returns

@@ -59,6 +59,7 @@ export class GatewayDaemon {
   private readonly watchdog: Watchdog;
   private readonly radio: RadioSnapshot;
   private unsubscribeOutbox: (() => void) | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: DaemonDeps) {
     const { config, store, advertiser, log } = deps;
@@ -139,6 +140,8 @@ export class GatewayDaemon {
     this.timetable.start();
     this.link.start();
     this.heartbeat.start();
+    this.prune();
+    this.pruneTimer = setInterval(() => this.prune(), 6 * 3600 * 1000);
     const live = this.sessions.live();
     log.info({ sessionId: live?.id ?? null, outboxDepth: store.outbox.depth(), radio: this.deps.radioKind }, 'gateway started');
     await this.notifier.notify('READY=1', `STATUS=${live ? `advertising session ${live.id}` : 'no live session'}`);
@@ -150,6 +153,7 @@ export class GatewayDaemon {
     await this.notifier.notify('STOPPING=1');
     this.watchdog.stop();
     this.heartbeat.stop();
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.timetable.stop();
     this.rotation.stop();
     this.unsubscribeOutbox?.();
@@ -159,6 +163,13 @@ export class GatewayDaemon {
     const record = this.deps.store.kv.get<Record<string, unknown>>(KV.daemon) ?? {};
     this.deps.store.kv.set(KV.daemon, { ...record, stoppedAt: Date.now() });
     log.info('gateway stopped');
+  }
+
+  private prune(): void {
+    this.safe('prune', () => {
+      const removed = this.deps.store.prune(Date.now());
+      if (removed.tokenLog + removed.commands > 0) this.deps.log.info(removed, 'pruned old history');
+    });
   }
 
   private recordRadio(patch: Partial<RadioSnapshot>): void {

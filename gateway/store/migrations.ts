@@ -52,6 +52,10 @@ const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 2: finding the open token-log row must not scan a log that grows for years.
+  `
+  CREATE INDEX token_log_open ON token_log (id) WHERE advertised_to IS NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -30,6 +30,19 @@ export class GatewayStore {
     return this.db.transaction(fn).immediate();
   }
 
+  /**
+   * Deletes history older than `retentionMs`: closed token-log rows and processed command ids.
+   * The cloud holds its own copy (token.rotated events); the SD card must not fill up over years.
+   * Command ids are kept far longer than any broker would redeliver a command.
+   */
+  prune(nowMs: number, retentionMs = 90 * 24 * 3600 * 1000): { tokenLog: number; commands: number } {
+    const cutoff = nowMs - retentionMs;
+    return this.transaction(() => ({
+      tokenLog: this.db.prepare('DELETE FROM token_log WHERE advertised_to IS NOT NULL AND advertised_to < ?').run(cutoff).changes,
+      commands: this.db.prepare('DELETE FROM processed_commands WHERE processed_at < ?').run(cutoff).changes,
+    }));
+  }
+
   /** A cheap read that fails when the file became unreadable (disk gone, SD card failing). */
   probe(): void {
     this.db.prepare('SELECT 1').get();

@@ -117,3 +117,31 @@ describe('gateway store', () => {
     store.close();
   });
 });
+
+describe('gateway store housekeeping', () => {
+  it('finds the open token-log row through an index, not a scan of years of history', () => {
+    const store = openStore(':memory:', 'room-101', 'att/v1');
+    const plan = store.db.prepare('EXPLAIN QUERY PLAN UPDATE token_log SET advertised_to = 1 WHERE advertised_to IS NULL').all() as Array<{ detail: string }>;
+    expect(plan.map((p) => p.detail).join(' ')).toMatch(/USING (COVERING )?INDEX token_log_open/);
+    store.close();
+  });
+
+  it('prunes closed token-log rows and command ids older than the retention, keeping the open row and the sessions', () => {
+    const store = openStore(':memory:', 'room-101', 'att/v1');
+    const day = 24 * 3600 * 1000;
+    store.transaction(() => {
+      store.sessions.insert({ id: SESSION_ID, courseId: null, periodS: 300, startedAt: T0, endsAt: null, source: 'gateway' });
+      store.tokenLog.open(SESSION_ID, 1, 'aa'.repeat(8), T0);
+      store.tokenLog.closeOpen(T0 + 300_000);
+      store.tokenLog.open(SESSION_ID, 2, 'bb'.repeat(8), T0 + 300_000);
+      store.commands.record('old-command', 'ping', { command_id: 'old-command', ok: true }, T0);
+      store.commands.record('new-command', 'ping', { command_id: 'new-command', ok: true }, T0 + 91 * day);
+    });
+    expect(store.prune(T0 + 91 * day)).toEqual({ tokenLog: 1, commands: 1 });
+    expect(store.tokenLog.forSession(SESSION_ID).map((e) => e.w)).toEqual([2]);
+    expect(store.commands.get('old-command')).toBeNull();
+    expect(store.commands.get('new-command')).not.toBeNull();
+    expect(store.sessions.get(SESSION_ID)).not.toBeNull();
+    store.close();
+  });
+});
