@@ -22,6 +22,8 @@ export async function startAedes(port = 0, opts: AedesOptions = {}): Promise<Aed
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+    // A client killed with SIGKILL resets its connection; that is the point of some tests.
+    socket.on('error', () => socket.destroy());
     broker.handle(socket);
   });
   await new Promise<void>((resolve, reject) => {

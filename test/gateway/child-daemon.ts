@@ -78,6 +78,19 @@ export function statusOf(configPath: string): StatusReport {
   return JSON.parse(r.stdout) as StatusReport;
 }
 
+/** Runs the CLI to completion without blocking this process (which may host the broker or the air). */
+export function runCliAsync(args: string[], env: NodeJS.ProcessEnv = childEnv()): Promise<{ status: number | null; output: string; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (status) => resolve({ status, output: stdout + stderr, stdout }));
+  });
+}
+
 /** Runs the CLI to completion (for commands expected to fail fast). */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = childEnv()): { status: number | null; output: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO, env, encoding: 'utf8', timeout: 30_000 });

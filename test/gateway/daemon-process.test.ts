@@ -12,7 +12,8 @@ import { deriveSessionKey, tokenForWindow, windowIndex } from '../../shared/toke
 import { EXIT_CONFIG } from '../../gateway/config.js';
 import { openStore } from '../../gateway/store/store.js';
 import { CloudObserver, startAedes } from './brokers.js';
-import { ChildGateway, childEnv, runCli, statusOf, writeGatewayConfig } from './child-daemon.js';
+import { ChildGateway, childEnv, runCli, runCliAsync, statusOf, writeGatewayConfig } from './child-daemon.js';
+import { AirHub } from '../../gateway/ble/virtual/air-hub.js';
 import { ROOM_CODE, ROOM_SECRET_HEX, tempDir } from './classroom.js';
 import { queueRotations } from './gateway-harness.js';
 
@@ -153,5 +154,26 @@ describe('gateway daemon process', () => {
     expect(lines[0]).toMatch(new RegExp(`^${join(dir, 'notify.sock')} --pid=${pid} READY=1 STATUS=`));
     expect(lines.at(-1)).toBe(`${join(dir, 'notify.sock')} --pid=${pid} STOPPING=1`);
     expect(lines.slice(1, -1).every((l) => l.endsWith('WATCHDOG=1'))).toBe(true);
+  });
+
+  it('scan, with the real noble in another process, decodes what the daemon (real bleno) advertises through the virtual air', async () => {
+    const dir = classroomDir();
+    const { broker, cloud } = await brokerAndCloud('room-101');
+    const hub = new AirHub('tcp://127.0.0.1:0');
+    const air = await hub.start();
+    cleanups.push(() => hub.close());
+    const config = writeGatewayConfig(dir, { mqtt_url: broker.url });
+    spawnGateway(config, childEnv({ ATTENDANCE_VIRTUAL_AIR: air }));
+    await cloud.waitFor((o) => o.statuses.some((x) => x.state === 'online'), 20_000, 'online');
+    const sessionId = uuidv7();
+    await cloud.sendCommand(PREFIX, 'room-101', { id: uuidv7(), type: 'session.start', at: new Date().toISOString(), data: { session_id: sessionId, course_id: 'CS101', period_s: 3600 } });
+    await cloud.waitFor((o) => o.distinct().some((e) => e.type === 'token.rotated'), 10_000, 'the first rotation');
+    const scan = await runCliAsync(['scan', '--radio', 'virtual', '--seconds', '3', '--json'], childEnv({ ATTENDANCE_VIRTUAL_AIR: air }));
+    expect(scan.status).toBe(0);
+    const heard = scan.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const w = windowIndex(Date.now(), 3600);
+    const key = deriveSessionKey(Buffer.from(ROOM_SECRET_HEX, 'hex'), sessionId);
+    expect(heard).toContainEqual(expect.objectContaining({ room_code: ROOM_CODE, w, token: tokenForWindow(key, w).toString('hex') }));
+    expect(typeof heard[0]!.rssi).toBe('number');
   });
 });
