@@ -65,22 +65,17 @@ async function throughput(cloud: RunningCloud, api: CloudApi, adminToken: string
   await ready;
 
   // Count what the cloud applies, per event id.
-  const ingest = cloud.bridge!.ingest;
-  const handle = ingest.handle.bind(ingest);
   const applied = new Map<string, number>();
   let duplicates = 0;
   let rejected = 0;
   let lastAppliedAt = 0;
-  ingest.handle = async (gatewayId, payload) => {
-    const outcome = await handle(gatewayId, payload);
-    if (outcome.result === 'applied') {
-      const id = (JSON.parse(payload.toString()) as { id: string }).id;
-      applied.set(id, (applied.get(id) ?? 0) + 1);
+  cloud.bridge!.onIngested((o) => {
+    if (o.result === 'applied') {
+      applied.set(o.id, (applied.get(o.id) ?? 0) + 1);
       lastAppliedAt = Date.now();
-    } else if (outcome.result === 'duplicate') duplicates++;
+    } else if (o.result === 'duplicate') duplicates++;
     else rejected++;
-    return outcome;
-  };
+  });
 
   const total = GATEWAYS * EVENTS_PER_GATEWAY;
   const done = next('done');

@@ -23,7 +23,23 @@ import { getGateway, recordRejection } from './gateway-store.js';
 import { applyHeartbeat } from './heartbeat.js';
 import { gatewayDb, type BridgeDb, type BridgeTx, type Gateway, type GatewayCommand } from './tables.js';
 
-export type IngestOutcome = { result: 'applied'; type: EventType } | { result: 'duplicate'; type: EventType } | { result: 'rejected'; code: string };
+export type IngestOutcome =
+  | { result: 'applied' | 'duplicate'; gatewayId: string; type: EventType; id: string }
+  | { result: 'rejected'; gatewayId: string; code: string; id?: string };
+
+export interface Incoming {
+  gatewayId: string;
+  payload: Buffer;
+}
+
+/** An event that passed the envelope checks, with the row that records its id. */
+interface Prepared {
+  gateway: Gateway;
+  type: EventType;
+  data: unknown;
+  receivedAt: number;
+  record: { id: string; gateway_id: string; type: string; at: number; received_at: number };
+}
 
 export interface IngestDeps {
   db: Kysely<Database>;
@@ -54,49 +70,102 @@ export class EventIngest {
     this.db = gatewayDb(deps.db);
   }
 
+  /** Ingests one event; resolves once its effect is committed (or it was refused). */
   async handle(gatewayId: string, payload: Buffer): Promise<IngestOutcome> {
-    const receivedAt = this.deps.clock();
-    const log = this.deps.logger;
-    const gateway = await this.gatewayOf(gatewayId, receivedAt);
-    if (!gateway || gateway.revoked_at !== null) {
-      // The broker already refuses revoked credentials; this covers an external broker's ACL gaps.
-      log.warn({ gatewayId }, 'event rejected: unknown or revoked gateway');
-      return { result: 'rejected', code: 'unknown_gateway' };
-    }
-    const parsed = parseEvent(payload, MAX_PAYLOAD_BYTES);
-    if (!parsed.ok) return this.reject(gateway, parsed.code, parsed.message, parsed.id);
-    const event = parsed.value;
-    const record = { id: event.id, gateway_id: gatewayId, type: event.type, at: Date.parse(event.at), received_at: receivedAt };
-    try {
-      if (event.type === 'session.started' || event.type === 'session.ended') {
-        // Session lifecycle runs the core store's own transactions: idempotent effect, then the id.
-        if (await this.db.selectFrom('ingested_events').select('id').where('id', '=', event.id).executeTakeFirst()) return this.duplicate(gatewayId, event.id, event.type);
-        await this.applySession(gateway, event.type, event.data, receivedAt);
-        await this.db.insertInto('ingested_events').values(record).onConflict((oc) => oc.column('id').doNothing()).execute();
-        return { result: 'applied', type: event.type };
+    const [outcome] = await this.handleBatch([{ gatewayId, payload }]);
+    return outcome!;
+  }
+
+  /**
+   * Ingests events in their order. Consecutive frequent events share one transaction (each id
+   * still counts once, and a refused one does not undo the others); a session event commits the
+   * batch so far first, so the order of effects is the order of arrival.
+   */
+  async handleBatch(items: Incoming[]): Promise<IngestOutcome[]> {
+    const outcomes: IngestOutcome[] = new Array(items.length);
+    let group: Array<{ index: number; item: Prepared }> = [];
+    const flush = async () => {
+      if (!group.length) return;
+      const pending = group;
+      group = [];
+      const results = await this.commitFrequent(pending.map((g) => g.item));
+      pending.forEach((g, i) => (outcomes[g.index] = results[i]!));
+    };
+    for (const [index, { gatewayId, payload }] of items.entries()) {
+      const receivedAt = this.deps.clock();
+      const gateway = await this.gatewayOf(gatewayId, receivedAt);
+      if (!gateway || gateway.revoked_at !== null) {
+        // The broker already refuses revoked credentials; this covers an external broker's ACL gaps.
+        this.deps.logger.warn({ gatewayId }, 'event rejected: unknown or revoked gateway');
+        outcomes[index] = { result: 'rejected', gatewayId, code: 'unknown_gateway' };
+        continue;
       }
-      // The frequent events: the id and the effect commit together in one transaction.
-      const after: Array<() => void> = [];
-      const fresh = await this.db.transaction().execute(async (trx) => {
-        const inserted = await trx.insertInto('ingested_events').values(record).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
-        if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) return false;
-        await this.applyFrequent(trx, gateway, event.type, event.data, receivedAt, after);
-        return true;
-      });
-      if (!fresh) return this.duplicate(gatewayId, event.id, event.type);
-      for (const fn of after) fn();
-      return { result: 'applied', type: event.type };
+      const parsed = parseEvent(payload, MAX_PAYLOAD_BYTES);
+      if (!parsed.ok) {
+        outcomes[index] = await this.reject(gateway, parsed.code, parsed.message, parsed.id);
+        continue;
+      }
+      const event = parsed.value;
+      const item: Prepared = { gateway, type: event.type, data: event.data, receivedAt, record: { id: event.id, gateway_id: gatewayId, type: event.type, at: Date.parse(event.at), received_at: receivedAt } };
+      if (event.type === 'session.started' || event.type === 'session.ended') {
+        await flush();
+        outcomes[index] = await this.handleSessionEvent(item);
+      } else {
+        group.push({ index, item });
+      }
+    }
+    await flush();
+    return outcomes;
+  }
+
+  /** Session lifecycle runs the core store's own transactions: idempotent effect, then the id. */
+  private async handleSessionEvent(item: Prepared): Promise<IngestOutcome> {
+    const { gateway, record } = item;
+    if (await this.db.selectFrom('ingested_events').select('id').where('id', '=', record.id).executeTakeFirst()) return this.duplicate(item);
+    try {
+      await this.applySession(gateway, item.type as 'session.started' | 'session.ended', item.data, item.receivedAt);
     } catch (err) {
       if (!(err instanceof Rejection)) throw err;
       // Semantically refused events are recorded too: a redelivery must not be refused (and logged) again.
       await this.db.insertInto('ingested_events').values(record).onConflict((oc) => oc.column('id').doNothing()).execute();
-      return this.reject(gateway, err.code, err.message, event.id);
+      return this.reject(gateway, err.code, err.message, record.id);
     }
+    await this.db.insertInto('ingested_events').values(record).onConflict((oc) => oc.column('id').doNothing()).execute();
+    return { result: 'applied', gatewayId: gateway.id, type: item.type, id: record.id };
   }
 
-  private duplicate(gatewayId: string, eventId: string, type: EventType): IngestOutcome {
-    this.deps.logger.debug({ gatewayId, eventId, type }, 'repeated event ignored');
-    return { result: 'duplicate', type };
+  /** The frequent events: ids and effects commit together in one transaction. */
+  private async commitFrequent(items: Prepared[]): Promise<IngestOutcome[]> {
+    const after: Array<() => void> = [];
+    const refused: Array<{ index: number; item: Prepared; err: Rejection }> = [];
+    const outcomes = await this.db.transaction().execute(async (trx) => {
+      const out: Array<IngestOutcome | null> = [];
+      for (const [index, item] of items.entries()) {
+        const inserted = await trx.insertInto('ingested_events').values(item.record).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) {
+          out.push(this.duplicate(item));
+          continue;
+        }
+        try {
+          await this.applyFrequent(trx, item.gateway, item.type, item.data, item.receivedAt, after);
+          out.push({ result: 'applied', gatewayId: item.gateway.id, type: item.type, id: item.record.id });
+        } catch (err) {
+          // The checks run before any write but the id's: the id stays recorded, nothing else.
+          if (!(err instanceof Rejection)) throw err;
+          refused.push({ index, item, err });
+          out.push(null);
+        }
+      }
+      return out;
+    });
+    for (const fn of after) fn();
+    for (const r of refused) outcomes[r.index] = await this.reject(r.item.gateway, r.err.code, r.err.message, r.item.record.id);
+    return outcomes as IngestOutcome[];
+  }
+
+  private duplicate(item: Prepared): IngestOutcome {
+    this.deps.logger.debug({ gatewayId: item.gateway.id, eventId: item.record.id, type: item.type }, 'repeated event ignored');
+    return { result: 'duplicate', gatewayId: item.gateway.id, type: item.type, id: item.record.id };
   }
 
   /**
@@ -115,7 +184,7 @@ export class EventIngest {
   private async reject(gateway: Gateway, code: string, message: string, eventId?: string): Promise<IngestOutcome> {
     this.deps.logger.warn({ gatewayId: gateway.id, eventId, code, detail: message.slice(0, 300) }, 'gateway event rejected');
     await recordRejection(this.db, gateway.id, `${code}: ${message}`);
-    return { result: 'rejected', code };
+    return { result: 'rejected', gatewayId: gateway.id, code, ...(eventId ? { id: eventId } : {}) };
   }
 
   private applySession(gateway: Gateway, type: 'session.started' | 'session.ended', data: unknown, receivedAt: number): Promise<void> {

@@ -4,10 +4,11 @@
  * `events` (as a shared subscription on an external broker, so several cloud instances split
  * the ingest) and `status`, and publishes commands with QoS 1.
  *
- * A PUBLISH is acknowledged only after its handler finished (mqtt.js `handleMessage`): an event
- * is in the database before the broker may forget it. Messages are handled one at a time, in
- * order. If the database keeps failing, the connection is dropped so the broker redelivers the
- * unacknowledged message after the reconnect (MQTT 3.1.1 §4.4).
+ * A PUBLISH is acknowledged only after its handler finished (mqtt.js `handleMessage`), one at a
+ * time, in order. With an external broker the handler commits the event first, so it is in the
+ * database before the broker may forget it; if the database keeps failing, the connection is
+ * dropped so the broker redelivers the unacknowledged message after the reconnect (MQTT 3.1.1
+ * §4.4). With the embedded broker the handler only queues (ingest-queue.ts).
  */
 import { EventEmitter } from 'node:events';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';

@@ -16,7 +16,8 @@ import type { Database } from '../store/schema.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.js';
 import { getGateway } from './gateway-store.js';
 import { BridgeHub } from './hub.js';
-import { EventIngest } from './ingest.js';
+import { EventIngest, type IngestOutcome } from './ingest.js';
+import { IngestQueue } from './ingest-queue.js';
 import { CloudMqttLink } from './link.js';
 import type { BridgeOptions } from './options.js';
 import { gatewayDb } from './tables.js';
@@ -35,6 +36,8 @@ export interface BridgeDeps {
 export interface RunningBridge {
   hub: BridgeHub;
   ingest: EventIngest;
+  /** Calls `fn` with the outcome of every event the link delivered (tests, benchmarks). */
+  onIngested(fn: (o: IngestOutcome) => void): () => void;
   link: CloudMqttLink;
   broker: EmbeddedBroker | null;
   /** The URL the cloud's client connects to. */
@@ -64,6 +67,11 @@ export async function startBridge(mqtt: CloudConfig['mqtt'], options: BridgeOpti
   }
   const brokerUrl = mqtt.url ?? broker!.url;
 
+  const listeners = new Set<(o: IngestOutcome) => void>();
+  const report = (o: IngestOutcome) => {
+    metrics.events.inc({ type: o.result === 'rejected' ? 'unknown' : o.type, result: o.result === 'rejected' ? o.code : o.result });
+    for (const fn of listeners) fn(o);
+  };
   const metrics = createBridgeMetrics(deps.registry, () => broker?.connectedClients() ?? 0, () => link.connected);
   const hub: BridgeHub = new BridgeHub({
     db: deps.db, events: deps.events, clock: deps.clock, logger: log.child({ module: 'gateways' }), topicPrefix: mqtt.topicPrefix, timezone: deps.timezone,
@@ -78,15 +86,17 @@ export async function startBridge(mqtt: CloudConfig['mqtt'], options: BridgeOpti
     onCommandResult: (cmd) => hub.onCommandResult(cmd),
     onSessionEndedByGateway: (id) => hub.sessionEndedByGateway(id),
   });
+  const queue = broker ? new IngestQueue(ingest, log.child({ module: 'ingest' }), report) : null;
   // Referenced by the hub's publisher above only when it publishes, after this line ran.
   const link: CloudMqttLink = new CloudMqttLink({
     url: brokerUrl, username: credentials.username, password: credentials.password, clientId: options.clientId, topicPrefix: mqtt.topicPrefix,
     sharedSubscription: Boolean(mqtt.url),
     ...(broker && options.tls ? { ca: options.tls.cert, loopbackTls: true } : options.ca ? { ca: options.ca } : {}), logger: log.child({ module: 'mqtt' }),
+    // Embedded broker: hand over at once and commit in batches (ingest-queue.ts says why).
+    // External broker: acknowledge each event only after its commit.
     onEvent: async (gatewayId, payload) => {
-      const outcome = await ingest.handle(gatewayId, payload);
-      metrics.events.inc({ type: outcome.result === 'rejected' ? 'unknown' : outcome.type, result: outcome.result === 'rejected' ? outcome.code : outcome.result });
-      return outcome;
+      if (queue) return queue.push({ gatewayId, payload });
+      report(await ingest.handle(gatewayId, payload));
     },
     onStatus: (gatewayId, payload) => hub.onStatus(gatewayId, payload),
   });
@@ -108,9 +118,14 @@ export async function startBridge(mqtt: CloudConfig['mqtt'], options: BridgeOpti
   }
   return {
     hub, ingest, link, broker, brokerUrl,
+    onIngested(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
     async stop() {
       hub.stop();
       await link.stop();
+      await queue?.idle(); // a clean stop commits what the embedded broker already acknowledged
       await broker?.close();
     },
   };

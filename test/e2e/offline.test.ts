@@ -103,15 +103,9 @@ describe('broker outage mid-session', () => {
     // The broker returns on the same port.
     restarted = await startBroker();
     const applied = new Map<string, number>();
-    const handle = restarted.ingest.handle.bind(restarted.ingest);
-    restarted.ingest.handle = async (gatewayId, payload) => {
-      const outcome = await handle(gatewayId, payload);
-      if (outcome.result === 'applied') {
-        const id = (JSON.parse(payload.toString()) as { id: string }).id;
-        applied.set(id, (applied.get(id) ?? 0) + 1);
-      }
-      return outcome;
-    };
+    restarted.onIngested((o) => {
+      if (o.result === 'applied') applied.set(o.id, (applied.get(o.id) ?? 0) + 1);
+    });
 
     await until(() => gatewayOutboxDepth() === 0, 40_000, "the gateway's outbox to drain");
     const onGateway = gatewayTokenLog(sessionId);
