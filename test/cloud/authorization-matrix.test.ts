@@ -124,6 +124,26 @@ describe('authorization matrix', () => {
     });
   }
 
+  it('refuses anonymous callers (401) and every role a route is not for (403), on every API route', async () => {
+    const callers = { student: f.students[0]!, teacher: f.teacher, admin: f.admin };
+    const checked: string[] = [];
+    for (const spec of h.app.routes.specs) {
+      if (spec.auth === 'public') continue;
+      // Authorization is decided before any input is looked at, so placeholder ids suffice.
+      const path = spec.path.replace(/:[a-z_]+/g, '0192f3a0-7c00-7000-8000-00000000ffff');
+      const anon = await h.http()[spec.method](path).send({});
+      expect(anon.status, `${spec.method} ${spec.path} anonymous`).toBe(401);
+      for (const [role, u] of Object.entries(callers)) {
+        if (spec.auth.includes(role as never)) continue;
+        const res = await h.http()[spec.method](path).set(u.auth).send({});
+        expect(res.status, `${spec.method} ${spec.path} as ${role}`).toBe(403);
+        expect(res.body.error.code).toBe('forbidden');
+      }
+      checked.push(`${spec.method} ${spec.path}`);
+    }
+    expect(checked.length).toBeGreaterThan(40);
+  });
+
   it('covers every core API route', async () => {
     // Register the core modules alone on a scratch table to learn their routes, then check that
     // the calls above matched each of them (the request histogram is labelled by matched route).
