@@ -29,7 +29,22 @@ async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  const cloud = await startCloud(config);
+  let cloud;
+  try {
+    cloud = await startCloud(config);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`attendance-cloud: refusing to start, ${e.message}`);
+      return 78;
+    }
+    const err = e as NodeJS.ErrnoException & { port?: number };
+    if (err.code === 'EADDRINUSE') {
+      const which = err.port === config.port ? 'PORT' : 'MQTT_PORT (the embedded MQTT broker; or set MQTT_URL to use an external broker)';
+      console.error(`attendance-cloud: port ${err.port} is already in use; choose another with ${which}`);
+      return 75; // EX_TEMPFAIL: systemd may retry once the port is free
+    }
+    throw e;
+  }
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
