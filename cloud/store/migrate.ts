@@ -2,16 +2,16 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Store } from './db.js';
 import * as core from './migrations/001_core.js';
-import * as webauthn from './migrations/002_webauthn.js';
 import * as gateways from './migrations/002_gateways.js';
+import * as webauthn from './migrations/003_webauthn.js';
 
 type DialectMigration = { up: typeof core.up; down: typeof core.down };
 
 /** Ordered by name. Later issues append here. */
 const MIGRATIONS: Record<string, DialectMigration> = {
   '001_core': core,
-  '002_webauthn': webauthn,
   '002_gateways': gateways,
+  '003_webauthn': webauthn,
 };
 
 export async function migrateToLatest(store: Store): Promise<string[]> {

@@ -33,7 +33,7 @@ export interface CoursesTable {
   min_presence: number;
   late_after_s: number;
   require_biometric: number;
-  /** Added by migration 002_webauthn. */
+  /** Added by migration 003_webauthn. */
   require_device_bound: number;
   min_attendance_pct: number;
   grace_s: number;

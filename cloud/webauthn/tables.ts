@@ -1,5 +1,5 @@
 /**
- * Kysely types of the WebAuthn tables (migration 002_webauthn). Kept beside the feature and joined
+ * Kysely types of the WebAuthn tables (migration 003_webauthn). Kept beside the feature and joined
  * onto the core `Database` with `withTables`, so the core schema file stays the core's.
  */
 import type { Kysely, Selectable, Transaction } from 'kysely';
