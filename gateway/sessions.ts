@@ -83,7 +83,8 @@ export class SessionManager extends EventEmitter {
     if (!existing) throw new SessionError('unknown_session', `unknown session ${id}`);
     if (existing.endedAt !== null) return;
     // A scheduled end is reported at the time it was due, even when noticed late (suspension).
-    const endedAt = reason === 'scheduled_end' || (reason === 'timetable' && existing.endsAt !== null) ? Math.min(nowMs, existing.endsAt ?? nowMs) : nowMs;
+    const scheduled = (reason === 'scheduled_end' || reason === 'timetable') && existing.endsAt !== null;
+    const endedAt = scheduled ? Math.min(nowMs, existing.endsAt!) : nowMs;
     store.sessions.end(id, endedAt, reason);
     store.tokenLog.closeOpen(endedAt);
     store.outbox.append('session.ended', { session_id: id, ended_at: new Date(endedAt).toISOString(), reason }, nowMs);
