@@ -3,6 +3,7 @@
  * Mosquitto at 127.0.0.1:1883 (topic prefix unique per test). The cloud is played by an mqtt client.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { connectAsync } from 'mqtt';
 import { uuidv7 } from '../../shared/ids.js';
 import { CloudObserver, MOSQUITTO_URL, startAedes, startCable, uniquePrefix, type AedesBroker, type Cable } from './brokers.js';
 import { buildGateway, queueRotations, type TestGateway } from './gateway-harness.js';
@@ -24,6 +25,13 @@ const brokers: Record<string, () => Promise<BrokerUnderTest>> = {
 };
 
 const cleanups: Array<() => Promise<void>> = [];
+
+/** Clears the gateway's retained status and, connecting once with clean session, its broker session. */
+async function forgetGateway(url: string, gatewayId: string, prefix: string): Promise<void> {
+  const client = await connectAsync(url, { clientId: `gw-${gatewayId}`, clean: true, protocolVersion: 4, reconnectPeriod: 0 });
+  await client.publishAsync(`${prefix}/gw/${gatewayId}/status`, '', { qos: 1, retain: true });
+  await client.endAsync();
+}
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -36,6 +44,8 @@ describe.each(Object.keys(brokers))('MQTT link via %s', (brokerName) => {
     const cable = await startCable(broker.host, broker.port);
     cleanups.push(() => cable.close());
     const gw = buildGateway({ url: cable.url, prefix });
+    // Runs after gw.stop(): leave nothing behind on the shared Mosquitto (retained status, session).
+    cleanups.push(() => forgetGateway(broker.directUrl, gw.gatewayId, prefix));
     cleanups.push(() => gw.stop());
     const cloud = await CloudObserver.connect(broker.directUrl, prefix, gw.gatewayId);
     cleanups.push(() => cloud.close());
