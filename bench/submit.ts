@@ -3,7 +3,7 @@
  * token check + SQLite insert) against a bare Koa JSON handler measured in the same run, each
  * server in its own child process, the same closed-loop load generator for both.
  *
- *   node --import tsx bench/submit.ts [--only full] [--rounds 3] [--duration 5] [--concurrency 64] [--students 2000]
+ *   node --import tsx bench/submit.ts [--only full|bare] [--rounds 3] [--duration 5] [--concurrency 64] [--students 2000]
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -91,8 +91,9 @@ const ratios: number[] = [];
 const cpuRatios: number[] = [];
 const fullRuns: Array<Awaited<ReturnType<typeof load>>> = [];
 for (let round = 0; round < ROUNDS; round++) {
-  if (values.only === 'full') {
-    fullRuns.push(await load(fullServer.info, 'full'));
+  if (values.only) {
+    const only = values.only === 'bare' ? await load(bareServer.info, 'bare') : await load(fullServer.info, 'full');
+    if (values.only === 'full') fullRuns.push(only);
     continue;
   }
   const bare = await load(bareServer.info, 'bare');

@@ -2,7 +2,8 @@
  * Validation of a submitted token against a session — docs/protocol.md §Validation at the cloud
  * (DESIGN §3). Pure: the caller supplies the server's receive time; the client clock is never used.
  */
-import { tokenMatches, windowEndMs, windowIndex, windowStartMs } from '../../shared/token.js';
+import { timingSafeEqual } from 'node:crypto';
+import { TOKEN_BYTES, windowEndMs, windowIndex, windowStartMs } from '../../shared/token.js';
 
 export interface SessionWindowView {
   startedAt: number;
@@ -25,10 +26,16 @@ export function checkWindow(session: SessionWindowView, w: number, receivedAt: n
   return { ok: true };
 }
 
-export function validateSubmission(session: SessionWindowView, sessionKey: Uint8Array, w: number, token: Uint8Array, receivedAt: number): SubmissionVerdict {
+/**
+ * `expectedToken(w)` is token(w) of the session (shared/token.ts); the caller may cache it, since
+ * every student in the room presents the same one. Compared in constant time.
+ */
+export function validateSubmission(session: SessionWindowView, expectedToken: (w: number) => Uint8Array, w: number, token: Uint8Array, receivedAt: number): SubmissionVerdict {
   const window = checkWindow(session, w, receivedAt);
   if (!window.ok) return window;
-  if (!tokenMatches(sessionKey, w, token)) return { ok: false, code: 'token_invalid', message: 'the token is not valid for this room and window' };
+  if (token.length !== TOKEN_BYTES || !timingSafeEqual(expectedToken(w), token)) {
+    return { ok: false, code: 'token_invalid', message: 'the token is not valid for this room and window' };
+  }
   return { ok: true };
 }
 

@@ -37,7 +37,9 @@ function openSqlite(file: string): Store {
   native.pragma('synchronous = NORMAL');
   native.pragma('foreign_keys = ON');
   native.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(native) }) });
+  const cached = withStatementCache(native);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
+  syncHandles.set(db, { prepare: (sqlText) => cached.prepare(sqlText) as SqliteDatabase.Statement, inTransaction: () => native.inTransaction });
   return {
     db,
     dialect: dialectFor('sqlite'),
@@ -46,6 +48,23 @@ function openSqlite(file: string): Store {
     },
     close: () => db.destroy(),
   };
+}
+
+/** Synchronous access to an SQLite database behind a Kysely instance (see `sqliteSyncHandle`). */
+export interface SqliteSyncHandle {
+  prepare(sqlText: string): SqliteDatabase.Statement;
+  inTransaction(): boolean;
+}
+
+const syncHandles = new WeakMap<object, SqliteSyncHandle>();
+
+/**
+ * The better-sqlite3 connection behind `db` when it is SQLite, else null. Only for statements
+ * compiled by Kysely itself (cloud/store/prepared.ts), and only while no transaction is open:
+ * Kysely serialises transactions with a mutex that a direct call would bypass.
+ */
+export function sqliteSyncHandle(db: object): SqliteSyncHandle | null {
+  return syncHandles.get(db) ?? null;
 }
 
 /**

@@ -5,6 +5,7 @@
  * the compiled parameter list, so the order never has to be assumed.
  */
 import { CompiledQuery, type Compilable, type Kysely, type QueryResult } from 'kysely';
+import { sqliteSyncHandle } from './db.js';
 
 const sentinel = (name: string) => `\u0000param:${name}`;
 
@@ -24,6 +25,17 @@ export function preparedQuery<K extends string, R>(keys: readonly K[], build: (d
       compiled.set(db, entry);
     }
     const { query, slots } = entry;
-    return db.executeQuery<R>(CompiledQuery.raw(query.sql, slots.map((k) => values[k])) as CompiledQuery<R>);
+    const params = slots.map((k) => values[k]);
+    // On SQLite, run the statement synchronously when no transaction is open: it skips Kysely's
+    // async connection hand-off, about a third of the cost of a submission. Inside a transaction
+    // the normal path waits its turn, so a statement never lands in someone else's transaction.
+    const sync = sqliteSyncHandle(db);
+    if (sync && !sync.inTransaction()) {
+      const stmt = sync.prepare(query.sql);
+      if (stmt.reader) return { rows: stmt.all(...params) as R[] };
+      const info = stmt.run(...params);
+      return { rows: [], numAffectedRows: BigInt(info.changes), insertId: BigInt(info.lastInsertRowid) };
+    }
+    return db.executeQuery<R>(CompiledQuery.raw(query.sql, params) as CompiledQuery<R>);
   };
 }

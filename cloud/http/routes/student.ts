@@ -1,7 +1,7 @@
 /** /api/v1/student: token submission (DESIGN §3 validation) and the student's own records. */
 import { z } from 'zod';
 import { FRAME_BYTES, FrameError, decodeFrameHex, parseHex, type Frame } from '../../../shared/frame.js';
-import { TOKEN_BYTES, deriveSessionKey } from '../../../shared/token.js';
+import { TOKEN_BYTES, deriveSessionKey, tokenForWindow } from '../../../shared/token.js';
 import { HttpError } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
@@ -26,24 +26,35 @@ const submitOut = z.object({ status: z.enum(['accepted', 'duplicate']), session_
 
 const REFUSAL_STATUS: Record<string, number> = { token_invalid: 422, window_expired: 422, window_in_future: 422, window_outside_session: 422 };
 
-/** Session keys are two HMACs away from the room secret; cache them per session (bounded). */
-function sessionKeyCache(max = 2048) {
-  const cache = new Map<string, Buffer>();
-  return (sessionId: string, roomSecretHex: string): Buffer => {
-    let key = cache.get(sessionId);
-    if (!key) {
-      if (cache.size >= max) cache.clear();
-      key = deriveSessionKey(Buffer.from(roomSecretHex, 'hex'), sessionId);
-      cache.set(sessionId, key);
+/**
+ * token(w) of a session, cached (bounded): every student in a room presents the same token in a
+ * window, so it is derived once per session and window instead of once per submission.
+ */
+function expectedTokenCache(max = 4096) {
+  const keys = new Map<string, Buffer>();
+  const tokens = new Map<string, Buffer>();
+  return (sessionId: string, roomSecretHex: string) => (w: number): Buffer => {
+    const id = `${sessionId}|${w}`;
+    let token = tokens.get(id);
+    if (!token) {
+      let key = keys.get(sessionId);
+      if (!key) {
+        if (keys.size >= max) keys.clear();
+        key = deriveSessionKey(Buffer.from(roomSecretHex, 'hex'), sessionId);
+        keys.set(sessionId, key);
+      }
+      if (tokens.size >= max) tokens.clear();
+      token = tokenForWindow(key, w);
+      tokens.set(id, token);
     }
-    return key;
+    return token;
   };
 }
 
 export function studentRoutes(routes: RouteTable, deps: AppDeps): void {
   const { store, clock, metrics, events } = deps;
   const db = store.db;
-  const keyFor = sessionKeyCache();
+  const tokensOf = expectedTokenCache();
   const context = createSubmissionContext(db, events);
 
   function refuse(status: number, code: string, message: string): never {
@@ -73,7 +84,7 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): void {
       if (!(await context.isEnrolled(course.id, user.id, receivedAt))) refuse(403, 'not_enrolled', 'you are not enrolled in the course of this session');
       const verdict = validateSubmission(
         { startedAt: session.started_at, endedAt: session.ended_at, periodS: session.period_s, graceS: course.grace_s },
-        keyFor(session.id, room.secret), frame.window, frame.token, receivedAt,
+        tokensOf(session.id, room.secret), frame.window, frame.token, receivedAt,
       );
       if (!verdict.ok) refuse(REFUSAL_STATUS[verdict.code] ?? 422, verdict.code, verdict.message);
       const added = await recordSubmission(db, { sessionId: session.id, studentId: user.id, w: frame.window, receivedAt, rssi: body.rssi ?? null, via: 'app' });
