@@ -26,6 +26,8 @@ import { uuidv7 } from '../shared/ids.js';
 
 const mode = process.argv[2];
 const students = Number(process.argv[3] ?? 2000);
+const rooms = Number(process.argv[4] ?? 100);
+const PERIOD_S = 10;
 
 /** `GET /__cpu` answers this process's CPU time, so the load generator can measure CPU per request. */
 async function listen(handler: http.RequestListener): Promise<number> {
@@ -61,29 +63,38 @@ async function full(): Promise<void> {
   const db = store.db;
   const teacherId = uuidv7();
   await db.insertInto('users').values({ id: teacherId, email: 't@bench', full_name: 'T', role: 'teacher', password_hash: 'x', created_at: now }).execute();
-  const courseId = uuidv7();
-  await db.insertInto('courses').values({ id: courseId, code: 'B1', name: 'Bench', teacher_id: teacherId, term_id: null, min_presence: 0.75, late_after_s: 600, require_biometric: 0, min_attendance_pct: 75, grace_s: 60, created_at: now } as never).execute();
-  const roomSecret = randomBytes(32).toString('hex');
-  const roomId = uuidv7();
-  await db.insertInto('rooms').values({ id: roomId, name: 'R', room_code: 4242, secret: roomSecret, created_at: now }).execute();
+  // Several rooms, each with a live session of its own course that every student takes: the load
+  // generator spreads requests over (room, student) pairs so that most submissions are new windows,
+  // as in a real class (one submission per student per window), not replays.
+  const roomList: Array<{ roomCode: number; roomSecret: string; sessionId: string }> = [];
+  const studentIds: string[] = [];
   const auth: string[] = [];
   await db.transaction().execute(async (trx) => {
     for (let i = 0; i < students; i++) {
       const id = uuidv7();
+      studentIds.push(id);
       await trx.insertInto('users').values({ id, email: `s${i}@bench`, full_name: `S${i}`, role: 'student', password_hash: 'x', created_at: now }).execute();
-      await trx.insertInto('enrollments').values({ course_id: courseId, student_id: id, created_at: now }).execute();
       auth.push((await tokens.issue({ id, role: 'student' })).token);
     }
+    for (let r = 0; r < rooms; r++) {
+      const courseId = uuidv7();
+      await trx.insertInto('courses').values({ id: courseId, code: `B${r}`, name: 'Bench', teacher_id: teacherId, term_id: null, min_presence: 0.75, late_after_s: 600, require_biometric: 0, min_attendance_pct: 75, grace_s: 60, created_at: now } as never).execute();
+      for (const id of studentIds) await trx.insertInto('enrollments').values({ course_id: courseId, student_id: id, created_at: now }).execute();
+      const roomId = uuidv7();
+      const roomSecret = randomBytes(32).toString('hex');
+      await trx.insertInto('rooms').values({ id: roomId, name: `R${r}`, room_code: 4242 + r, secret: roomSecret, created_at: now }).execute();
+      const sessionId = uuidv7();
+      await trx.insertInto('sessions').values({ id: sessionId, course_id: courseId, room_id: roomId, started_at: now - 60_000, ended_at: null, period_s: PERIOD_S, source: 'cloud', state: 'live', started_by: teacherId }).execute();
+      roomList.push({ roomCode: 4242 + r, roomSecret, sessionId });
+    }
   });
-  const sessionId = uuidv7();
-  await db.insertInto('sessions').values({ id: sessionId, course_id: courseId, room_id: roomId, started_at: now - 60_000, ended_at: null, period_s: 10, source: 'cloud', state: 'live', started_by: teacherId }).execute();
   const app = createApp({
     store, tokens, logger: pino({ level: 'silent' }), clock: Date.now, loginLimiter: createLoginLimiter(10, 900), metrics: createMetrics(),
     events: new CloudEvents(), verifiedLookup: noVerifications,
     settings: { timezone: 'UTC', openRegistration: true, trustProxy: false, tokenTtlS: 3600 },
   });
   const port = await listen(app.koa.callback());
-  console.log(JSON.stringify({ port, roomSecret, roomCode: 4242, sessionId, periodS: 10, auth }));
+  console.log(JSON.stringify({ port, rooms: roomList, periodS: PERIOD_S, auth }));
 }
 
 await (mode === 'bare' ? bare() : full());

@@ -39,7 +39,11 @@ function openSqlite(file: string): Store {
   native.pragma('busy_timeout = 5000');
   const cached = withStatementCache(native);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
-  syncHandles.set(db, { prepare: (sqlText) => cached.prepare(sqlText) as SqliteDatabase.Statement, inTransaction: () => native.inTransaction });
+  syncHandles.set(db, {
+    prepare: (sqlText) => cached.prepare(sqlText) as SqliteDatabase.Statement,
+    inTransaction: () => native.inTransaction,
+    transaction: (fn) => native.transaction(fn)(),
+  });
   return {
     db,
     dialect: dialectFor('sqlite'),
@@ -54,6 +58,8 @@ function openSqlite(file: string): Store {
 export interface SqliteSyncHandle {
   prepare(sqlText: string): SqliteDatabase.Statement;
   inTransaction(): boolean;
+  /** Runs `fn` in one native transaction (committed when it returns, rolled back if it throws). */
+  transaction<T>(fn: () => T): T;
 }
 
 const syncHandles = new WeakMap<object, SqliteSyncHandle>();

@@ -41,14 +41,14 @@ export async function sessionForRoomCode(db: Kysely<Database>, roomCode: number,
   return { session, room, course };
 }
 
-const insertSubmission = preparedQuery(['session_id', 'student_id', 'w', 'received_at', 'rssi', 'via'] as const, (db, p) =>
+export const insertSubmission = preparedQuery(['session_id', 'student_id', 'w', 'received_at', 'rssi', 'via'] as const, (db, p) =>
   (db as unknown as Kysely<Database>)
     .insertInto('submissions')
     .values({ session_id: p.session_id, student_id: p.student_id, w: p.w as unknown as number, received_at: p.received_at as unknown as number, rssi: p.rssi as unknown as number, via: p.via })
     .onConflict((oc) => oc.columns(['session_id', 'student_id', 'w']).doNothing()),
 );
 
-const countWindows = preparedQuery(['session_id', 'student_id'] as const, (db, p) =>
+export const countWindows = preparedQuery(['session_id', 'student_id'] as const, (db, p) =>
   (db as unknown as Kysely<Database>)
     .selectFrom('submissions')
     .select((eb) => eb.fn.countAll<number>().as('n'))

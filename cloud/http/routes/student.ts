@@ -5,7 +5,7 @@ import { TOKEN_BYTES, deriveSessionKey, tokenForWindow } from '../../../shared/t
 import { HttpError } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
-import { recordSubmission, windowsSeen } from '../../store/submissions.js';
+import { createSubmissionWriter } from '../../store/submission-writer.js';
 import { createSubmissionContext } from '../../store/submission-context.js';
 import { validateSubmission, windowsOverlapping } from '../../domain/submission.js';
 import { iso } from '../views.js';
@@ -56,6 +56,7 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): void {
   const db = store.db;
   const tokensOf = expectedTokenCache();
   const context = createSubmissionContext(db, events);
+  const writer = createSubmissionWriter(db);
 
   function refuse(status: number, code: string, message: string): never {
     metrics.submissions.inc({ result: code });
@@ -87,13 +88,13 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): void {
         tokensOf(session.id, room.secret), frame.window, frame.token, receivedAt,
       );
       if (!verdict.ok) refuse(REFUSAL_STATUS[verdict.code] ?? 422, verdict.code, verdict.message);
-      const added = await recordSubmission(db, { sessionId: session.id, studentId: user.id, w: frame.window, receivedAt, rssi: body.rssi ?? null, via: 'app' });
+      const { added, windowsSeen } = await writer.record({ sessionId: session.id, studentId: user.id, w: frame.window, receivedAt, rssi: body.rssi ?? null, via: 'app' });
       metrics.submissions.inc({ result: added ? 'accepted' : 'duplicate' });
       if (added) events.emit('submission.accepted', { session_id: session.id, student_id: user.id, w: frame.window, at: receivedAt });
       return {
         status: added ? ('accepted' as const) : ('duplicate' as const),
         session_id: session.id,
-        windows_seen: await windowsSeen(db, session.id, user.id),
+        windows_seen: windowsSeen,
         windows_elapsed: windowsOverlapping(session.started_at, Math.min(receivedAt + 1, session.ended_at ?? Infinity), session.period_s).count,
       };
     },
