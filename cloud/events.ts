@@ -15,6 +15,13 @@ export interface CloudEventMap {
 }
 
 export class CloudEvents extends EventEmitter<CloudEventMap> {
+  constructor() {
+    super();
+    // Each open dashboard live stream listens here (at most 500 streams, cloud/dashboard/live-stream.ts);
+    // a count above this bound would still be reported as a leak.
+    this.setMaxListeners(1100);
+  }
+
   /** Subscribes a listener whose failures are logged instead of breaking the emitting request. */
   safeOn<K extends keyof CloudEventMap>(event: K, logger: Logger, fn: (...args: CloudEventMap[K]) => unknown): () => void {
     const wrapped = (...args: CloudEventMap[K]) => {
