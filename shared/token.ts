@@ -51,7 +51,10 @@ export function tokenForWindow(sessionKey: Uint8Array, w: number): Buffer {
 }
 
 /** Constant-time comparison of a presented token with the expected one. */
+export function tokenEquals(expected: Uint8Array, presented: Uint8Array): boolean {
+  return presented.length === TOKEN_BYTES && expected.length === TOKEN_BYTES && timingSafeEqual(expected, presented);
+}
+
 export function tokenMatches(sessionKey: Uint8Array, w: number, presented: Uint8Array): boolean {
-  if (presented.length !== TOKEN_BYTES) return false;
-  return timingSafeEqual(tokenForWindow(sessionKey, w), presented);
+  return tokenEquals(tokenForWindow(sessionKey, w), presented);
 }

@@ -2,8 +2,7 @@
  * Validation of a submitted token against a session — docs/protocol.md §Validation at the cloud
  * (DESIGN §3). Pure: the caller supplies the server's receive time; the client clock is never used.
  */
-import { timingSafeEqual } from 'node:crypto';
-import { TOKEN_BYTES, windowEndMs, windowIndex, windowStartMs } from '../../shared/token.js';
+import { tokenEquals, windowEndMs, windowIndex, windowStartMs } from '../../shared/token.js';
 
 export interface SessionWindowView {
   startedAt: number;
@@ -33,7 +32,7 @@ export function checkWindow(session: SessionWindowView, w: number, receivedAt: n
 export function validateSubmission(session: SessionWindowView, expectedToken: (w: number) => Uint8Array, w: number, token: Uint8Array, receivedAt: number): SubmissionVerdict {
   const window = checkWindow(session, w, receivedAt);
   if (!window.ok) return window;
-  if (token.length !== TOKEN_BYTES || !timingSafeEqual(expectedToken(w), token)) {
+  if (!tokenEquals(expectedToken(w), token)) {
     return { ok: false, code: 'token_invalid', message: 'the token is not valid for this room and window' };
   }
   return { ok: true };
