@@ -60,10 +60,17 @@ for (let i = 1; i <= ROTATIONS; i++) {
     samples.push({ rotations: i, rssMb: process.memoryUsage.rss() / 2 ** 20 });
   }
 }
+// "Memory after a long run" (issue 3): once the burst is over and the outbox drained, what the
+// process keeps — sampled after the queue is empty and a full GC, as an idle daemon would be.
+while (store.outbox.depth() > 0) await sleep(10);
+await sleep(3000);
+(globalThis as { gc?: () => void }).gc?.();
+await sleep(1000);
+const afterRunMb = process.memoryUsage.rss() / 2 ** 20;
 rotation.stop();
 await link.stop();
 await advertiser.stop();
 store.close();
 rmSync(dir, { recursive: true, force: true });
-console.log(JSON.stringify({ rotations: ROTATIONS, delivered: drain.deliveredCount(), samples }));
+console.log(JSON.stringify({ rotations: ROTATIONS, delivered: drain.deliveredCount(), samples, afterRunMb }));
 process.exit(0);
