@@ -32,7 +32,9 @@ const config = validateConfig({
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const advertiser = createAdvertiser({ kind: 'virtual', logger: log, virtual: { airIntervalMs: 1000 } });
+// The virtual controller's inspection log (what tests read) is instrumentation that a real
+// adapter does not have; keep it small so the run measures the daemon, not the test double.
+const advertiser = createAdvertiser({ kind: 'virtual', logger: log, virtual: { airIntervalMs: 1000, logLimit: 100 } });
 await advertiser.start();
 const store = openStore(join(dir, 'memory.db'), config.gatewayId, 'att/v1');
 let now = Date.parse('2026-01-05T08:00:00Z');

@@ -34,6 +34,8 @@ export interface VirtualRadioOptions {
   rssiJitterDb?: number;
   /** Air cadence instead of the configured advertising interval. */
   airIntervalMs?: number;
+  /** How many commands the controller's inspection log keeps (default 10,000). */
+  logLimit?: number;
 }
 
 interface CommonOptions {
@@ -101,6 +103,7 @@ export function ensureVirtualController(deviceId: number, logger: Logger, option
       ...(options.rssi !== undefined && { rssi: options.rssi }),
       ...(options.rssiJitterDb !== undefined && { rssiJitterDb: options.rssiJitterDb }),
       ...(options.airIntervalMs !== undefined && { airIntervalMs: options.airIntervalMs }),
+      ...(options.logLimit !== undefined && { logLimit: options.logLimit }),
     });
     registry.set(deviceId, controller);
     logger.info({ hci: deviceId, address: controller.address }, 'virtual bluetooth controller ready');
