@@ -24,8 +24,6 @@ const submitIn = z.union([
 ]);
 const submitOut = z.object({ status: z.enum(['accepted', 'duplicate']), session_id: id, windows_seen: z.number().int(), windows_elapsed: z.number().int() });
 
-const REFUSAL_STATUS: Record<string, number> = { token_invalid: 422, window_expired: 422, window_in_future: 422, window_outside_session: 422 };
-
 /**
  * token(w) of a session, cached (bounded): every student in a room presents the same token in a
  * window, so it is derived once per session and window instead of once per submission.
@@ -87,7 +85,8 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): void {
         { startedAt: session.started_at, endedAt: session.ended_at, periodS: session.period_s, graceS: course.grace_s },
         tokensOf(session.id, room.secret), frame.window, frame.token, receivedAt,
       );
-      if (!verdict.ok) refuse(REFUSAL_STATUS[verdict.code] ?? 422, verdict.code, verdict.message);
+      // Every window or token refusal is well-formed input the server will not accept: 422.
+      if (!verdict.ok) refuse(422, verdict.code, verdict.message);
       const { added, windowsSeen } = await writer.record({ sessionId: session.id, studentId: user.id, w: frame.window, receivedAt, rssi: body.rssi ?? null, via: 'app' });
       metrics.submissions.inc({ result: added ? 'accepted' : 'duplicate' });
       if (added) events.emit('submission.accepted', { session_id: session.id, student_id: user.id, w: frame.window, at: receivedAt });
