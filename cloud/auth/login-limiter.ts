@@ -1,17 +1,27 @@
 /**
  * Brute-force protection for /auth/token: at most `maxAttempts` failed logins per account and per
- * client address within a sliding window. Memory is bounded: entries expire with their window.
+ * client address within a sliding window. Memory stays bounded under a spray of distinct
+ * accounts: when the table doubles, entries whose window has passed are swept out.
  */
 export interface LoginLimiter {
   /** Seconds until another attempt is allowed for these keys, or 0 when allowed. */
   retryAfter(keys: string[]): number;
   recordFailure(keys: string[]): void;
   reset(keys: string[]): void;
+  /** How many keys are tracked (for metrics and tests). */
+  size(): number;
 }
 
 export function createLoginLimiter(maxAttempts: number, windowS: number, now: () => number = Date.now): LoginLimiter {
   const failures = new Map<string, number[]>();
   const windowMs = windowS * 1000;
+  let sweepAt = 1024;
+
+  function sweep(): void {
+    const cutoff = now() - windowMs;
+    for (const [key, list] of failures) if (list[list.length - 1]! <= cutoff) failures.delete(key);
+    sweepAt = Math.max(1024, failures.size * 2);
+  }
 
   function recent(key: string): number[] {
     const cutoff = now() - windowMs;
@@ -36,9 +46,11 @@ export function createLoginLimiter(maxAttempts: number, windowS: number, now: ()
         list.push(now());
         failures.set(key, list.slice(-maxAttempts));
       }
+      if (failures.size > sweepAt) sweep();
     },
     reset(keys) {
       for (const key of keys) failures.delete(key);
     },
+    size: () => failures.size,
   };
 }
