@@ -101,10 +101,12 @@ describe('bad input', () => {
     await publish(envelope('command.result', { command_id: uuidv7(), ok: true }));
     // Still alive: a good heartbeat right after is ingested.
     await publish(envelope('heartbeat', heartbeat(new Date(b.h.clock()))));
+    // Rejections are counted by their own update, which on PostgreSQL (a pool of connections) can
+    // become visible just after the good heartbeat's batch: wait for both.
     const row = await eventually(async () => {
       const r = await gatewayRow(b, g.gatewayId);
-      return r.last_heartbeat_at !== null && r;
-    }, 5000, 'the good heartbeat');
+      return r.last_heartbeat_at !== null && r.rejected_events >= 9 && r;
+    }, 5000, 'the good heartbeat and the nine rejections');
     expect(row.rejected_events).toBe(9);
     expect(row.last_rejection).toMatch(/^unknown_command/);
     expect((await db().selectFrom('sessions').select('state').where('id', '=', theirSession).executeTakeFirstOrThrow()).state).toBe('live');
