@@ -36,6 +36,9 @@ export function formatAirAddress(address: AirAddress): string {
 /** Reads JSON lines from a socket, handing each valid packet to `onPacket`. */
 function readPackets(socket: net.Socket, onPacket: (packet: AirPacket, line: string) => void): void {
   const lines = createInterface({ input: socket, crlfDelay: Infinity });
+  // readline re-emits its input's errors; the socket's own 'error' handler deals with them, so
+  // a peer resetting the connection must not become an uncaught exception here.
+  lines.on('error', () => undefined);
   lines.on('line', (line) => {
     let parsed: unknown;
     try {
