@@ -88,9 +88,10 @@ async function full(): Promise<void> {
       roomList.push({ roomCode: 4242 + r, roomSecret, sessionId });
     }
   });
+  const logger = pino({ level: 'silent' });
   const app = createApp({
-    store, tokens, logger: pino({ level: 'silent' }), clock: Date.now, loginLimiter: createLoginLimiter(10, 900), metrics: createMetrics(),
-    events: new CloudEvents(), verifiedLookup: noVerifications,
+    store, tokens, logger, clock: Date.now, loginLimiter: createLoginLimiter(10, 900), metrics: createMetrics(),
+    events: new CloudEvents(logger), verifiedLookup: noVerifications,
     settings: { timezone: 'UTC', openRegistration: true, trustProxy: false, tokenTtlS: 3600 },
   });
   const port = await listen(app.koa.callback());

@@ -1,9 +1,10 @@
 /**
- * In-process events of the cloud: what the MQTT bridge, the dashboard's live stream and metrics
- * react to. Listeners must not throw into the emitter (see `safeOn`).
+ * The cloud's domain events: facts, each emitted once by the code that committed it, after the
+ * commit (docs/architecture.md, "Events"). The dashboard's live stream, the submission caches
+ * and metrics listen here.
  */
-import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import { EventBus } from '../shared/event-bus.js';
 import type { Session } from './store/schema.js';
 
 export interface CloudEventMap {
@@ -14,25 +15,8 @@ export interface CloudEventMap {
   'enrollment.changed': [{ course_id: string }];
 }
 
-export class CloudEvents extends EventEmitter<CloudEventMap> {
-  constructor() {
-    super();
-    // Each open dashboard live stream listens here (at most 500 streams, cloud/dashboard/live-stream.ts);
-    // a count above this bound would still be reported as a leak.
-    this.setMaxListeners(1100);
-  }
-
-  /** Subscribes a listener whose failures are logged instead of breaking the emitting request. */
-  safeOn<K extends keyof CloudEventMap>(event: K, logger: Logger, fn: (...args: CloudEventMap[K]) => unknown): () => void {
-    const wrapped = (...args: CloudEventMap[K]) => {
-      try {
-        const r = fn(...args);
-        if (r instanceof Promise) r.catch((err: unknown) => logger.error({ err, event }, 'event listener failed'));
-      } catch (err) {
-        logger.error({ err, event }, 'event listener failed');
-      }
-    };
-    this.on(event, wrapped as never);
-    return () => this.off(event, wrapped as never);
+export class CloudEvents extends EventBus<CloudEventMap> {
+  constructor(logger: Logger) {
+    super(logger.child({ module: 'events' }));
   }
 }

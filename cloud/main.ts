@@ -48,7 +48,7 @@ export async function startCloud(config: CloudConfig, opts: { logger?: Logger; c
     clock,
     loginLimiter: createLoginLimiter(config.login.maxAttempts, config.login.windowS, clock),
     metrics: createMetrics({ defaultMetrics: true }),
-    events: new CloudEvents(),
+    events: new CloudEvents(logger),
     verifiedLookup: createVerifiedLookup(config.webauthn.window, clock),
     webauthn: config.webauthn,
     settings: { timezone: config.timezone, openRegistration: config.openRegistration, trustProxy: config.trustProxy, tokenTtlS: config.tokenTtlS },

@@ -96,12 +96,11 @@ export function liveStreamRoutes(routes: RouteTable, deps: AppDeps): void {
       const soon = () => {
         pending ??= setTimeout(() => void send(), DEBOUNCE_MS);
       };
-      const unsubscribe = [
-        events.safeOn('submission.accepted', log, (e) => liveIds.has(e.session_id) && soon()),
-        events.safeOn('attendance.overridden', log, (e) => liveIds.has(e.session_id) && soon()),
-        events.safeOn('session.started', log, (s) => s.course_id === course.id && soon()),
-        events.safeOn('session.ended', log, (s) => s.course_id === course.id && soon()),
-      ];
+      const owner = {};
+      events.on('submission.accepted', owner, (e) => liveIds.has(e.session_id) && soon());
+      events.on('attendance.overridden', owner, (e) => liveIds.has(e.session_id) && soon());
+      events.on('session.started', owner, (s) => s.course_id === course.id && soon());
+      events.on('session.ended', owner, (s) => s.course_id === course.id && soon());
       const refresh = setInterval(() => {
         stream.write(': keep-alive\n\n');
         soon();
@@ -114,7 +113,7 @@ export function liveStreamRoutes(routes: RouteTable, deps: AppDeps): void {
         const mine = (openByUser.get(user.id) ?? 1) - 1;
         if (mine > 0) openByUser.set(user.id, mine);
         else openByUser.delete(user.id);
-        for (const off of unsubscribe) off();
+        events.off(owner);
         clearInterval(refresh);
         clearTimeout(lifetime);
         if (pending) clearTimeout(pending);

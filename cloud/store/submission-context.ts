@@ -34,9 +34,10 @@ export function createSubmissionContext(db: Kysely<Database>, events: CloudEvent
   const sessions = new Map<number, Entry<SessionForRoom | null>>();
   const enrolments = new Map<string, Entry<Set<string>>>();
   // Any session change in this instance drops the room lookups (rooms are few; keep it simple).
-  events.on('session.started', () => sessions.clear());
-  events.on('session.ended', () => sessions.clear());
-  events.on('enrollment.changed', ({ course_id }) => enrolments.delete(course_id));
+  const owner = {};
+  events.on('session.started', owner, () => sessions.clear());
+  events.on('session.ended', owner, () => sessions.clear());
+  events.on('enrollment.changed', owner, ({ course_id }) => enrolments.delete(course_id));
 
   return {
     async sessionForRoomCode(roomCode, now) {

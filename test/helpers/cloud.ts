@@ -99,14 +99,15 @@ export async function createCloudHarness(opts: { appOptions?: AppOptions; deps?:
   const { store, cleanup } = await openTestStore();
   await migrateToLatest(store);
   const clock = opts.clock ?? testClock();
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const deps: AppDeps = {
     store,
     tokens: createTokenService(randomBytes(32), 86_400, clock),
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger,
     clock,
     loginLimiter: createLoginLimiter(5, 900, clock),
     metrics: createMetrics(),
-    events: new CloudEvents(),
+    events: new CloudEvents(logger),
     verifiedLookup: createVerifiedLookup(opts.deps?.webauthn?.window ?? TEST_WEBAUTHN.window, clock),
     webauthn: TEST_WEBAUTHN,
     settings: { timezone: 'UTC', openRegistration: true, trustProxy: false, tokenTtlS: 3600 },
