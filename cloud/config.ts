@@ -2,6 +2,8 @@
  * Cloud configuration from the environment (DESIGN §8), validated once at start. A bad value
  * stops the process with a message naming the variable instead of running half-configured.
  */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { rpIdFitsOrigin, type WebAuthnSettings } from './webauthn/settings.js';
@@ -35,6 +37,12 @@ const envSchema = z
     MQTT_PASSWORD: optionalString,
     MQTT_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9_/-]+$/).default('att/v1'),
     MQTT_DISABLED: z.enum(['0', '1', 'true', 'false']).default('false').transform((v) => v === '1' || v === 'true'),
+    MQTT_TLS_CERT_FILE: optionalString,
+    MQTT_TLS_KEY_FILE: optionalString,
+    MQTT_CA_FILE: optionalString,
+    MQTT_PUBLIC_URL: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'must be an mqtt:// or mqtts:// URL').optional(),
+    MQTT_CLIENT_ID: z.string().regex(/^cloud-[A-Za-z0-9_.-]{1,60}$/, 'must start with cloud- (the broker requires it)').optional(),
+    MQTT_ACK_TIMEOUT_MS: z.coerce.number().int().min(0).max(30_000).default(2000),
     ATTENDANCE_TIMEZONE: z.string().default('UTC').refine(isTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin' }),
     ATTENDANCE_ADMIN_EMAIL: z.email().optional(),
     ATTENDANCE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
@@ -63,6 +71,10 @@ const envSchema = z
     ATTENDANCE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
+  .refine((e) => (e.MQTT_TLS_CERT_FILE === undefined) === (e.MQTT_TLS_KEY_FILE === undefined), {
+    message: 'MQTT_TLS_CERT_FILE and MQTT_TLS_KEY_FILE must be set together',
+    path: ['MQTT_TLS_KEY_FILE'],
+  })
   .refine((e) => (e.ATTENDANCE_ADMIN_EMAIL === undefined) === (e.ATTENDANCE_ADMIN_PASSWORD === undefined), {
     message: 'ATTENDANCE_ADMIN_EMAIL and ATTENDANCE_ADMIN_PASSWORD must be set together',
     path: ['ATTENDANCE_ADMIN_PASSWORD'],
@@ -72,12 +84,32 @@ const envSchema = z
     path: ['ATTENDANCE_RP_ID'],
   });
 
+/** The MQTT side: the embedded broker (port, host, TLS) unless `url` names an external one. */
+export interface MqttConfig {
+  port: number;
+  host: string;
+  url: string | null;
+  username: string | null;
+  password: string | null;
+  topicPrefix: string;
+  disabled: boolean;
+  /** The embedded broker listens with TLS (mqtts). */
+  tls: { cert: Buffer; key: Buffer } | null;
+  /** CA the cloud's client trusts (an external mqtts broker). */
+  ca: Buffer | null;
+  /** Broker URL handed to provisioned gateways (default: derived from the request's host). */
+  publicUrl: string | null;
+  clientId: string;
+  /** How long a session start/end waits for the room gateway's confirmation. */
+  ackTimeoutMs: number;
+}
+
 export interface CloudConfig {
   port: number;
   host: string;
   dataDir: string;
   databaseUrl: string;
-  mqtt: { port: number; host: string; url: string | null; username: string | null; password: string | null; topicPrefix: string; disabled: boolean };
+  mqtt: MqttConfig;
   timezone: string;
   admin: { email: string; password: string } | null;
   jwtSecretFile: string;
@@ -95,6 +127,14 @@ export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  ${problems.join('\n  ')}`);
     this.name = 'ConfigError';
+  }
+}
+
+function readConfigFile(variable: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError([`${variable}: cannot read ${file}: ${(err as Error).message}`]);
   }
 }
 
@@ -118,6 +158,11 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv = process.env): CloudConf
       password: e.MQTT_PASSWORD ?? null,
       topicPrefix: e.MQTT_TOPIC_PREFIX,
       disabled: e.MQTT_DISABLED,
+      tls: e.MQTT_TLS_CERT_FILE && e.MQTT_TLS_KEY_FILE ? { cert: readConfigFile('MQTT_TLS_CERT_FILE', e.MQTT_TLS_CERT_FILE), key: readConfigFile('MQTT_TLS_KEY_FILE', e.MQTT_TLS_KEY_FILE) } : null,
+      ca: e.MQTT_CA_FILE ? readConfigFile('MQTT_CA_FILE', e.MQTT_CA_FILE) : null,
+      publicUrl: e.MQTT_PUBLIC_URL ?? null,
+      clientId: e.MQTT_CLIENT_ID ?? `cloud-${os.hostname().replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 40) || 'host'}`,
+      ackTimeoutMs: e.MQTT_ACK_TIMEOUT_MS,
     },
     timezone: e.ATTENDANCE_TIMEZONE,
     admin: e.ATTENDANCE_ADMIN_EMAIL && e.ATTENDANCE_ADMIN_PASSWORD ? { email: e.ATTENDANCE_ADMIN_EMAIL.toLowerCase(), password: e.ATTENDANCE_ADMIN_PASSWORD } : null,

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadCloudConfig } from '../../cloud/config.js';
 
@@ -7,6 +10,16 @@ describe('cloud configuration', () => {
     expect(c).toMatchObject({ port: 8000, timezone: 'UTC', admin: null, mqtt: { port: 1883, url: null } });
     expect(c.databaseUrl).toMatch(/^sqlite:.*data\/attendance\.db$/);
     expect(c.jwtSecretFile).toMatch(/data\/jwt-secret$/);
+    expect(c.mqtt).toMatchObject({ tls: null, ca: null, publicUrl: null, ackTimeoutMs: 2000 });
+    expect(c.mqtt.clientId).toMatch(/^cloud-[A-Za-z0-9_.-]+$/);
+  });
+
+  it('reads the MQTT side from the same schema, files included', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cloud-config-'));
+    fs.writeFileSync(path.join(dir, 'ca.pem'), 'CA');
+    const c = loadCloudConfig({ MQTT_CA_FILE: path.join(dir, 'ca.pem'), MQTT_PUBLIC_URL: 'mqtts://broker.uni.example:8883', MQTT_CLIENT_ID: 'cloud-a', MQTT_ACK_TIMEOUT_MS: '500' });
+    expect(c.mqtt).toMatchObject({ publicUrl: 'mqtts://broker.uni.example:8883', clientId: 'cloud-a', ackTimeoutMs: 500 });
+    expect(c.mqtt.ca?.toString()).toBe('CA');
   });
 
   it.each([
@@ -18,6 +31,12 @@ describe('cloud configuration', () => {
     [{ ATTENDANCE_ADMIN_EMAIL: 'admin@uni.example' }, 'ATTENDANCE_ADMIN_PASSWORD'],
     [{ ATTENDANCE_ADMIN_EMAIL: 'admin@uni.example', ATTENDANCE_ADMIN_PASSWORD: 'short' }, 'ATTENDANCE_ADMIN_PASSWORD'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ MQTT_TLS_CERT_FILE: '/etc/attendance/broker.crt' }, 'MQTT_TLS_KEY_FILE'],
+    [{ MQTT_TLS_CERT_FILE: '/nonexistent/broker.crt', MQTT_TLS_KEY_FILE: '/nonexistent/broker.key' }, 'MQTT_TLS_CERT_FILE'],
+    [{ MQTT_CA_FILE: '/nonexistent/ca.pem' }, 'MQTT_CA_FILE'],
+    [{ MQTT_PUBLIC_URL: 'http://broker.uni.example' }, 'MQTT_PUBLIC_URL'],
+    [{ MQTT_CLIENT_ID: 'gw-pretending' }, 'MQTT_CLIENT_ID'],
+    [{ MQTT_ACK_TIMEOUT_MS: '60000' }, 'MQTT_ACK_TIMEOUT_MS'],
   ])('refuses %j naming %s', (env, name) => {
     try {
       loadCloudConfig(env as NodeJS.ProcessEnv);
