@@ -62,7 +62,7 @@ for (let i = 1; i <= ROTATIONS; i++) {
     samples.push({ rotations: i, rssMb: process.memoryUsage.rss() / 2 ** 20 });
   }
 }
-// "Memory after a long run" (issue 3): a deployed daemon rotates once every few minutes, so after
+// "Memory after a long run" (bench/README.md): a deployed daemon rotates once every few minutes, so after
 // the compressed burst it is sampled as it then lives — idle, with the outbox drained — every
 // 10 s for a minute. V8 gives back the heap it grew during the burst once the process is idle.
 while (store.outbox.depth() > 0) await sleep(10);

@@ -1,5 +1,5 @@
 /**
- * Gateway benchmarks (issue 3). Run: node --import tsx bench/gateway.ts [--boundaries N] [--events N] [--rotations N] [--steady-seconds S]
+ * Gateway benchmarks (bench/README.md). Run: node --import tsx bench/gateway.ts [--boundaries N] [--events N] [--rotations N] [--steady-seconds S]
  *
  * 1. Rotation accuracy: the real daemon parts on the real bleno over a virtual HCI controller,
  *    period_s 10, real wall-clock scheduling (no fake timers). For each window boundary, the

@@ -2,7 +2,7 @@
  * The simulated gateways of bench/ingest.ts, in their own process (real gateways are separate
  * machines; in the cloud's process they would take its CPU). Receives the broker URL, the
  * gateways' credentials and sessions over IPC, connects them all (QoS 1, clean session false,
- * client id gw-<id> as DESIGN §4 wants), and on 'go' publishes every gateway's events as fast as
+ * client id gw-<id> as docs/protocol.md §MQTT wants), and on 'go' publishes every gateway's events as fast as
  * the broker acknowledges them. Reports the ids it sent and when the last PUBACK came.
  */
 import { connect, type MqttClient } from 'mqtt';

@@ -1,5 +1,5 @@
 /**
- * Cloud ingest benchmark (issue 6), two measurements on the real cloud (cloud/main.ts, SQLite,
+ * Cloud ingest benchmark (bench/README.md), two measurements on the real cloud (cloud/main.ts, SQLite,
  * embedded aedes broker on a free loopback port):
  *
  *  1. throughput: 50 simulated gateways (plain mqtt clients with their provisioned credentials,

@@ -1,5 +1,5 @@
 /**
- * Cloud → gateway commands (DESIGN §4): parsed with the shared schemas, applied idempotently by
+ * Cloud → gateway commands (docs/protocol.md §MQTT): parsed with the shared schemas, applied idempotently by
  * command id, answered with `command.result` through the outbox. The command's effect, its
  * processed_commands row and its result event commit in one transaction, so a crash can never
  * apply a command without remembering it (or the reverse). Bad input gets an error result and a

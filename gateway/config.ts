@@ -1,7 +1,7 @@
 /**
  * Gateway configuration: a JSON file (default /etc/attendance/gateway.json) with environment
  * overrides ATTENDANCE_GATEWAY_<FIELD>. Validated once at start; the daemon refuses to run
- * half-configured (DESIGN §8), and every error names the field so an installer can fix it.
+ * half-configured (docs/architecture.md), and every error names the field so an installer can fix it.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';

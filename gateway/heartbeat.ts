@@ -1,5 +1,5 @@
 /**
- * The `heartbeat` event (DESIGN §4): the cloud's view of each room's health and clock. It
+ * The `heartbeat` event (docs/protocol.md §MQTT): the cloud's view of each room's health and clock. It
  * describes the present, so a new one replaces any older heartbeat still unsent in the outbox
  * (a week offline queues one heartbeat, not ten thousand).
  */

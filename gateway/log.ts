@@ -1,6 +1,6 @@
 /**
  * The gateway's root logger: pino JSON to stdout (journald stores it). Secrets are redacted by
- * path so that a config object or an error carrying one can never print it (DESIGN §3, §7).
+ * path so that a config object or an error carrying one can never print it (docs/protocol.md §Tokens).
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 

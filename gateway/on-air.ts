@@ -1,6 +1,6 @@
 /**
- * What the beacon puts on air: the session frame of DESIGN §3 (docs/protocol.md §On air), or the
- * idle frame documented in docs/gateway.md §Idle frame when no session is live.
+ * What the beacon puts on air: the session frame of docs/protocol.md §On air, or the
+ * idle frame documented in docs/gateway.md §What goes on air when no session is live.
  */
 import { advertisingData, scanResponseData } from '../shared/advertisement.js';
 import { encodeFrame } from '../shared/frame.js';

@@ -1,5 +1,5 @@
 /**
- * `attendance-gateway provision --cloud URL --code CODE [--config FILE]` (issue 6): trades the
+ * `attendance-gateway provision --cloud URL --code CODE [--config FILE]` (docs/operations.md): trades the
  * one-time provisioning code an admin got from `POST /api/v1/admin/rooms/{id}/gateways` for the
  * gateway's credentials and the room secret, and writes them into the gateway config file with
  * mode 0600. Fields an installer set before (db_path, hci_device_id, company_id, ...) are kept;

@@ -1,5 +1,5 @@
 /**
- * Keeps the advertised frame equal to the live session's window of *now* (DESIGN §3).
+ * Keeps the advertised frame equal to the live session's window of *now* (docs/protocol.md §Tokens).
  *
  * The next change is a setTimeout to the next window boundary, recomputed from the wall clock
  * every time (a setInterval drifts, and cannot notice a clock step). Timers are monotonic, so a

@@ -1,7 +1,7 @@
 /**
  * The room's timetable (`timetable.set`): the gateway starts and ends those sessions itself with
  * node-cron, in the timetable's time zone, also while the cloud is unreachable. Session ids are
- * UUIDv7 and reported with source 'timetable' (issue 6).
+ * UUIDv7 and reported with source 'timetable' (docs/gateway.md §Sessions, commands, timetable).
  *
  * A person's explicit action wins: a timetable start is skipped while another session is live,
  * and a slot that already started today is not started again after a teacher ended it early.

@@ -1,5 +1,5 @@
 /**
- * `npm run demo` — the whole system on one machine, on embedded defaults (issue 6):
+ * `npm run demo` — the whole system on one machine, on embedded defaults (docs/operations.md):
  *
  *  1. the cloud (SQLite under ./data/demo, embedded MQTT broker on a free port), an admin account;
  *  2. a course with a teacher and students, a room, and its gateway provisioned with a one-time

@@ -1,5 +1,5 @@
 /**
- * On-air bytes of the attendance beacon — docs/protocol.md §On air (DESIGN §3, contract).
+ * On-air bytes of the attendance beacon — docs/protocol.md §On air (contract).
  * Legacy advertising, 31-byte limit:
  *   advertising data = 02 01 06 | 14 FF <company id LE> <17-byte frame>   (24 bytes)
  *   scan response    = 11 07 <service UUID, 16 bytes LE> | <len> 09 <short local name>

@@ -1,5 +1,5 @@
 /**
- * The 17-byte advertisement frame — docs/protocol.md §Frame (DESIGN §3, contract):
+ * The 17-byte advertisement frame — docs/protocol.md §Frame (contract):
  *   version(1)=0x01 | room_code(4, BE) | w(4, BE) | token(8)
  */
 import { TOKEN_BYTES } from './token.js';

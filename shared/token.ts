@@ -1,5 +1,5 @@
 /**
- * Rotating attendance tokens — docs/protocol.md §Tokens (DESIGN §3, contract).
+ * Rotating attendance tokens — docs/protocol.md §Tokens (contract).
  *
  *   session_key = HMAC-SHA256(room_secret, "att/v1/session|" + session_id)
  *   w           = floor(unix_ms / (period_s * 1000))

@@ -6,7 +6,7 @@ import type { EventEmitter } from 'node:events';
 
 export type RadioState = 'unknown' | 'resetting' | 'unsupported' | 'unauthorized' | 'poweredOff' | 'poweredOn' | 'stopped';
 
-/** What should be on air: exactly these bytes (DESIGN §3, docs/protocol.md §On air). */
+/** What should be on air: exactly these bytes (docs/protocol.md §On air). */
 export interface AdvertisingPayload {
   advertisingData: Buffer;
   scanResponse: Buffer;

@@ -3,9 +3,9 @@
  * only code that loads it, lazily in start(), so the daemon runs (and reports the radio as
  * unhealthy) on a machine where bleno cannot load.
  *
- * Behaviour (issue 3 §Radio; the room-assistant lessons in STYLE.md):
+ * Behaviour (docs/radio.md §What the advertiser guarantees):
  * - advertises only while bleno is `poweredOn`, with startAdvertisingWithEIRData so the bytes
- *   are exactly those of DESIGN §3 / docs/protocol.md §On air;
+ *   are exactly those of docs/protocol.md §On air;
  * - after every state change the controller is assumed empty (a downed adapter comes back
  *   reset) and the wanted payload is applied again once `poweredOn` returns;
  * - one bleno operation at a time: bleno's gap has a single advertise state, so overlapping

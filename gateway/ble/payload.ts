@@ -1,5 +1,5 @@
 /**
- * Helpers for AdvertisingPayload values (the bytes of DESIGN §3), shared by the advertisers.
+ * Helpers for AdvertisingPayload values (the bytes of docs/protocol.md §On air), shared by the advertisers.
  */
 import { LEGACY_ADV_MAX } from '../../shared/advertisement.js';
 import type { AdvertisingPayload } from './advertiser.js';

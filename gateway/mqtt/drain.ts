@@ -1,5 +1,5 @@
 /**
- * Publishes the outbox in seq order with QoS 1 and deletes each row on its PUBACK (DESIGN §4).
+ * Publishes the outbox in seq order with QoS 1 and deletes each row on its PUBACK (docs/gateway.md).
  *
  * Up to `window` messages are in flight at once, for throughput over a slow link; order still
  * holds because a broker must acknowledge QoS 1 PUBLISHes in the order received (MQTT 3.1.1

@@ -1,5 +1,5 @@
 /**
- * The gateway's MQTT connection (DESIGN §4): client id gw-<id>, clean session false, retained
+ * The gateway's MQTT connection (docs/protocol.md §MQTT): client id gw-<id>, clean session false, retained
  * status online with last will offline, QoS 1, own cmd topic only, reconnect with exponential
  * backoff. The outbox drain publishes; this file owns the connection and its life cycle.
  */

@@ -1,5 +1,5 @@
 /**
- * The durable outbox of gateway → cloud events (DESIGN §4): an event is appended in the same
+ * The durable outbox of gateway → cloud events (docs/protocol.md §MQTT): an event is appended in the same
  * transaction as the state change it reports, published in seq order, and deleted only on PUBACK.
  */
 import { eventDataSchemas, type EventData, type EventType } from '../../shared/mqtt/messages.js';

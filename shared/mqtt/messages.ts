@@ -1,5 +1,5 @@
 /**
- * Message schemas on the MQTT link — docs/protocol.md §MQTT (DESIGN §4, contract).
+ * Message schemas on the MQTT link — docs/protocol.md §MQTT (contract).
  * Both directions use the envelope {id: uuidv7, type, at: ISO-8601, data}.
  */
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-/** MQTT topic layout — docs/protocol.md §MQTT (DESIGN §4, contract). */
+/** MQTT topic layout — docs/protocol.md §MQTT (contract). */
 export const DEFAULT_TOPIC_PREFIX = 'att/v1';
 /** Payloads larger than this are refused by both sides (a gateway event is a few hundred bytes). */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;

@@ -1,6 +1,6 @@
 /**
  * The production radio on a machine without a Bluetooth adapter (this one: the native HCI
- * socket throws EAFNOSUPPORT, BLE_NOTES.md). The daemon must keep running and say why the radio
+ * socket throws EAFNOSUPPORT, docs/radio.md). The daemon must keep running and say why the radio
  * is unhealthy instead of crashing. No virtual controller is installed in this file's process.
  */
 import { describe, expect, it } from 'vitest';

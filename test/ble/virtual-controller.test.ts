@@ -1,6 +1,6 @@
 /**
  * The virtual controller speaks HCI the way bleno and noble need: every command answered with a
- * correctly sized event (Core v5.3 Vol 4 Part E §7; BLE_NOTES.md), advertising state recorded
+ * correctly sized event (Core v5.3 Vol 4 Part E §7; docs/radio.md), advertising state recorded
  * with timestamps, and what it hears on air reported as LE Advertising Reports.
  */
 import { once } from 'node:events';

@@ -1,5 +1,5 @@
 /**
- * Enrolling phones (issue 5): what is stored (public key, counter, flags — nothing biometric),
+ * Enrolling phones (docs/api.md §Biometric verification): what is stored (public key, counter, flags — nothing biometric),
  * the refusals of a bad registration, one credential per student, a second device waiting for a
  * teacher's approval, and one phone that cannot be enrolled for two classmates.
  */

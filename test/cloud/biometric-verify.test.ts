@@ -1,5 +1,5 @@
 /**
- * Verification at the end of a session (issue 5): a student's own enrolled phone, unlocked by its
+ * Verification at the end of a session (docs/api.md): a student's own enrolled phone, unlocked by its
  * owner, signs a challenge bound to this session. Every way it can go wrong is refused with its
  * own code, and a refused attempt records nothing.
  */

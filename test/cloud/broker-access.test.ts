@@ -1,5 +1,5 @@
 /**
- * Access control at the embedded broker (DESIGN §4, issue 6): wrong credentials are refused at
+ * Access control at the embedded broker (docs/protocol.md §MQTT): wrong credentials are refused at
  * CONNECT, a gateway cannot publish to or subscribe to another gateway's topics, and revoked
  * credentials stop working — real aedes over a real socket, gateways as plain mqtt clients.
  */

@@ -1,5 +1,5 @@
 /**
- * Provisioning with a one-time code (issue 6): the admin gets a short-lived code, the gateway's
+ * Provisioning with a one-time code (docs/operations.md): the admin gets a short-lived code, the gateway's
  * `provision` command exchanges it over HTTP and writes its config file (mode 0600), and the
  * gateway can then connect to the broker with what was written. A code works once and expires.
  */

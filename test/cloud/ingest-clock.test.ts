@@ -1,5 +1,5 @@
 /**
- * Clock skew from heartbeats (issue 6: over 2 s is flagged). A heartbeat that waited in the
+ * Clock skew from heartbeats (over 2 s is flagged, docs/operations.md). A heartbeat that waited in the
  * gateway's outbox while it was offline arrives "late" and must not be mistaken for a clock
  * running behind.
  */

@@ -1,5 +1,5 @@
 /**
- * Remote sessions and timetables (issue 6): session start/end publish commands to the room's
+ * Remote sessions and timetables (docs/operations.md): session start/end publish commands to the room's
  * gateway, the answer (`command.result`) is tracked and reported in the session response; a
  * command for an offline gateway waits in the cloud's command table and reaches the gateway when
  * it reconnects — also after the cloud (and with it the embedded broker's memory) restarted.

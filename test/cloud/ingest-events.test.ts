@@ -1,5 +1,5 @@
 /**
- * Gateway events into the cloud (issue 6): sessions started on the gateway appear in the cloud,
+ * Gateway events into the cloud (docs/operations.md): sessions started on the gateway appear in the cloud,
  * each event counts once however often it is delivered, the token log is kept, heartbeats update
  * the gateway's state and a clock off by more than 2 s is flagged. Bad input is rejected, logged
  * and counted, and the cloud keeps ingesting.

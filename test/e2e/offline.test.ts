@@ -1,5 +1,5 @@
 /**
- * The room's network is down for part of the class (issue 6): the broker is stopped mid-session;
+ * The room's network is down for part of the class: the broker is stopped mid-session;
  * the gateway keeps advertising and queues its events; students keep submitting to the cloud over
  * HTTP; when the broker returns the cloud receives every queued event exactly once.
  */

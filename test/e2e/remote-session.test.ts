@@ -1,5 +1,5 @@
 /**
- * A class from the teacher's tap to the attendance list (issue 6): the cloud, its embedded broker
+ * A class from the teacher's tap to the attendance list: the cloud, its embedded broker
  * and a gateway process on the virtual radio; students' phones hear the virtual air with noble
  * and submit over HTTP. Remote start → the gateway advertises the session's token within 1 s →
  * submissions accepted → end → the attendance list is right.
@@ -17,7 +17,7 @@ let gw: RoomGateway;
 beforeAll(async () => {
   w = await startWorld();
   c = await newClassroom(w, { courseCode: 'NET210', courseName: 'Networks', roomName: 'Lab 2', teacherName: 'Grace Hopper', studentNames: ['Ada Lovelace', 'Alan Turing', 'Edsger Dijkstra', 'Barbara Liskov'],
-    // Biometric verification is issue 5's scenario; here presence alone decides.
+    // Biometric verification has its own tests (test/cloud/biometric-*); here presence alone decides.
     policy: { require_biometric: false } });
   gw = await startGateway(w, c, 'gw-lab2');
 }, 90_000);

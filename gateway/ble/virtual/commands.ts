@@ -1,7 +1,7 @@
 /**
  * How the virtual controller answers each HCI command (Core v5.3 Vol 4 Part E §7). Result
  * lengths are those of the spec, which are also what bleno 0.6.2 and noble 1.9.2-26 read (their
- * lib/hci-socket/hci.js processCmdCompleteEvent); see BLE_NOTES.md.
+ * lib/hci-socket/hci.js processCmdCompleteEvent); see docs/radio.md §HCI commands answered.
  *
  * The controller has no connections: commands about one are answered with Unknown Connection
  * Identifier, and LE Create Connection with Unsupported Feature, so noble fails a connect()

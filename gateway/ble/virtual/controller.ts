@@ -2,7 +2,7 @@
  * A virtual Bluetooth LE controller: the chip behind /dev/hciN, minus the radio. Hosts (the
  * real bleno and noble, through VirtualHciSocket) send it HCI commands; it answers each one with
  * a correctly sized Command Complete or Command Status event (Core v5.3 Vol 4 Part E §7 — a
- * short result crashes bleno/noble with ERR_BUFFER_OUT_OF_BOUNDS, BLE_NOTES.md), keeps the
+ * short result crashes bleno/noble with ERR_BUFFER_OUT_OF_BOUNDS, docs/radio.md), keeps the
  * advertising and scanning state a real controller keeps, puts its advertising on the virtual
  * air at the advertising interval and turns what it hears into LE Advertising Reports.
  *

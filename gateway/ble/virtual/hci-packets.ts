@@ -3,7 +3,7 @@
  * §5.4 packet formats and §7 commands/events). Pure functions: no I/O, no state.
  *
  * Every opcode bleno 0.6.2 and noble 1.9.2-26 send is listed here (read from their
- * lib/hci-socket/hci.js; see /work/shared/BLE_NOTES.md), with the name used in the log.
+ * lib/hci-socket/hci.js; see docs/radio.md §HCI commands answered), with the name used in the log.
  */
 
 /** HCI packet indicators (UART transport, Vol 4 Part A §2), also used by Linux raw sockets. */

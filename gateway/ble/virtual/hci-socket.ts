@@ -1,6 +1,6 @@
 /**
  * A stand-in for `@abandonware/bluetooth-hci-socket` (the one class bleno and noble use to
- * reach a controller on Linux, BLE_NOTES.md), backed by VirtualControllers of this process.
+ * reach a controller on Linux, docs/radio.md), backed by VirtualControllers of this process.
  *
  * Same API as the native class: bindRaw/bindUser/bindControl, start, stop, isDevUp, setFilter,
  * write, and the 'data'/'error' events. A raw/user socket binds to the controller with the

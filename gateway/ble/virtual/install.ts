@@ -1,7 +1,7 @@
 /**
  * Makes `require('@abandonware/bluetooth-hci-socket')` return VirtualHciSocket, so the real
- * bleno and noble (CommonJS) run unchanged on virtual controllers (BLE_NOTES.md suggests
- * overriding Module._load). Only the virtual radio calls this; a process that never does keeps
+ * bleno and noble (CommonJS) run unchanged on virtual controllers (by overriding
+ * Module._load; docs/radio.md). Only the virtual radio calls this; a process that never does keeps
  * the native module, so the production bleno path is untouched.
  *
  * It must run before bleno or noble is first required: both capture the socket class when
