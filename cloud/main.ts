@@ -10,7 +10,7 @@ import type { CloudConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { openStore, type Store } from './store/db.js';
 import { migrateToLatest } from './store/migrate.js';
-import { ensureFirstAdmin } from './store/users.js';
+import { ensureFirstAdmin } from './services/first-admin.js';
 import { loadOrCreateSigningKey } from './auth/keys.js';
 import { createTokenService } from './auth/jwt.js';
 import { createLoginLimiter } from './auth/login-limiter.js';
@@ -39,7 +39,7 @@ export async function startCloud(config: CloudConfig, opts: { logger?: Logger; c
   const store = openStore(config.databaseUrl);
   const applied = await migrateToLatest(store);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
-  await ensureFirstAdmin(store.db, config.admin, clock(), logger.child({ module: 'accounts' }), path.join(config.dataDir, 'initial-admin.txt'));
+  await ensureFirstAdmin(store.accounts, config.admin, clock(), logger.child({ module: 'accounts' }), path.join(config.dataDir, 'initial-admin.txt'));
 
   const deps: AppDeps = {
     store,

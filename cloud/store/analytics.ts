@@ -7,6 +7,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { StatusCounts } from '../domain/analytics.js';
 import type { AttendanceStatus, Database } from './schema.js';
+import type { Queryable } from './repositories.js';
 
 const effective = sql`coalesce(attendance.override_status, attendance.status)`;
 const countWhere = (status: AttendanceStatus): RawBuilder<number> => sql<number>`sum(case when ${effective} = ${status} then 1 else 0 end)`;
@@ -33,25 +34,6 @@ export function studentStatusCountsQuery(db: Kysely<Database>, courseId: string,
     .where('sessions.started_at', '<', range.endMs)
     .where('sessions.state', '=', 'ended')
     .groupBy('attendance.student_id');
-}
-
-/** Per student: effective status counts over the course's ended sessions started in the range. */
-export async function studentStatusCounts(db: Kysely<Database>, courseId: string, range: TimeRange): Promise<Map<string, StatusCounts>> {
-  const rows = await studentStatusCountsQuery(db, courseId, range).execute();
-  return new Map(rows.map((r) => [r.student_id, toCounts(r)]));
-}
-
-/** Number of ended sessions of the course started in the range. */
-export async function endedSessionCount(db: Kysely<Database>, courseId: string, range: TimeRange): Promise<number> {
-  const row = await db
-    .selectFrom('sessions')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('course_id', '=', courseId)
-    .where('started_at', '>=', range.startMs)
-    .where('started_at', '<', range.endMs)
-    .where('state', '=', 'ended')
-    .executeTakeFirst();
-  return Number(row?.n ?? 0);
 }
 
 export interface SessionReportRow extends StatusCounts {
@@ -90,25 +72,39 @@ export function sessionStatusCountsQuery(db: Kysely<Database>, courseIds: readon
     .orderBy('sessions.id');
 }
 
-/**
- * Per ended session of the given courses started in the range, with its status counts, oldest
- * first. A session without records (nobody enrolled) still appears, with zeros.
- */
-export async function sessionStatusCounts(db: Kysely<Database>, courseIds: readonly string[] | 'all', range: TimeRange): Promise<SessionReportRow[]> {
-  if (courseIds !== 'all' && courseIds.length === 0) return [];
-  const rows = await sessionStatusCountsQuery(db, courseIds, range).execute();
-  return rows.map((r) => ({
-    session_id: r.session_id, course_id: r.course_id, course_code: r.course_code, course_name: r.course_name,
-    room_id: r.room_id, room_name: r.room_name, started_at: Number(r.started_at), ended_at: Number(r.ended_at ?? r.started_at),
-    enrolled: Number(r.enrolled), ...toCounts(r),
-  }));
-}
+export class AnalyticsQueries {
+  constructor(private readonly db: Queryable) {}
 
-/** Ids of the courses a teacher teaches (the courses_teacher index). */
-export async function courseIdsOfTeacher(db: Kysely<Database>, teacherId: string): Promise<string[]> {
-  return (await db.selectFrom('courses').select('id').where('teacher_id', '=', teacherId).execute()).map((r) => r.id);
-}
+  /** Per student: effective status counts over the course's ended sessions started in the range. */
+  async studentStatusCounts(courseId: string, range: TimeRange): Promise<Map<string, StatusCounts>> {
+    const rows = await studentStatusCountsQuery(this.db, courseId, range).execute();
+    return new Map(rows.map((r) => [r.student_id, toCounts(r)]));
+  }
 
-export async function termOf(db: Kysely<Database>, termId: string) {
-  return db.selectFrom('terms').selectAll().where('id', '=', termId).executeTakeFirst();
+  /** Number of ended sessions of the course started in the range. */
+  async endedSessionCount(courseId: string, range: TimeRange): Promise<number> {
+    const row = await this.db
+      .selectFrom('sessions')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('course_id', '=', courseId)
+      .where('started_at', '>=', range.startMs)
+      .where('started_at', '<', range.endMs)
+      .where('state', '=', 'ended')
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  /**
+   * Per ended session of the given courses started in the range, with its status counts, oldest
+   * first. A session without records (nobody enrolled) still appears, with zeros.
+   */
+  async sessionStatusCounts(courseIds: readonly string[] | 'all', range: TimeRange): Promise<SessionReportRow[]> {
+    if (courseIds !== 'all' && courseIds.length === 0) return [];
+    const rows = await sessionStatusCountsQuery(this.db, courseIds, range).execute();
+    return rows.map((r) => ({
+      session_id: r.session_id, course_id: r.course_id, course_code: r.course_code, course_name: r.course_name,
+      room_id: r.room_id, room_name: r.room_name, started_at: Number(r.started_at), ended_at: Number(r.ended_at ?? r.started_at),
+      enrolled: Number(r.enrolled), ...toCounts(r),
+    }));
+  }
 }

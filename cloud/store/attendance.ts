@@ -2,155 +2,227 @@
  * Attendance records: computed provisionally from submissions while a session is live, written
  * for every enrolled student when it ends. Overrides (excused, or any status) survive recomputation.
  */
-import type { Kysely, Transaction } from 'kysely';
 import { decide, type DecisionReason } from '../domain/policy.js';
-import type { AttendanceStatus, Course, Database, NewAttendance, Session } from './schema.js';
-import { enrolledStudents, policyOf } from './courses.js';
+import type { AttendanceRow, AttendanceStatus, Course, NewAttendance, Session } from './schema.js';
+import { CourseRepository, policyOf } from './courses.js';
+import type { Queryable, Repositories } from './repositories.js';
 
-export interface AttendanceEntry {
+export interface AttendanceOverride {
+  status: AttendanceStatus;
+  reason: string;
+  by: string;
+  at: number;
+}
+
+/** A student's record as every reader sees it: the effective status is the override, if any. */
+interface RecordView {
+  status: AttendanceStatus;
+  decided_status: Exclude<AttendanceStatus, 'excused'>;
+  verified: boolean;
+  reasons: DecisionReason[];
+  override: AttendanceOverride | null;
+}
+
+export interface AttendanceEntry extends RecordView {
   student_id: string;
   email: string;
   full_name: string;
-  status: AttendanceStatus;
-  decided_status: Exclude<AttendanceStatus, 'excused'>;
   presence: number;
   windows_seen: number;
   windows_total: number;
   first_seen: number | null;
   last_seen: number | null;
-  verified: boolean;
-  reasons: DecisionReason[];
-  override: { status: AttendanceStatus; reason: string; by: string; at: number } | null;
   provisional: boolean;
 }
 
-type Db = Kysely<Database> | Transaction<Database>;
+/** One ended session's record of one student, with its course (the student's own history). */
+export interface StudentRecord extends RecordView {
+  session_id: string;
+  course_id: string;
+  course_code: string;
+  course_name: string;
+  started_at: number;
+  ended_at: number | null;
+  presence: number;
+}
 
 /** Hook for the biometric module: which students hold a valid verification for a session. */
-export type VerifiedLookup = (db: Db, session: Session) => Promise<Set<string>>;
+export type VerifiedLookup = (repos: Repositories, session: Session) => Promise<Set<string>>;
 export const noVerifications: VerifiedLookup = async () => new Set();
+
+type OverrideColumns = Pick<AttendanceRow, 'override_status' | 'override_reason' | 'override_by' | 'override_at'>;
+
+function overrideOf(r: OverrideColumns): AttendanceOverride | null {
+  return r.override_status ? { status: r.override_status, reason: r.override_reason ?? '', by: r.override_by ?? '', at: r.override_at ?? 0 } : null;
+}
+
+/** The one mapping of a stored attendance row to what readers see. */
+function recordOf(r: OverrideColumns & Pick<AttendanceRow, 'status' | 'verified' | 'reasons'>): RecordView {
+  const override = overrideOf(r);
+  return {
+    status: override?.status ?? r.status,
+    decided_status: r.status === 'excused' ? 'absent' : r.status,
+    verified: r.verified === 1,
+    reasons: (r.reasons ? r.reasons.split(',') : []) as DecisionReason[],
+    override,
+  };
+}
 
 /**
  * The attendance of a session as teachers and students see it: decided from the submissions while
  * it is live, read from the stored decisions once it has ended (raw submissions may since have
  * been deleted by the retention job; the decisions are the record).
  */
-export async function computeAttendance(db: Db, session: Session, course: Course, now: number, verifiedLookup: VerifiedLookup): Promise<AttendanceEntry[]> {
-  if (session.state === 'ended') return storedAttendance(db, session);
-  return decideFromSubmissions(db, session, course, now, verifiedLookup);
+export function computeAttendance(repos: Repositories, session: Session, course: Course, now: number, verifiedLookup: VerifiedLookup): Promise<AttendanceEntry[]> {
+  if (session.state === 'ended') return repos.attendance.stored(session);
+  return repos.attendance.decide(session, course, now, verifiedLookup(repos, session));
 }
 
-async function storedAttendance(db: Db, session: Session): Promise<AttendanceEntry[]> {
-  const rows = await db
-    .selectFrom('attendance')
-    .innerJoin('users', 'users.id', 'attendance.student_id')
-    .selectAll('attendance')
-    .select(['users.email', 'users.full_name'])
-    .where('attendance.session_id', '=', session.id)
-    .orderBy('users.full_name')
-    .orderBy('users.id')
-    .execute();
-  return rows.map((r) => {
-    const override = r.override_status ? { status: r.override_status, reason: r.override_reason ?? '', by: r.override_by ?? '', at: r.override_at ?? 0 } : null;
-    return {
+export class AttendanceRepository {
+  constructor(private readonly db: Queryable) {}
+
+  /** The decisions written when the session ended, by student name. */
+  async stored(session: Session): Promise<AttendanceEntry[]> {
+    const rows = await this.db
+      .selectFrom('attendance')
+      .innerJoin('users', 'users.id', 'attendance.student_id')
+      .selectAll('attendance')
+      .select(['users.email', 'users.full_name'])
+      .where('attendance.session_id', '=', session.id)
+      .orderBy('users.full_name')
+      .orderBy('users.id')
+      .execute();
+    return rows.map((r) => ({
       student_id: r.student_id,
       email: r.email,
       full_name: r.full_name,
-      status: override?.status ?? r.status,
-      decided_status: r.status === 'excused' ? 'absent' : r.status,
       presence: r.presence,
       windows_seen: r.windows_seen,
       windows_total: r.windows_total,
       first_seen: r.first_seen,
       last_seen: r.last_seen,
-      verified: r.verified === 1,
-      reasons: (r.reasons ? r.reasons.split(',') : []) as DecisionReason[],
-      override,
+      ...recordOf(r),
       provisional: false,
-    };
-  });
-}
-
-/** Decides every enrolled student's record from the raw submissions (live view and session end). */
-export async function decideFromSubmissions(db: Db, session: Session, course: Course, now: number, verifiedLookup: VerifiedLookup): Promise<AttendanceEntry[]> {
-  const [students, subs, overrides, verified] = await Promise.all([
-    enrolledStudents(db as Kysely<Database>, session.course_id),
-    db.selectFrom('submissions').select(['student_id', 'w', 'received_at']).where('session_id', '=', session.id).execute(),
-    db.selectFrom('attendance').select(['student_id', 'override_status', 'override_reason', 'override_by', 'override_at']).where('session_id', '=', session.id).where('override_status', 'is not', null).execute(),
-    verifiedLookup(db, session),
-  ]);
-  const byStudent = new Map<string, { windows: number[]; first: number; last: number }>();
-  for (const s of subs) {
-    const e = byStudent.get(s.student_id) ?? { windows: [], first: s.received_at, last: s.received_at };
-    e.windows.push(s.w);
-    e.first = Math.min(e.first, s.received_at);
-    e.last = Math.max(e.last, s.received_at);
-    byStudent.set(s.student_id, e);
+    }));
   }
-  const overrideBy = new Map(overrides.map((o) => [o.student_id, o]));
-  const policy = policyOf(course);
-  // A live session is judged up to and including the window that contains `now`.
-  const until = session.ended_at ?? now + 1;
-  return students.map((st) => {
-    const seen = byStudent.get(st.id);
-    const d = decide({ startedAt: session.started_at, until, periodS: session.period_s, acceptedWindows: seen?.windows ?? [], verified: verified.has(st.id), policy });
-    const o = overrideBy.get(st.id);
-    const override = o && o.override_status ? { status: o.override_status, reason: o.override_reason ?? '', by: o.override_by ?? '', at: o.override_at ?? 0 } : null;
-    return {
-      student_id: st.id,
-      email: st.email,
-      full_name: st.full_name,
-      status: override?.status ?? d.status,
-      decided_status: d.status,
-      presence: d.presence,
-      windows_seen: d.windowsSeen,
-      windows_total: d.windowsTotal,
-      first_seen: seen?.first ?? null,
-      last_seen: seen?.last ?? null,
-      verified: verified.has(st.id),
-      reasons: d.reasons,
-      override,
-      provisional: session.state === 'live',
-    };
-  });
-}
 
-/** Writes the final decision for every enrolled student (inside the session-end transaction). */
-export async function writeAttendance(trx: Transaction<Database>, sessionId: string, entries: AttendanceEntry[], now: number): Promise<void> {
-  for (const e of entries) {
-    const row: NewAttendance = {
-      session_id: sessionId,
-      student_id: e.student_id,
-      status: e.decided_status,
-      presence: e.presence,
-      windows_seen: e.windows_seen,
-      windows_total: e.windows_total,
-      first_seen: e.first_seen,
-      last_seen: e.last_seen,
-      verified: e.verified ? 1 : 0,
-      reasons: e.reasons.join(','),
-      decided_at: now,
-      override_status: e.override?.status ?? null,
-      override_reason: e.override?.reason ?? null,
-      override_by: e.override?.by ?? null,
-      override_at: e.override?.at ?? null,
-    };
-    await trx
+  /**
+   * Decides every enrolled student's record from the raw submissions (live view and session end).
+   * `verified` is the biometric lookup's answer, awaited beside the reads.
+   */
+  async decide(session: Session, course: Course, now: number, verified: Promise<Set<string>> | Set<string>): Promise<AttendanceEntry[]> {
+    const [students, subs, overrides, verifiedIds] = await Promise.all([
+      new CourseRepository(this.db).enrolledStudents(session.course_id),
+      this.db.selectFrom('submissions').select(['student_id', 'w', 'received_at']).where('session_id', '=', session.id).execute(),
+      this.db.selectFrom('attendance').select(['student_id', 'override_status', 'override_reason', 'override_by', 'override_at']).where('session_id', '=', session.id).where('override_status', 'is not', null).execute(),
+      verified,
+    ]);
+    const byStudent = new Map<string, { windows: number[]; first: number; last: number }>();
+    for (const s of subs) {
+      const e = byStudent.get(s.student_id) ?? { windows: [], first: s.received_at, last: s.received_at };
+      e.windows.push(s.w);
+      e.first = Math.min(e.first, s.received_at);
+      e.last = Math.max(e.last, s.received_at);
+      byStudent.set(s.student_id, e);
+    }
+    const overrideBy = new Map(overrides.map((o) => [o.student_id, overrideOf(o)]));
+    const policy = policyOf(course);
+    // A live session is judged up to and including the window that contains `now`.
+    const until = session.ended_at ?? now + 1;
+    return students.map((st) => {
+      const seen = byStudent.get(st.id);
+      const d = decide({ startedAt: session.started_at, until, periodS: session.period_s, acceptedWindows: seen?.windows ?? [], verified: verifiedIds.has(st.id), policy });
+      const override = overrideBy.get(st.id) ?? null;
+      return {
+        student_id: st.id,
+        email: st.email,
+        full_name: st.full_name,
+        status: override?.status ?? d.status,
+        decided_status: d.status,
+        presence: d.presence,
+        windows_seen: d.windowsSeen,
+        windows_total: d.windowsTotal,
+        first_seen: seen?.first ?? null,
+        last_seen: seen?.last ?? null,
+        verified: verifiedIds.has(st.id),
+        reasons: d.reasons,
+        override,
+        provisional: session.state === 'live',
+      };
+    });
+  }
+
+  /** Writes the final decision for every enrolled student (inside the session-end transaction). */
+  async writeDecisions(sessionId: string, entries: AttendanceEntry[], now: number): Promise<void> {
+    for (const e of entries) {
+      const row: NewAttendance = {
+        session_id: sessionId,
+        student_id: e.student_id,
+        status: e.decided_status,
+        presence: e.presence,
+        windows_seen: e.windows_seen,
+        windows_total: e.windows_total,
+        first_seen: e.first_seen,
+        last_seen: e.last_seen,
+        verified: e.verified ? 1 : 0,
+        reasons: e.reasons.join(','),
+        decided_at: now,
+        override_status: e.override?.status ?? null,
+        override_reason: e.override?.reason ?? null,
+        override_by: e.override?.by ?? null,
+        override_at: e.override?.at ?? null,
+      };
+      await this.db
+        .insertInto('attendance')
+        .values(row)
+        .onConflict((oc) =>
+          oc.columns(['session_id', 'student_id']).doUpdateSet({
+            status: row.status,
+            presence: row.presence,
+            windows_seen: row.windows_seen,
+            windows_total: row.windows_total,
+            first_seen: row.first_seen,
+            last_seen: row.last_seen,
+            verified: row.verified,
+            reasons: row.reasons,
+            decided_at: row.decided_at,
+          }),
+        )
+        .execute();
+    }
+  }
+
+  /**
+   * Sets a student's override. A student without a record yet (live session) gets a placeholder
+   * decision, replaced by the real one when the session ends; the override is kept.
+   */
+  async override(sessionId: string, studentId: string, o: AttendanceOverride): Promise<void> {
+    const cols = { override_status: o.status, override_reason: o.reason, override_by: o.by, override_at: o.at };
+    await this.db
       .insertInto('attendance')
-      .values(row)
-      .onConflict((oc) =>
-        oc.columns(['session_id', 'student_id']).doUpdateSet({
-          status: row.status,
-          presence: row.presence,
-          windows_seen: row.windows_seen,
-          windows_total: row.windows_total,
-          first_seen: row.first_seen,
-          last_seen: row.last_seen,
-          verified: row.verified,
-          reasons: row.reasons,
-          decided_at: row.decided_at,
-        }),
-      )
+      .values({ session_id: sessionId, student_id: studentId, status: 'absent', presence: 0, windows_seen: 0, windows_total: 0, first_seen: null, last_seen: null, verified: 0, reasons: '', decided_at: o.at, ...cols })
+      .onConflict((oc) => oc.columns(['session_id', 'student_id']).doUpdateSet(cols))
       .execute();
+  }
+
+  /** A student's records of ended sessions, newest first. */
+  async ofStudent(studentId: string, opts: { courseId?: string; limit: number }): Promise<StudentRecord[]> {
+    let q = this.db
+      .selectFrom('attendance')
+      .innerJoin('sessions', 'sessions.id', 'attendance.session_id')
+      .innerJoin('courses', 'courses.id', 'sessions.course_id')
+      .select([
+        'attendance.session_id', 'sessions.course_id', 'courses.code', 'courses.name', 'sessions.started_at', 'sessions.ended_at', 'attendance.status',
+        'attendance.override_status', 'attendance.override_reason', 'attendance.override_by', 'attendance.override_at', 'attendance.presence', 'attendance.verified', 'attendance.reasons',
+      ])
+      .where('attendance.student_id', '=', studentId)
+      .where('sessions.state', '=', 'ended')
+      .orderBy('sessions.started_at', 'desc')
+      .limit(opts.limit);
+    if (opts.courseId) q = q.where('sessions.course_id', '=', opts.courseId);
+    return (await q.execute()).map((r) => ({
+      session_id: r.session_id, course_id: r.course_id, course_code: r.code, course_name: r.name,
+      started_at: r.started_at, ended_at: r.ended_at, presence: r.presence, ...recordOf(r),
+    }));
   }
 }

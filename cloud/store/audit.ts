@@ -1,13 +1,21 @@
 /** Append-only audit log of privileged changes (overrides, provisioning, role grants). */
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from './schema.js';
+import type { Queryable } from './repositories.js';
 
-export async function audit(
-  db: Kysely<Database> | Transaction<Database>,
-  entry: { at: number; actorId: string | null; action: string; target: string; details?: Record<string, unknown> },
-): Promise<void> {
-  await db
-    .insertInto('audit_log')
-    .values({ at: entry.at, actor_id: entry.actorId, action: entry.action, target: entry.target, details: JSON.stringify(entry.details ?? {}) })
-    .execute();
+export interface AuditEntry {
+  at: number;
+  actorId: string | null;
+  action: string;
+  target: string;
+  details?: Record<string, unknown>;
+}
+
+export class AuditLog {
+  constructor(private readonly db: Queryable) {}
+
+  async record(entry: AuditEntry): Promise<void> {
+    await this.db
+      .insertInto('audit_log')
+      .values({ at: entry.at, actor_id: entry.actorId, action: entry.action, target: entry.target, details: JSON.stringify(entry.details ?? {}) })
+      .execute();
+  }
 }

@@ -1,6 +1,7 @@
 /**
  * Opens the database named by DATABASE_URL: SQLite (better-sqlite3, WAL) by default, or
- * PostgreSQL (pg pool). Returns the Kysely instance with its dialect helpers.
+ * PostgreSQL (pg pool). The store is the repositories on the pool, plus transactions that hand
+ * the same repositories bound to one transaction.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,13 +10,18 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as SqliteDatabaseLike } from 'kysely';
 import type { Database } from './schema.js';
 import { dialectFor, type Dialect } from './dialect.js';
+import { createRepositories, unitOfWork, type Repositories } from './repositories.js';
+import { registerSqliteSyncHandle } from './sqlite-sync.js';
 
-export interface Store {
-  db: Kysely<Database>;
-  dialect: Dialect;
+export interface Store extends Repositories {
+  readonly dialect: Dialect;
   /** Cheap liveness query for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** Runs `fn` in one transaction: everything it does through `tx` commits or rolls back together. */
+  transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
+  /** For migrations, tests and benchmarks only; product code goes through the repositories. */
+  readonly db: Kysely<Database>;
 }
 
 export function sqlitePath(url: string): string | null {
@@ -30,6 +36,17 @@ export function openStore(url: string): Store {
   return openPostgres(url);
 }
 
+function storeOn(db: Kysely<Database>, dialect: Dialect, ping: () => Promise<void>): Store {
+  return {
+    ...createRepositories(db),
+    db,
+    dialect,
+    ping,
+    close: () => db.destroy(),
+    transaction: (fn) => unitOfWork(db, (tx) => fn(tx)),
+  };
+}
+
 function openSqlite(file: string): Store {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const native = new SqliteDatabase(file);
@@ -39,38 +56,14 @@ function openSqlite(file: string): Store {
   native.pragma('busy_timeout = 5000');
   const cached = withStatementCache(native);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
-  syncHandles.set(db, {
+  registerSqliteSyncHandle(db, {
     prepare: (sqlText) => cached.prepare(sqlText) as SqliteDatabase.Statement,
     inTransaction: () => native.inTransaction,
     transaction: (fn) => native.transaction(fn)(),
   });
-  return {
-    db,
-    dialect: dialectFor('sqlite'),
-    ping: async () => {
-      native.prepare('select 1').get();
-    },
-    close: () => db.destroy(),
-  };
-}
-
-/** Synchronous access to an SQLite database behind a Kysely instance (see `sqliteSyncHandle`). */
-export interface SqliteSyncHandle {
-  prepare(sqlText: string): SqliteDatabase.Statement;
-  inTransaction(): boolean;
-  /** Runs `fn` in one native transaction (committed when it returns, rolled back if it throws). */
-  transaction<T>(fn: () => T): T;
-}
-
-const syncHandles = new WeakMap<object, SqliteSyncHandle>();
-
-/**
- * The better-sqlite3 connection behind `db` when it is SQLite, else null. Only for statements
- * compiled by Kysely itself (cloud/store/prepared.ts), and only while no transaction is open:
- * Kysely serialises transactions with a mutex that a direct call would bypass.
- */
-export function sqliteSyncHandle(db: object): SqliteSyncHandle | null {
-  return syncHandles.get(db) ?? null;
+  return storeOn(db, dialectFor('sqlite'), async () => {
+    native.prepare('select 1').get();
+  });
 }
 
 /**
@@ -101,12 +94,7 @@ pg.types.setTypeParser(20, (v) => Number(v));
 function openPostgres(url: string): Store {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return {
-    db,
-    dialect: dialectFor('postgres'),
-    ping: async () => {
-      await pool.query('select 1');
-    },
-    close: () => db.destroy(),
-  };
+  return storeOn(db, dialectFor('postgres'), async () => {
+    await pool.query('select 1');
+  });
 }

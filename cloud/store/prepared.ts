@@ -5,7 +5,7 @@
  * the compiled parameter list, so the order never has to be assumed.
  */
 import { CompiledQuery, type Compilable, type Kysely, type QueryResult } from 'kysely';
-import { sqliteSyncHandle, type SqliteSyncHandle } from './db.js';
+import { sqliteSyncHandle, type SqliteSyncHandle } from './sqlite-sync.js';
 
 const sentinel = (name: string) => `\u0000param:${name}`;
 

@@ -53,3 +53,13 @@ export function createRepositories(db: Queryable): Repositories {
     webauthn: new WebAuthnRepository(db),
   };
 }
+
+/**
+ * Runs `fn` in one transaction with the repositories bound to it: a new transaction on the pool,
+ * or the caller's when `db` already is one (Kysely cannot nest them), so a repository method
+ * that needs atomicity also works inside a larger unit of work.
+ */
+export function unitOfWork<T>(db: Queryable, fn: (tx: Repositories, trx: Queryable) => Promise<T>): Promise<T> {
+  if (db.isTransaction) return fn(createRepositories(db), db);
+  return db.transaction().execute((trx) => fn(createRepositories(trx), trx));
+}

@@ -5,10 +5,9 @@
  * changes made by another instance are seen within those TTLs. A course's enrolment set is one
  * query for a whole class and is what every student of that class checks against.
  */
-import type { Kysely } from 'kysely';
 import type { CloudEvents } from '../events.js';
-import type { Database } from './schema.js';
-import { sessionForRoomCode, type SessionForRoom } from './submissions.js';
+import type { Repositories } from './repositories.js';
+import type { SessionForRoom } from './submissions.js';
 
 const SESSION_TTL_MS = 1000;
 const ENROLMENT_TTL_MS = 30_000;
@@ -28,9 +27,11 @@ function put<K, T>(map: Map<K, Entry<T>>, key: K, value: T, expires: number): T 
 export interface SubmissionContext {
   sessionForRoomCode(roomCode: number, now: number): Promise<SessionForRoom | null>;
   isEnrolled(courseId: string, studentId: string, now: number): Promise<boolean>;
+  /** Removes its event listeners; the caches are not used afterwards. */
+  close(): void;
 }
 
-export function createSubmissionContext(db: Kysely<Database>, events: CloudEvents): SubmissionContext {
+export function createSubmissionContext(repos: Pick<Repositories, 'submissions' | 'courses'>, events: CloudEvents): SubmissionContext {
   const sessions = new Map<number, Entry<SessionForRoom | null>>();
   const enrolments = new Map<string, Entry<Set<string>>>();
   // Any session change in this instance drops the room lookups (rooms are few; keep it simple).
@@ -44,16 +45,16 @@ export function createSubmissionContext(db: Kysely<Database>, events: CloudEvent
       const hit = sessions.get(roomCode);
       // A cached ended session is re-read: its grace period is judged against `now`.
       if (hit && hit.expires > now && hit.value?.session.state !== 'ended') return hit.value;
-      return put(sessions, roomCode, await sessionForRoomCode(db, roomCode, now), now + SESSION_TTL_MS);
+      return put(sessions, roomCode, await repos.submissions.sessionForRoomCode(roomCode, now), now + SESSION_TTL_MS);
     },
     async isEnrolled(courseId, studentId, now) {
       let hit = enrolments.get(courseId);
       if (!hit || hit.expires <= now) {
-        const rows = await db.selectFrom('enrollments').select('student_id').where('course_id', '=', courseId).execute();
-        put(enrolments, courseId, new Set(rows.map((r) => r.student_id)), now + ENROLMENT_TTL_MS);
+        put(enrolments, courseId, await repos.courses.enrolledIds(courseId), now + ENROLMENT_TTL_MS);
         hit = enrolments.get(courseId)!;
       }
       return hit.value.has(studentId);
     },
+    close: () => events.off(owner),
   };
 }
