@@ -1,5 +1,5 @@
 /**
- * Cloud configuration from the environment (DESIGN §8), validated once at start. A bad value
+ * Cloud configuration from the environment (docs/architecture.md), validated once at start. A bad value
  * stops the process with a message naming the variable instead of running half-configured.
  */
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The cloud-side command table: the cloud's outbox for cloud → gateway commands (DESIGN §4).
+ * The cloud-side command table: the cloud's outbox for cloud → gateway commands (docs/operations.md).
  * A command stays 'pending' until the gateway's `command.result` arrives, and pending commands
  * are published again whenever the room's gateway comes online, so a command outlives broker
  * and cloud restarts. The gateway applies each command id once, so re-sending is harmless.

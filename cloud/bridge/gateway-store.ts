@@ -19,8 +19,8 @@ export interface Provisioned {
 }
 
 /**
- * Creates the room's gateway, revoking the previous one in the same transaction (re-provisioning:
- * issue 6). In 'code' mode the secret is created only when the code is exchanged, so no secret
+ * Creates the room's gateway, revoking the previous one in the same transaction (re-provisioning,
+ * docs/operations.md). In 'code' mode the secret is created only when the code is exchanged, so no secret
  * ever rests in the database in a recoverable form.
  */
 export async function provisionGateway(

@@ -1,7 +1,7 @@
 /**
  * Heartbeats update the gateway's row: last heartbeat, outbox depth, radio, version, uptime and
- * clock skew. Tokens are time based (DESIGN §3), so a gateway clock off by more than 2 s is
- * flagged (issue 6).
+ * clock skew. Tokens are time based (docs/protocol.md §Tokens), so a gateway clock off by more than
+ * 2 s is flagged.
  *
  * Skew = gateway clock − cloud receive time. A heartbeat that waited in the gateway's outbox
  * while it was offline looks like a clock running behind; such a heartbeat (arriving within

@@ -2,7 +2,7 @@
  * The cloud's side of the gateway link: reacts to sessions started and ended in the cloud by
  * queuing `session.start` / `session.end` for the room's gateway, publishes pending commands
  * whenever the gateway (or the cloud's own link) comes online, tracks `command.result`, and
- * answers "did the room's gateway confirm?" for the session routes (issue 6).
+ * answers "did the room's gateway confirm?" for the session routes.
  */
 import type { Logger } from 'pino';
 import { uuidv7 } from '../../shared/ids.js';
@@ -184,7 +184,7 @@ export class BridgeHub implements GatewayHub {
     await Promise.all(rooms.map((r) => this.flushRoom(r.room_id)));
   }
 
-  /** Retained `status` messages (DESIGN §4): online after CONNECT, offline from the will. */
+  /** Retained `status` messages (docs/protocol.md §MQTT): online after CONNECT, offline from the will. */
   async onStatus(gatewayId: string, payload: Buffer): Promise<void> {
     if (payload.length === 0) return; // a cleared retained message
     const parsed = parseStatus(payload);

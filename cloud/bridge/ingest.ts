@@ -1,5 +1,5 @@
 /**
- * Gateway → cloud events (DESIGN §4): each envelope is validated with the shared schemas, checked
+ * Gateway → cloud events (docs/protocol.md §MQTT): each envelope is validated with the shared schemas, checked
  * against the room the gateway serves, applied, and its id recorded in `ingested_events`.
  *
  * Exactly-once in effect: token.rotated, heartbeat and command.result insert their id and apply
@@ -210,7 +210,7 @@ export class EventIngest {
     return this.db.selectFrom('rooms').selectAll().where('id', '=', gateway.room_id).executeTakeFirstOrThrow();
   }
 
-  /** The session must exist and belong to the gateway's room (issue 6: no events for other rooms). */
+  /** The session must exist and belong to the gateway's room: a gateway reports only on its own room. */
   private async sessionInRoom(gateway: Gateway, sessionId: string) {
     const session = await getSession(this.deps.db, sessionId);
     if (!session) throw new Rejection('unknown_session', `session ${sessionId} is not known to the cloud`);

@@ -1,5 +1,5 @@
 /**
- * The cloud's own MQTT client (DESIGN §4: the cloud always talks MQTT through an `mqtt` client,
+ * The cloud's own MQTT client (the cloud always talks MQTT through an `mqtt` client,
  * to the embedded broker over loopback or to an external one). It subscribes to every gateway's
  * `events` (as a shared subscription on an external broker, so several cloud instances split
  * the ingest) and `status`, and publishes commands with QoS 1.

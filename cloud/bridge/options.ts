@@ -1,6 +1,6 @@
 /**
  * Options of the MQTT side that the core config does not carry, read from the environment and
- * validated like the rest (DESIGN §8: refuse to start rather than run half-configured):
+ * validated like the rest (docs/architecture.md: refuse to start rather than run half-configured):
  *
  *   MQTT_TLS_CERT_FILE + MQTT_TLS_KEY_FILE  the embedded broker listens with TLS (mqtts)
  *   MQTT_CA_FILE                            CA the cloud's client trusts (external mqtts broker)

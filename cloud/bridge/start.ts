@@ -1,5 +1,5 @@
 /**
- * Starts the MQTT side of the cloud (DESIGN §4): the embedded aedes broker unless MQTT_URL names
+ * Starts the MQTT side of the cloud (docs/operations.md): the embedded aedes broker unless MQTT_URL names
  * an external one, the cloud's own client (its own credentials: generated per start for the
  * embedded broker, MQTT_USERNAME/MQTT_PASSWORD for an external one), the event ingest and the
  * command hub. Called by the composition root (cloud/main.ts).

@@ -1,5 +1,5 @@
 /**
- * Topic access rules at the broker (DESIGN §4, docs/protocol.md §MQTT). Pure functions of the
+ * Topic access rules at the broker (docs/protocol.md §MQTT). Pure functions of the
  * authenticated identity and the topic, so the rules can be tested without a broker:
  *
  *  - a gateway publishes only to its own `status` and `events`, subscribes only to its own `cmd`;

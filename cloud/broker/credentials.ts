@@ -1,5 +1,5 @@
 /**
- * Gateway credentials (DESIGN §4): the password is a 32-byte random secret issued once; the
+ * Gateway credentials (docs/protocol.md §MQTT): the password is a 32-byte random secret issued once; the
  * cloud keeps only its SHA-256. A slow KDF (scrypt) buys nothing for a secret with 256 bits of
  * entropy — there is no dictionary to slow down — and would make every CONNECT cost tens of ms.
  * Comparisons are constant time. Provisioning codes are short-lived one-time codes, stored hashed

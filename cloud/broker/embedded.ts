@@ -1,6 +1,6 @@
 /**
  * The embedded MQTT broker (aedes, MQTT 3.1.1) started by the cloud when no MQTT_URL is set
- * (DESIGN §4). Authentication and topic access are injected as plain functions (aedes style):
+ * (docs/operations.md). Authentication and topic access are injected as plain functions (aedes style):
  *
  *  - CONNECT: username = gateway id, password = gateway secret checked against the stored hash;
  *    the client id must be `gw-<username>` so one gateway cannot take over another's session.

@@ -1,5 +1,5 @@
 /**
- * The attendance decision (DESIGN §6). Pure: given a session's windows and one student's accepted
+ * The attendance decision (docs/architecture.md). Pure: given a session's windows and one student's accepted
  * windows, decide present / late / absent and say why. Excused only comes from a teacher override.
  */
 import { windowStartMs } from '../../shared/token.js';
@@ -20,7 +20,7 @@ export interface CoursePolicy {
   graceS: number;
 }
 
-// requireBiometric is on by default since verification landed (issue 5); device-bound is off by
+// requireBiometric is on by default (a token does not say whose phone sent it); device-bound is off by
 // default because iCloud Keychain passkeys are always syncable and would lock out every iPhone.
 export const DEFAULT_POLICY: CoursePolicy = { minPresence: 0.75, lateAfterS: 600, requireBiometric: true, requireDeviceBound: false, minAttendancePct: 75, graceS: 60 };
 

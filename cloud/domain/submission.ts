@@ -1,6 +1,6 @@
 /**
- * Validation of a submitted token against a session — docs/protocol.md §Validation at the cloud
- * (DESIGN §3). Pure: the caller supplies the server's receive time; the client clock is never used.
+ * Validation of a submitted token against a session — docs/protocol.md §Validation at the cloud.
+ * Pure: the caller supplies the server's receive time; the client clock is never used.
  */
 import { tokenEquals, windowEndMs, windowIndex, windowStartMs } from '../../shared/token.js';
 

@@ -20,12 +20,12 @@ export interface AppDeps {
   events: CloudEvents;
   verifiedLookup: VerifiedLookup;
   /**
-   * Relying-party settings and verification window of biometric verification (issue 5); the
+   * Relying-party settings and verification window of biometric verification (docs/api.md); the
    * composition root always sets them from the environment. Left out (benchmarks, tools), the
    * feature uses LOCALHOST_WEBAUTHN, under which no real phone's ceremony can succeed.
    */
   webauthn?: WebAuthnSettings;
-  /** The room gateways over MQTT (issue 6); absent with MQTT_DISABLED, then commands only queue. */
+  /** The room gateways over MQTT; absent with MQTT_DISABLED, then commands only queue. */
   gateways?: GatewayHub;
   settings: { timezone: string; openRegistration: boolean; trustProxy: boolean; tokenTtlS: number };
 }

@@ -1,7 +1,7 @@
 /**
  * /api/v1/teacher/biometric/devices: staff approve or revoke students' enrolled devices. A
  * student's second device only counts once a person has looked at it, which is what stops a
- * classmate's phone being added quietly to an account (issue 5, device binding). Teachers act on
+ * classmate's phone being added quietly to an account (docs/api.md, "One phone, one student"). Teachers act on
  * students enrolled in their courses; admins on everyone. Every decision is audited.
  */
 import { z } from 'zod';

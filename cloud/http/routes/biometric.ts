@@ -1,6 +1,6 @@
 /**
  * /api/v1/student/biometric: enrol a phone as a passkey and verify at the end of a session
- * (DESIGN §7, issue 5). The biometric never leaves the phone: it only unlocks a private key, and
+ * (docs/api.md, docs/privacy.md). The biometric never leaves the phone: it only unlocks a private key, and
  * the server checks signatures with the enrolled public key (WebAuthn L2 §7.1, §7.2).
  */
 import { z } from 'zod';

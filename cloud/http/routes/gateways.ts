@@ -1,5 +1,5 @@
 /**
- * Room gateways (issue 6): provisioning (credentials exactly once, or a one-time code the
+ * Room gateways (docs/operations.md): provisioning (credentials exactly once, or a one-time code the
  * gateway CLI exchanges), revocation, and the fleet's state as the gateways report it.
  * Secrets appear only in the provisioning answers, which are marked `Cache-Control: no-store`.
  */

@@ -1,4 +1,4 @@
-/** /api/v1/student: token submission (DESIGN §3 validation) and the student's own records. */
+/** /api/v1/student: token submission (docs/protocol.md) and the student's own records. */
 import { z } from 'zod';
 import { FRAME_BYTES, FrameError, decodeFrameHex, parseHex, type Frame } from '../../../shared/frame.js';
 import { TOKEN_BYTES, deriveSessionKey, tokenForWindow } from '../../../shared/token.js';

@@ -1,5 +1,5 @@
 /**
- * A course's recurring timetable slots (issue 6): weekday, start, end, room. After every change
+ * A course's recurring timetable slots (docs/operations.md): weekday, start, end, room. After every change
  * each affected room's gateway gets its whole timetable again (`timetable.set`, in the
  * institution's time zone) and starts and ends those sessions itself with node-cron, also
  * while offline. Times are local wall-clock "HH:MM"; weekday 0 is Sunday (docs/protocol.md).

@@ -1,7 +1,7 @@
 /**
- * Gateways and the MQTT bridge (issue 6): provisioned gateways with their credential hash and
+ * Gateways and the MQTT bridge (docs/operations.md): provisioned gateways with their credential hash and
  * last reported state, one-time provisioning codes, the cloud → gateway command table (the
- * cloud-side outbox), ingested event ids (exactly-once in effect, DESIGN §4), the token log and
+ * cloud-side outbox), ingested event ids (exactly-once in effect, docs/protocol.md §MQTT), the token log and
  * the courses' recurring timetable slots.
  */
 import { sql, type Kysely } from 'kysely';

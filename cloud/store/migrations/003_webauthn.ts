@@ -1,7 +1,7 @@
 /**
- * WebAuthn (issue 5): enrolled credentials, single-use challenges, verification verdicts, and the
+ * WebAuthn (docs/privacy.md): enrolled credentials, single-use challenges, verification verdicts, and the
  * course policy column for device-bound keys. Nothing here can hold biometric data: the server
- * only ever sees public keys, counters, flags and signatures (DESIGN §7).
+ * only ever sees public keys, counters, flags and signatures.
  */
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../dialect.js';
