@@ -19,6 +19,7 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
+import { Backoff } from '../../shared/backoff.js';
 import type { Advertiser, AdvertisingPayload, RadioHealth, RadioState } from './advertiser.js';
 import { samePayload } from './payload.js';
 
@@ -73,7 +74,7 @@ export class BlenoAdvertiser extends EventEmitter implements Advertiser {
   /** What the controller holds as far as we know; undefined = unknown (after a failure). */
   private confirmed: AdvertisingPayload | null | undefined = null;
   private operation: Operation | null = null;
-  private failures = 0;
+  private readonly backoff: Backoff;
   private lastAppliedAt: number | null = null;
   private lastError: string | null = null;
   private confirmTimer: NodeJS.Timeout | null = null;
@@ -83,6 +84,7 @@ export class BlenoAdvertiser extends EventEmitter implements Advertiser {
 
   constructor(private readonly options: BlenoAdvertiserOptions) {
     super();
+    this.backoff = new Backoff({ minMs: options.retryMinMs ?? 500, maxMs: options.retryMaxMs ?? 30_000 });
   }
 
   private get now(): number {
@@ -267,7 +269,7 @@ export class BlenoAdvertiser extends EventEmitter implements Advertiser {
   private succeed(payload: AdvertisingPayload | null): void {
     const changed = this.confirmed === undefined || !samePayload(this.confirmed, payload);
     this.confirmed = payload;
-    this.failures = 0;
+    this.backoff.reset();
     this.lastError = null;
     this.lastAppliedAt = this.now;
     if (changed) this.emit('applied', { payload, at: this.lastAppliedAt });
@@ -277,10 +279,8 @@ export class BlenoAdvertiser extends EventEmitter implements Advertiser {
   /** Records the error and schedules `retry` with exponential backoff. */
   private fail(message: string, retry: () => void): void {
     this.lastError = message;
-    this.failures += 1;
-    const min = this.options.retryMinMs ?? 500;
-    const delay = Math.min(min * 2 ** (this.failures - 1), this.options.retryMaxMs ?? 30_000);
-    this.options.logger.warn({ err: message, retryInMs: delay, failures: this.failures }, 'advertising failed; will retry');
+    const delay = this.backoff.next();
+    this.options.logger.warn({ err: message, retryInMs: delay, failures: this.backoff.failures }, 'advertising failed; will retry');
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;

@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
+import { Backoff } from '../../shared/backoff.js';
 import type { RadioState, ScanReport, Scanner } from './advertiser.js';
 import { encodeNobleAdvertisement, type NobleAdvertisement } from './noble-advertisement.js';
 
@@ -59,12 +60,13 @@ export class NobleScanner extends EventEmitter implements Scanner {
   private running = false;
   private scanning = false;
   private state: RadioState = 'unknown';
-  private failures = 0;
+  private readonly backoff: Backoff;
   private retryTimer: NodeJS.Timeout | null = null;
   private readonly subscriptions: Array<[string, Listener]> = [];
 
   constructor(private readonly options: NobleScannerOptions) {
     super();
+    this.backoff = new Backoff({ minMs: options.retryMinMs ?? 500, maxMs: options.retryMaxMs ?? 30_000 });
   }
 
   async start(): Promise<void> {
@@ -143,7 +145,7 @@ export class NobleScanner extends EventEmitter implements Scanner {
         this.retry(`scan start failed: ${error.message}`, () => this.startScanning());
         return;
       }
-      this.failures = 0;
+      this.backoff.reset();
       this.scanning = true;
     });
   }
@@ -166,9 +168,7 @@ export class NobleScanner extends EventEmitter implements Scanner {
   }
 
   private retry(message: string, action: () => void): void {
-    this.failures += 1;
-    const min = this.options.retryMinMs ?? 500;
-    const delay = Math.min(min * 2 ** (this.failures - 1), this.options.retryMaxMs ?? 30_000);
+    const delay = this.backoff.next();
     this.options.logger.warn({ err: message, retryInMs: delay }, 'scanner problem; will retry');
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {

@@ -12,6 +12,7 @@ import { rmSync } from 'node:fs';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
+import { Backoff } from '../../../shared/backoff.js';
 import { InProcessAir, packetFromJson, packetToJson, type Air, type AirListener, type AirPacket } from './air.js';
 
 export type AirAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
@@ -119,8 +120,7 @@ export class AirHub implements Air {
   }
 }
 
-const RECONNECT_MIN_MS = 100;
-const RECONNECT_MAX_MS = 5_000;
+const RECONNECT_BACKOFF = { minMs: 100, maxMs: 5_000 };
 
 /** Joins an AirHub in another process. Reconnects with backoff until closed. */
 export class RemoteAir implements Air {
@@ -128,7 +128,7 @@ export class RemoteAir implements Air {
   private socket: net.Socket | null = null;
   private connected = false;
   private closed = false;
-  private retryMs = RECONNECT_MIN_MS;
+  private readonly backoff = new Backoff(RECONNECT_BACKOFF);
   private retryTimer: NodeJS.Timeout | null = null;
   private firstConnect: Promise<void> | null = null;
 
@@ -151,7 +151,7 @@ export class RemoteAir implements Air {
     socket.setNoDelay(true);
     socket.on('connect', () => {
       this.connected = true;
-      this.retryMs = RECONNECT_MIN_MS;
+      this.backoff.reset();
       this.logger?.debug({ air: this.where }, 'joined virtual air');
       onConnected?.();
       onConnected = undefined;
@@ -160,9 +160,8 @@ export class RemoteAir implements Air {
     socket.on('close', () => {
       this.connected = false;
       if (this.closed) return;
-      this.retryTimer = setTimeout(() => this.dial(onConnected), this.retryMs);
+      this.retryTimer = setTimeout(() => this.dial(onConnected), this.backoff.next());
       this.retryTimer.unref();
-      this.retryMs = Math.min(this.retryMs * 2, RECONNECT_MAX_MS);
     });
     readPackets(socket, (packet) => this.local.deliver(packet));
   }
