@@ -29,12 +29,10 @@ const MAX_STREAMS = 500;
 export const MAX_STREAMS_PER_USER = 10;
 
 export async function liveSnapshot(deps: AppDeps, course: Course) {
-  const db = deps.store.db;
-  const live = await db.selectFrom('sessions').innerJoin('rooms', 'rooms.id', 'sessions.room_id').selectAll('sessions').select('rooms.name as room_name')
-    .where('sessions.course_id', '=', course.id).where('sessions.state', '=', 'live').orderBy('sessions.started_at').execute();
+  const live = await deps.store.sessions.liveOfCourse(course.id);
   const now = deps.clock();
   const sessions = await Promise.all(live.map(async (s) => {
-    const entries = await computeAttendance(db, s, course, now, deps.verifiedLookup);
+    const entries = await computeAttendance(deps.store, s, course, now, deps.verifiedLookup);
     return {
       session_id: s.id, room_id: s.room_id, room_name: s.room_name, started_at: iso(s.started_at)!, period_s: s.period_s,
       checked_in: entries.filter((e) => e.windows_seen > 0).length, ...countByStatus(entries),
@@ -58,7 +56,7 @@ export function liveStreamRoutes(routes: RouteTable, deps: AppDeps): void {
       errors: [[403, 'forbidden'], [404, 'not_found'], [429, 'too_many_streams'], [503, 'too_many_streams']],
     },
     async ({ user, query, ctx }) => {
-      const course = await courseForTeacher(deps.store.db, user, query.course_id);
+      const course = await courseForTeacher(deps.store, user, query.course_id);
       if (open >= MAX_STREAMS) throw new HttpError(503, 'too_many_streams', 'too many live streams are open; try again later', undefined, { 'Retry-After': '30' });
       if ((openByUser.get(user.id) ?? 0) >= MAX_STREAMS_PER_USER) {
         throw new HttpError(429, 'too_many_streams', `at most ${MAX_STREAMS_PER_USER} live streams per account; close one first`, undefined, { 'Retry-After': '30' });

@@ -1,26 +1,36 @@
-/** Group commit of submissions: one answer per caller, replays counted once, a bad item fails alone. */
+/**
+ * Group commit of submissions: one answer per caller, replays counted once, a bad item fails
+ * alone, nothing lands in someone else's transaction, and `submission.accepted` follows the commit.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCloudHarness, type CloudHarness } from '../helpers/cloud.js';
-import { setupCourse, type CourseFixture } from '../helpers/fixtures.js';
-import { createSubmissionWriter } from '../../cloud/store/submission-writer.js';
+import { frameAt, setupCourse, type CourseFixture } from '../helpers/fixtures.js';
+import { sqliteSyncHandle } from '../../cloud/store/sqlite-sync.js';
 
 let h: CloudHarness;
 let f: CourseFixture;
 let sessionId: string;
+const periodS = 60;
 
 beforeAll(async () => {
   h = await createCloudHarness();
   f = await setupCourse(h, { students: 3 });
-  const r = await h.http().post('/api/v1/teacher/session/start').set(f.teacher.auth).send({ course_id: f.courseId, room_id: f.roomId, period_s: 60 });
+  const r = await h.http().post('/api/v1/teacher/session/start').set(f.teacher.auth).send({ course_id: f.courseId, room_id: f.roomId, period_s: periodS });
   sessionId = r.body.session_id;
 });
 afterAll(() => h.close());
 
 const input = (studentId: string, w: number) => ({ sessionId, studentId, w, receivedAt: h.clock(), rssi: -70, via: 'app' });
+const stored = async (where: { w?: number } = {}) => {
+  let q = h.store.db.selectFrom('submissions').select(['student_id', 'w']).where('session_id', '=', sessionId);
+  if (where.w !== undefined) q = q.where('w', '=', where.w);
+  const rows = await q.execute();
+  return rows.map((r) => `${r.student_id}/${r.w}`).sort();
+};
 
 describe('submission writer', () => {
   it('answers each of a burst of concurrent submissions with its own result', async () => {
-    const writer = createSubmissionWriter(h.store.db);
+    const writer = h.store.submissions.writer();
     const [a, b, c] = f.students.map((s) => s.id) as [string, string, string];
     const results = await Promise.all([
       writer.record(input(a, 100)), writer.record(input(a, 101)), writer.record(input(a, 100)),
@@ -36,12 +46,14 @@ describe('submission writer', () => {
       expect(r.windowsSeen).toBeGreaterThanOrEqual(1);
       expect(r.windowsSeen).toBeLessThanOrEqual(finalCount[i]!);
     });
-    const rows = await h.store.db.selectFrom('submissions').select(['student_id', 'w']).where('session_id', '=', sessionId).execute();
-    expect(rows).toHaveLength(4);
+    expect(await stored()).toEqual([`${a}/100`, `${a}/101`, `${b}/100`, `${c}/102`].sort());
+    // The later answers of a burst see the earlier rows of the same batch.
+    expect(results[1]!.windowsSeen).toBe(2);
+    expect(results[4]).toEqual({ added: true, windowsSeen: 1 });
   });
 
   it('fails only the item that cannot be written; the rest of the batch is committed', async () => {
-    const writer = createSubmissionWriter(h.store.db);
+    const writer = h.store.submissions.writer();
     const [good, bad, good2] = await Promise.allSettled([
       writer.record(input(f.students[0]!.id, 200)),
       writer.record({ ...input(f.students[1]!.id, 200), sessionId: '0192f3a0-7c00-7000-8000-00000000dead' }),
@@ -51,12 +63,12 @@ describe('submission writer', () => {
     expect(bad.status).toBe('rejected');
     expect(String((bad as PromiseRejectedResult).reason)).toMatch(/FOREIGN KEY|foreign key/);
     expect(good2).toMatchObject({ status: 'fulfilled', value: { added: true } });
-    const rows = await h.store.db.selectFrom('submissions').select('student_id').where('w', '=', 200).execute();
-    expect(rows).toHaveLength(2);
+    expect(good).toMatchObject({ value: { windowsSeen: 3 } }); // windows 100, 101 and 200
+    expect(await stored({ w: 200 })).toEqual([`${f.students[0]!.id}/200`, `${f.students[2]!.id}/200`].sort());
   });
 
   it('waits for a transaction that is open on the connection instead of writing into it', async () => {
-    const writer = createSubmissionWriter(h.store.db);
+    const writer = h.store.submissions.writer();
     let pending!: Promise<unknown>;
     await expect(
       h.store.db.transaction().execute(async (trx) => {
@@ -66,8 +78,34 @@ describe('submission writer', () => {
         throw new Error('roll back');
       }),
     ).rejects.toThrow('roll back');
-    await expect(pending).resolves.toMatchObject({ added: true });
-    const row = await h.store.db.selectFrom('submissions').select('w').where('w', '=', 300).executeTakeFirst();
-    expect(row).toBeDefined();
+    // Written after the rollback, on its own: the row is there, the rolled-back audit row is not.
+    await expect(pending).resolves.toEqual({ added: true, windowsSeen: 4 }); // 100, 101, 200, 300
+    const row = await h.store.db.selectFrom('submissions').selectAll().where('session_id', '=', sessionId).where('w', '=', 300).executeTakeFirst();
+    expect(row).toMatchObject({ student_id: f.students[0]!.id, rssi: -70, via: 'app' });
+    expect(await h.store.db.selectFrom('audit_log').select('id').where('action', '=', 'test').execute()).toEqual([]);
+  });
+
+  it.skipIf(!!process.env.TEST_DATABASE_URL)('emits submission.accepted only once the row has committed (SQLite)', async () => {
+    const sync = sqliteSyncHandle(h.store.db)!;
+    const student = f.students[1]!;
+    const seen: Array<{ w: number; inTransaction: boolean; rows: number }> = [];
+    const owner = {};
+    h.deps.events.on('submission.accepted', owner, (e) => {
+      // Read synchronously, at the moment of the event, on the store's own connection.
+      const rows = sync.prepare('select count(*) as n from submissions where session_id = ? and student_id = ? and w = ?').get(e.session_id, e.student_id, e.w) as { n: number };
+      seen.push({ w: e.w, inTransaction: sync.inTransaction(), rows: rows.n });
+    });
+    try {
+      const frame = frameAt(f, sessionId, periodS, h.clock());
+      const r = await h.http().post('/api/v1/student/token/submit').set(student.auth).send({ frame });
+      expect(r.status).toBe(200);
+      expect(r.body.status).toBe('accepted');
+      const again = await h.http().post('/api/v1/student/token/submit').set(student.auth).send({ frame });
+      expect(again.body.status).toBe('duplicate');
+      expect(seen).toHaveLength(1); // a duplicate is not an event
+      expect(seen[0]).toMatchObject({ inTransaction: false, rows: 1 });
+    } finally {
+      h.deps.events.off(owner);
+    }
   });
 });

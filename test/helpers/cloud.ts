@@ -20,7 +20,6 @@ import { createVerifiedLookup } from '../../cloud/webauthn/verified-lookup.js';
 import { DEFAULT_CHALLENGE_TTL_S, DEFAULT_WINDOW, type WebAuthnSettings } from '../../cloud/webauthn/settings.js';
 import { createApp, type App, type AppOptions } from '../../cloud/http/app.js';
 import type { AppDeps } from '../../cloud/http/deps.js';
-import { createUser } from '../../cloud/store/users.js';
 import type { Role } from '../../cloud/store/schema.js';
 
 export interface TestClock {
@@ -126,7 +125,7 @@ export async function createCloudHarness(opts: { appOptions?: AppOptions; deps?:
       n++;
       const email = `${name ?? role}${n}@uni.example`.toLowerCase();
       const password = `pw-${randomBytes(6).toString('hex')}`;
-      const u = await createUser(store.db, { email, full_name: name ?? `${role} ${n}`, password, role }, clock());
+      const u = await store.accounts.create({ email, full_name: name ?? `${role} ${n}`, password, role }, clock());
       const { token } = await deps.tokens.issue({ id: u.id, role });
       return { id: u.id, email, password, auth: { Authorization: `Bearer ${token}` } };
     },

@@ -31,8 +31,9 @@ export async function setupCourse(h: CloudHarness, opts: { students?: number; po
     const enrol = await h.http().post(`/api/v1/admin/courses/${course.body.id}/enrollments`).set(admin.auth).send({ student_ids: students.map((s) => s.id) });
     expect(enrol.body.enrolled).toBe(students.length);
   }
-  const row = await h.store.db.selectFrom('rooms').select('secret').where('id', '=', room.body.id).executeTakeFirstOrThrow();
-  return { admin, teacher, students, courseId: course.body.id, roomId: room.body.id, roomCode: room.body.room_code, roomSecret: Buffer.from(row.secret, 'hex') };
+  const row = await h.store.rooms.get(room.body.id);
+  expect(row).toBeDefined();
+  return { admin, teacher, students, courseId: course.body.id, roomId: room.body.id, roomCode: room.body.room_code, roomSecret: Buffer.from(row!.secret, 'hex') };
 }
 
 /** The frame a gateway in the room advertises for `sessionId` at time `atMs` — as hex. */

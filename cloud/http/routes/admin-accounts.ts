@@ -1,12 +1,12 @@
 /** /api/v1/admin: accounts, terms and rooms (role admin). */
-import { randomBytes, randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { uuidv7 } from '../../../shared/ids.js';
 import { conflict, notFound, unprocessable } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
-import { DuplicateEmailError, createUser, getUser, publicUser } from '../../store/users.js';
-import { audit } from '../../store/audit.js';
+import { DuplicateEmailError, publicUser } from '../../store/accounts.js';
+import { TermNameTakenError } from '../../store/courses.js';
+import { RoomCodeExhaustedError, RoomNameTakenError } from '../../store/rooms.js';
 import { email, fullName, id, idParams, isoDate, password, role, userOut } from '../schemas.js';
 
 const ADMIN = ['admin'] as const;
@@ -19,13 +19,8 @@ const termIn = z.object({ name: z.string().trim().min(1).max(100), starts_on: is
 const termOut = z.object({ id, name: z.string(), starts_on: z.string(), ends_on: z.string() });
 const roomOut = z.object({ id, name: z.string(), room_code: z.number().int(), created_at: z.number().int() });
 
-function isUniqueViolation(e: unknown): boolean {
-  return /unique|duplicate/i.test(String((e as Error).message));
-}
-
 export function adminAccountRoutes(routes: RouteTable, deps: AppDeps): void {
   const { store, clock } = deps;
-  const db = store.db;
 
   routes.add(
     {
@@ -34,8 +29,8 @@ export function adminAccountRoutes(routes: RouteTable, deps: AppDeps): void {
     },
     async ({ body, user }) => {
       try {
-        const created = await createUser(db, body, clock());
-        await audit(db, { at: clock(), actorId: user.id, action: 'user.create', target: created.id, details: { role: created.role } });
+        const created = await store.accounts.create(body, clock());
+        await store.audit.record({ at: clock(), actorId: user.id, action: 'user.create', target: created.id, details: { role: created.role } });
         return created;
       } catch (e) {
         if (e instanceof DuplicateEmailError) throw conflict('email_taken', 'an account with this e-mail exists');
@@ -46,17 +41,13 @@ export function adminAccountRoutes(routes: RouteTable, deps: AppDeps): void {
 
   routes.add(
     { method: 'get', path: '/api/v1/admin/users', tag: 'admin', auth: ADMIN, summary: 'List accounts', query: z.object({ role: role.optional(), ...page }), response: z.object({ items: z.array(userOut) }) },
-    async ({ query }) => {
-      let q = db.selectFrom('users').select(['id', 'email', 'full_name', 'role', 'created_at']).orderBy('email').limit(query.limit).offset(query.offset);
-      if (query.role) q = q.where('role', '=', query.role);
-      return { items: await q.execute() };
-    },
+    async ({ query }) => ({ items: await store.accounts.list(query) }),
   );
 
   routes.add(
     { method: 'get', path: '/api/v1/admin/users/:id', tag: 'admin', auth: ADMIN, summary: 'Read an account', params: idParams, response: userOut, errors: [[404, 'not_found']] },
     async ({ params }) => {
-      const u = await getUser(db, params.id);
+      const u = await store.accounts.get(params.id);
       if (!u) throw notFound('user');
       return publicUser(u);
     },
@@ -67,9 +58,9 @@ export function adminAccountRoutes(routes: RouteTable, deps: AppDeps): void {
     async ({ body }) => {
       const row = { id: uuidv7(clock()), ...body };
       try {
-        await db.insertInto('terms').values(row).execute();
+        await store.courses.createTerm(row);
       } catch (e) {
-        if (isUniqueViolation(e)) throw conflict('term_exists', 'a term with this name exists');
+        if (e instanceof TermNameTakenError) throw conflict('term_exists', 'a term with this name exists');
         throw e;
       }
       return row;
@@ -78,7 +69,7 @@ export function adminAccountRoutes(routes: RouteTable, deps: AppDeps): void {
 
   routes.add(
     { method: 'get', path: '/api/v1/admin/terms', tag: 'admin', auth: ADMIN, summary: 'List terms', response: z.object({ items: z.array(termOut) }) },
-    async () => ({ items: await db.selectFrom('terms').selectAll().orderBy('starts_on').execute() }),
+    async () => ({ items: await store.courses.listTerms() }),
   );
 
   routes.add(
@@ -88,31 +79,27 @@ export function adminAccountRoutes(routes: RouteTable, deps: AppDeps): void {
       body: z.object({ name: z.string().trim().min(1).max(100) }), response: roomOut, errors: [[409, 'room_exists']],
     },
     async ({ body, user }) => {
-      if (await db.selectFrom('rooms').select('id').where('name', '=', body.name).executeTakeFirst()) throw conflict('room_exists', 'a room with this name exists');
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const row = { id: uuidv7(clock()), name: body.name, room_code: randomInt(1, 2 ** 32 - 1), secret: randomBytes(32).toString('hex'), created_at: clock() };
-        try {
-          await db.insertInto('rooms').values(row).execute();
-        } catch (e) {
-          if (isUniqueViolation(e)) continue; // room code collision (or a concurrent same-name create): try again
-          throw e;
-        }
-        await audit(db, { at: clock(), actorId: user.id, action: 'room.create', target: row.id });
-        return { id: row.id, name: row.name, room_code: row.room_code, created_at: row.created_at };
+      try {
+        const room = await store.rooms.create(body.name, clock());
+        await store.audit.record({ at: clock(), actorId: user.id, action: 'room.create', target: room.id });
+        return room;
+      } catch (e) {
+        if (e instanceof RoomNameTakenError) throw conflict('room_exists', 'a room with this name exists');
+        if (e instanceof RoomCodeExhaustedError) throw unprocessable('room_code_exhausted', 'could not allocate a unique room code');
+        throw e;
       }
-      throw unprocessable('room_code_exhausted', 'could not allocate a unique room code');
     },
   );
 
   routes.add(
     { method: 'get', path: '/api/v1/admin/rooms', tag: 'admin', auth: ADMIN, summary: 'List rooms', response: z.object({ items: z.array(roomOut) }) },
-    async () => ({ items: await db.selectFrom('rooms').select(['id', 'name', 'room_code', 'created_at']).orderBy('name').execute() }),
+    async () => ({ items: await store.rooms.list() }),
   );
 
   routes.add(
     { method: 'get', path: '/api/v1/admin/rooms/:id', tag: 'admin', auth: ADMIN, summary: 'Read a room', params: idParams, response: roomOut, errors: [[404, 'not_found']] },
     async ({ params }) => {
-      const room = await db.selectFrom('rooms').select(['id', 'name', 'room_code', 'created_at']).where('id', '=', params.id).executeTakeFirst();
+      const room = await store.rooms.view(params.id);
       if (!room) throw notFound('room');
       return room;
     },

@@ -4,8 +4,7 @@ import { uuidv7 } from '../../../shared/ids.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
-import { getCourse, policyColumns, policyOf } from '../../store/courses.js';
-import { audit } from '../../store/audit.js';
+import { CourseCodeTakenError, policyColumns, policyOf } from '../../store/courses.js';
 import type { Course } from '../../store/schema.js';
 import { DEFAULT_POLICY, mergePolicy, policyIn, policyOut, policyView } from '../course-policy.js';
 import { id, idParams } from '../schemas.js';
@@ -33,10 +32,9 @@ const enrollOut = z.object({ enrolled: z.number().int(), already_enrolled: z.num
 
 export function adminCourseRoutes(routes: RouteTable, deps: AppDeps): void {
   const { store, clock } = deps;
-  const db = store.db;
 
   async function mustGetCourse(courseId: string): Promise<Course> {
-    const c = await getCourse(db, courseId);
+    const c = await store.courses.get(courseId);
     if (!c) throw notFound('course');
     return c;
   }
@@ -47,25 +45,27 @@ export function adminCourseRoutes(routes: RouteTable, deps: AppDeps): void {
       body: courseIn, response: courseOut, errors: [[409, 'course_exists'], [422, 'not_a_teacher'], [422, 'unknown_term']],
     },
     async ({ body, user }) => {
-      const teacher = await db.selectFrom('users').select('role').where('id', '=', body.teacher_id).executeTakeFirst();
+      const teacher = await store.accounts.get(body.teacher_id);
       if (!teacher || teacher.role !== 'teacher') throw badRequest('not_a_teacher', 'teacher_id must name a teacher account');
-      if (body.term_id && !(await db.selectFrom('terms').select('id').where('id', '=', body.term_id).executeTakeFirst())) {
-        throw badRequest('unknown_term', 'term_id names no term');
-      }
-      if (await db.selectFrom('courses').select('id').where('code', '=', body.code).executeTakeFirst()) throw conflict('course_exists', 'a course with this code exists');
+      if (body.term_id && !(await store.courses.getTerm(body.term_id))) throw badRequest('unknown_term', 'term_id names no term');
       const row: Course = {
         id: uuidv7(clock()), code: body.code, name: body.name, teacher_id: body.teacher_id, term_id: body.term_id ?? null,
         ...policyColumns(mergePolicy(DEFAULT_POLICY, body.policy)), created_at: clock(),
       };
-      await db.insertInto('courses').values(row).execute();
-      await audit(db, { at: clock(), actorId: user.id, action: 'course.create', target: row.id });
+      try {
+        await store.courses.create(row);
+      } catch (e) {
+        if (e instanceof CourseCodeTakenError) throw conflict('course_exists', 'a course with this code exists');
+        throw e;
+      }
+      await store.audit.record({ at: clock(), actorId: user.id, action: 'course.create', target: row.id });
       return courseView(row);
     },
   );
 
   routes.add(
     { method: 'get', path: '/api/v1/admin/courses', tag: 'admin', auth: ADMIN, summary: 'List courses', response: z.object({ items: z.array(courseOut) }) },
-    async () => ({ items: (await db.selectFrom('courses').selectAll().orderBy('code').execute()).map(courseView) }),
+    async () => ({ items: (await store.courses.list()).map(courseView) }),
   );
 
   routes.add(
@@ -82,8 +82,8 @@ export function adminCourseRoutes(routes: RouteTable, deps: AppDeps): void {
     async ({ params, body, user }) => {
       const course = await mustGetCourse(params.id);
       const merged = mergePolicy(policyOf(course), body);
-      await db.updateTable('courses').set(policyColumns(merged)).where('id', '=', course.id).execute();
-      await audit(db, { at: clock(), actorId: user.id, action: 'course.policy', target: course.id, details: body });
+      await store.courses.setPolicy(course.id, merged);
+      await store.audit.record({ at: clock(), actorId: user.id, action: 'course.policy', target: course.id, details: body });
       return courseView({ ...course, ...policyColumns(merged) });
     },
   );
@@ -107,16 +107,13 @@ export function adminCourseRoutes(routes: RouteTable, deps: AppDeps): void {
       }
       const emails = candidates.flatMap((c) => (c.email ? [c.email] : []));
       const ids = candidates.flatMap((c) => (c.studentId ? [c.studentId] : []));
-      const users = [
-        ...(emails.length ? await db.selectFrom('users').select(['id', 'email', 'role']).where('email', 'in', emails).execute() : []),
-        ...(ids.length ? await db.selectFrom('users').select(['id', 'email', 'role']).where('id', 'in', ids).execute() : []),
-      ];
+      const users = await store.accounts.identify(emails, ids);
       const byKey = new Map(users.flatMap((u) => [[u.email, u], [u.id, u]] as const));
-      const existing = new Set((await db.selectFrom('enrollments').select('student_id').where('course_id', '=', course.id).execute()).map((r) => r.student_id));
+      const existing = await store.courses.enrolledIds(course.id);
       let enrolled = 0;
       let already = 0;
       const now = clock();
-      await db.transaction().execute(async (trx) => {
+      await store.transaction(async (tx) => {
         for (const c of candidates) {
           const u = byKey.get(c.email ?? c.studentId ?? '');
           if (!u) {
@@ -126,12 +123,12 @@ export function adminCourseRoutes(routes: RouteTable, deps: AppDeps): void {
           } else if (existing.has(u.id)) {
             already++;
           } else {
-            await trx.insertInto('enrollments').values({ course_id: course.id, student_id: u.id, created_at: now }).execute();
+            await tx.courses.enroll(course.id, u.id, now);
             existing.add(u.id);
             enrolled++;
           }
         }
-        await audit(trx, { at: now, actorId: user.id, action: 'course.enroll', target: course.id, details: { enrolled, rejected: rejected.length } });
+        await tx.audit.record({ at: now, actorId: user.id, action: 'course.enroll', target: course.id, details: { enrolled, rejected: rejected.length } });
       });
       deps.events.emit('enrollment.changed', { course_id: course.id });
       rejected.sort((a, b) => a.row - b.row);
@@ -146,8 +143,7 @@ export function adminCourseRoutes(routes: RouteTable, deps: AppDeps): void {
     },
     async ({ params }) => {
       const course = await mustGetCourse(params.id);
-      const items = await db.selectFrom('enrollments').innerJoin('users', 'users.id', 'enrollments.student_id').select(['users.id', 'users.email', 'users.full_name']).where('course_id', '=', course.id).orderBy('users.email').execute();
-      return { items };
+      return { items: await store.courses.enrolledStudents(course.id, 'email') };
     },
   );
 
@@ -157,10 +153,13 @@ export function adminCourseRoutes(routes: RouteTable, deps: AppDeps): void {
       params: z.object({ id, student_id: id }), errors: [[404, 'not_found']],
     },
     async ({ params, user }) => {
-      const res = await db.deleteFrom('enrollments').where('course_id', '=', params.id).where('student_id', '=', params.student_id).executeTakeFirst();
-      if (Number(res.numDeletedRows) === 0) throw notFound('enrolment');
+      const removed = await store.transaction(async (tx) => {
+        if (!(await tx.courses.unenroll(params.id, params.student_id))) return false;
+        await tx.audit.record({ at: clock(), actorId: user.id, action: 'course.unenroll', target: params.id, details: { student_id: params.student_id } });
+        return true;
+      });
+      if (!removed) throw notFound('enrolment');
       deps.events.emit('enrollment.changed', { course_id: params.id });
-      await audit(db, { at: clock(), actorId: user.id, action: 'course.unenroll', target: params.id, details: { student_id: params.student_id } });
       return null;
     },
   );

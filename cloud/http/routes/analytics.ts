@@ -12,8 +12,6 @@ import { courseForTeacher } from '../ownership.js';
 import { iso } from '../views.js';
 import { id } from '../schemas.js';
 import { sendCsv, toCsv, wantsCsv, type CsvColumn } from '../csv.js';
-import { enrolledStudents } from '../../store/courses.js';
-import { courseIdsOfTeacher, endedSessionCount, sessionStatusCounts, studentStatusCounts, termOf } from '../../store/analytics.js';
 import { attendancePercentage, studentPercentages, trendSeries, type StudentPercentage, type TrendBucket } from '../../domain/analytics.js';
 import { addDays, daysBetween, isLocalDate, localDateOf, localDateRange, monthDays } from '../../domain/analytics-calendar.js';
 import type { Course } from '../../store/schema.js';
@@ -76,7 +74,6 @@ function answer<T>(ctx: Context, fmt: 'json' | 'csv' | undefined, json: unknown,
 
 export function analyticsRoutes(routes: RouteTable, deps: AppDeps): void {
   const { store, clock } = deps;
-  const db = store.db;
   const tz = deps.settings.timezone;
   const today = () => localDateOf(clock(), tz);
 
@@ -91,10 +88,10 @@ export function analyticsRoutes(routes: RouteTable, deps: AppDeps): void {
       errors: [[400, 'validation_error'], [403, 'forbidden'], [404, 'not_found'], [422, 'no_term']],
     },
     async ({ user, query, ctx }) => {
-      const course = await courseForTeacher(db, user, query.course_id);
+      const course = await courseForTeacher(store, user, query.course_id);
       let days: { from: string; to: string };
       if (query.period === 'semester') {
-        const term = course.term_id ? await termOf(db, course.term_id) : undefined;
+        const term = course.term_id ? await store.courses.getTerm(course.term_id) : undefined;
         if (!term) throw new HttpError(422, 'no_term', 'the course has no term; ask for period=month');
         days = { from: term.starts_on, to: term.ends_on };
       } else {
@@ -102,7 +99,7 @@ export function analyticsRoutes(routes: RouteTable, deps: AppDeps): void {
       }
       const range = localDateRange(days.from, days.to, tz);
       const [students, byStudent, held] = await Promise.all([
-        enrolledStudents(db, course.id), studentStatusCounts(db, course.id, range), endedSessionCount(db, course.id, range),
+        store.courses.enrolledStudents(course.id), store.analytics.studentStatusCounts(course.id, range), store.analytics.endedSessionCount(course.id, range),
       ]);
       const items = studentPercentages(students, byStudent, course.min_attendance_pct);
       return answer(ctx, query.format, {
@@ -123,9 +120,9 @@ export function analyticsRoutes(routes: RouteTable, deps: AppDeps): void {
     async ({ user, query, ctx }) => {
       const date = query.date ?? today();
       let courseIds: string[] | 'all';
-      if (query.course_id) courseIds = [(await courseForTeacher(db, user, query.course_id)).id];
-      else courseIds = user.role === 'admin' ? 'all' : await courseIdsOfTeacher(db, user.id);
-      const rows = await sessionStatusCounts(db, courseIds, localDateRange(date, date, tz));
+      if (query.course_id) courseIds = [(await courseForTeacher(store, user, query.course_id)).id];
+      else courseIds = user.role === 'admin' ? 'all' : await store.courses.idsTaughtBy(user.id);
+      const rows = await store.analytics.sessionStatusCounts(courseIds, localDateRange(date, date, tz));
       const items: ReportItem[] = rows.map((r) => ({
         session_id: r.session_id, course_id: r.course_id, course_code: r.course_code, course_name: r.course_name, room_id: r.room_id, room_name: r.room_name,
         started_at: iso(r.started_at)!, ended_at: iso(r.ended_at)!, enrolled: r.enrolled,
@@ -150,8 +147,8 @@ export function analyticsRoutes(routes: RouteTable, deps: AppDeps): void {
       const span = daysBetween(from, to) + 1;
       if (span < 1) throw badRequest('invalid_range', 'from must not be after to', { from, to });
       if (span > MAX_TREND_DAYS) throw badRequest('range_too_long', `the range spans ${span} days; at most ${MAX_TREND_DAYS} are allowed`, { from, to });
-      const course = await courseForTeacher(db, user, query.course_id);
-      const sessions = await sessionStatusCounts(db, [course.id], localDateRange(from, to, tz));
+      const course = await courseForTeacher(store, user, query.course_id);
+      const sessions = await store.analytics.sessionStatusCounts([course.id], localDateRange(from, to, tz));
       const items = trendSeries(sessions, from, to, query.bucket, tz);
       return answer(ctx, query.format, { course: courseView(course), from, to, bucket: query.bucket, timezone: tz, items }, {
         filename: `trends_${course.code}_${from}_${to}.csv`, columns: trendColumns, rows: items,

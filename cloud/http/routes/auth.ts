@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { HttpError, conflict, notFound } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
-import { DuplicateEmailError, createUser, findUserByEmail, getUser, publicUser } from '../../store/users.js';
+import { DuplicateEmailError, publicUser } from '../../store/accounts.js';
 import { DUMMY_HASH_PROMISE, verifyPassword } from '../../auth/passwords.js';
 import { email, fullName, password, userOut } from '../schemas.js';
 
@@ -32,7 +32,7 @@ export function authRoutes(routes: RouteTable, deps: AppDeps): void {
     async ({ body }) => {
       if (!deps.settings.openRegistration) throw new HttpError(403, 'registration_closed', 'self-registration is disabled; ask an administrator');
       try {
-        return await createUser(store.db, { ...body, role: 'student' }, clock());
+        return await store.accounts.create({ ...body, role: 'student' }, clock());
       } catch (e) {
         if (e instanceof DuplicateEmailError) throw conflict('email_taken', 'an account with this e-mail exists');
         throw e;
@@ -52,7 +52,7 @@ export function authRoutes(routes: RouteTable, deps: AppDeps): void {
       const keys = [`${body.email}|${ctx.ip}`];
       const wait = loginLimiter.retryAfter(keys);
       if (wait > 0) throw new HttpError(429, 'too_many_attempts', 'too many failed logins; try again later', undefined, { 'Retry-After': String(wait) });
-      const user = await findUserByEmail(store.db, body.email);
+      const user = await store.accounts.findByEmail(body.email);
       // Verify against a dummy hash for unknown accounts so timing does not reveal which exist.
       const ok = await verifyPassword(body.password, user?.password_hash ?? (await DUMMY_HASH_PROMISE));
       if (!user || !ok) {
@@ -69,7 +69,7 @@ export function authRoutes(routes: RouteTable, deps: AppDeps): void {
   routes.add(
     { method: 'get', path: '/api/v1/auth/me', tag: 'auth', auth: ['student', 'teacher', 'admin'], summary: 'The logged-in account', response: userOut },
     async ({ user }) => {
-      const u = await getUser(store.db, user.id);
+      const u = await store.accounts.get(user.id);
       if (!u) throw notFound('account');
       return publicUser(u);
     },

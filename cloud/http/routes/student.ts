@@ -5,7 +5,6 @@ import { TOKEN_BYTES, deriveSessionKey, tokenForWindow } from '../../../shared/t
 import { HttpError } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
-import { createSubmissionWriter } from '../../store/submission-writer.js';
 import { createSubmissionContext } from '../../store/submission-context.js';
 import { validateSubmission, windowsOverlapping } from '../../domain/submission.js';
 import { iso } from '../views.js';
@@ -51,10 +50,10 @@ function expectedTokenCache(max = 4096) {
 
 export function studentRoutes(routes: RouteTable, deps: AppDeps): void {
   const { store, clock, metrics, events } = deps;
-  const db = store.db;
   const tokensOf = expectedTokenCache();
-  const context = createSubmissionContext(db, events);
-  const writer = createSubmissionWriter(db);
+  // Its listeners live as long as the process: the app has no stop hook to close it from.
+  const context = createSubmissionContext(store, events);
+  const writer = store.submissions.writer();
 
   function refuse(status: number, code: string, message: string): never {
     metrics.submissions.inc({ result: code });
@@ -89,6 +88,7 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): void {
       if (!verdict.ok) refuse(422, verdict.code, verdict.message);
       const { added, windowsSeen } = await writer.record({ sessionId: session.id, studentId: user.id, w: frame.window, receivedAt, rssi: body.rssi ?? null, via: 'app' });
       metrics.submissions.inc({ result: added ? 'accepted' : 'duplicate' });
+      // record() resolves once the row has committed (its batch's transaction included).
       if (added) events.emit('submission.accepted', { session_id: session.id, student_id: user.id, w: frame.window, at: receivedAt });
       return {
         status: added ? ('accepted' as const) : ('duplicate' as const),
@@ -109,20 +109,11 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): void {
       })) }),
     },
     async ({ user, query }) => {
-      let q = db.selectFrom('attendance')
-        .innerJoin('sessions', 'sessions.id', 'attendance.session_id')
-        .innerJoin('courses', 'courses.id', 'sessions.course_id')
-        .select(['attendance.session_id', 'sessions.course_id', 'courses.code', 'courses.name', 'sessions.started_at', 'sessions.ended_at', 'attendance.status', 'attendance.override_status', 'attendance.override_reason', 'attendance.presence', 'attendance.verified', 'attendance.reasons'])
-        .where('attendance.student_id', '=', user.id)
-        .where('sessions.state', '=', 'ended')
-        .orderBy('sessions.started_at', 'desc')
-        .limit(query.limit);
-      if (query.course_id) q = q.where('sessions.course_id', '=', query.course_id);
-      const rows = await q.execute();
+      const records = await store.attendance.ofStudent(user.id, { ...(query.course_id ? { courseId: query.course_id } : {}), limit: query.limit });
       return {
-        items: rows.map((r) => ({
-          session_id: r.session_id, course_id: r.course_id, course_code: r.code, course_name: r.name, started_at: iso(r.started_at)!, ended_at: iso(r.ended_at),
-          status: r.override_status ?? r.status, presence: r.presence, verified: r.verified === 1, reasons: r.reasons ? r.reasons.split(',') : [], override_reason: r.override_reason,
+        items: records.map((r) => ({
+          session_id: r.session_id, course_id: r.course_id, course_code: r.course_code, course_name: r.course_name, started_at: iso(r.started_at)!, ended_at: iso(r.ended_at),
+          status: r.status, presence: r.presence, verified: r.verified, reasons: r.reasons, override_reason: r.override?.reason ?? null,
         })),
       };
     },

@@ -5,10 +5,9 @@ import { encodeFrame } from '../../../shared/frame.js';
 import { HttpError, conflict, notFound } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
-import { RoomBusyError, endSession, startSession } from '../../store/sessions.js';
+import { RoomBusyError } from '../../store/sessions.js';
 import { computeAttendance } from '../../store/attendance.js';
-import { isEnrolled } from '../../store/courses.js';
-import { audit } from '../../store/audit.js';
+import { SessionLifecycle } from '../../services/session-lifecycle.js';
 import { courseForTeacher, sessionForTeacher } from '../ownership.js';
 import { attendanceView, countByStatus, iso, sessionView } from '../views.js';
 import { courseOut, courseView } from './admin-courses.js';
@@ -32,19 +31,12 @@ export const attendanceOut = z.object({
 
 export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
   const { store, clock, events, verifiedLookup } = deps;
-  const db = store.db;
-
-  async function roomOf(roomId: string) {
-    return db.selectFrom('rooms').selectAll().where('id', '=', roomId).executeTakeFirst();
-  }
+  // Built on deps itself: the hub (deps.gateways) is read at each call.
+  const lifecycle = new SessionLifecycle(deps);
 
   routes.add(
     { method: 'get', path: '/api/v1/teacher/courses', tag: 'teacher', auth: TEACHER, summary: 'Courses I teach (admins: all)', response: z.object({ items: z.array(courseOut) }) },
-    async ({ user }) => {
-      let q = db.selectFrom('courses').selectAll().orderBy('code');
-      if (user.role !== 'admin') q = q.where('teacher_id', '=', user.id);
-      return { items: (await q.execute()).map(courseView) };
-    },
+    async ({ user }) => ({ items: (await store.courses.list(user.role === 'admin' ? {} : { teacherId: user.id })).map(courseView) }),
   );
 
   routes.add(
@@ -54,10 +46,8 @@ export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
       errors: [[403, 'forbidden'], [404, 'not_found']],
     },
     async ({ user, query }) => {
-      const course = await courseForTeacher(db, user, query.course_id);
-      const rows = await db.selectFrom('sessions').innerJoin('rooms', 'rooms.id', 'sessions.room_id').selectAll('sessions').select('rooms.room_code')
-        .where('course_id', '=', course.id).orderBy('started_at', 'desc').limit(query.limit).execute();
-      return { items: rows.map((r) => sessionView(r, r)) };
+      const course = await courseForTeacher(store, user, query.course_id);
+      return { items: (await store.sessions.ofCourse(course.id, query.limit)).map((r) => sessionView(r, r)) };
     },
   );
 
@@ -69,13 +59,11 @@ export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
       response: sessionOut.extend({ gateway: gatewayAckOut }), errors: [[403, 'forbidden'], [404, 'not_found'], [409, 'room_busy']],
     },
     async ({ user, body }) => {
-      const course = await courseForTeacher(db, user, body.course_id);
-      const room = await roomOf(body.room_id);
+      const course = await courseForTeacher(store, user, body.course_id);
+      const room = await store.rooms.get(body.room_id);
       if (!room) throw notFound('room');
       try {
-        const session = await startSession(db, { course, room, periodS: body.period_s, startedAt: clock(), source: 'cloud', startedBy: user.id });
-        events.emit('session.started', session);
-        const gateway = (await deps.gateways?.sessionAck(session.id, 'session.start')) ?? null;
+        const { session, gateway } = await lifecycle.start({ course, room, periodS: body.period_s, startedAt: clock(), source: 'cloud', startedBy: user.id });
         return { ...sessionView(session, room), gateway };
       } catch (e) {
         if (e instanceof RoomBusyError) throw conflict('room_busy', 'the room already has a live session', { session_id: e.sessionId });
@@ -90,14 +78,13 @@ export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
       params: idParams, response: sessionOut.extend({ counts, gateway: gatewayAckOut }), errors: [[403, 'forbidden'], [404, 'not_found'], [409, 'session_not_live']],
     },
     async ({ user, params }) => {
-      const { session, course } = await sessionForTeacher(db, user, params.id);
+      const { session, course } = await sessionForTeacher(store, user, params.id);
       if (session.state !== 'live') throw conflict('session_not_live', 'the session has already ended');
-      const ended = await endSession(db, session, course, clock(), user.id, verifiedLookup);
-      if (!ended) throw conflict('session_not_live', 'the session has already ended');
-      events.emit('session.ended', ended);
-      const gateway = (await deps.gateways?.sessionAck(ended.id, 'session.end')) ?? null;
-      const entries = await computeAttendance(db, ended, course, clock(), verifiedLookup);
-      return { ...sessionView(ended, (await roomOf(ended.room_id)) ?? null), counts: countByStatus(entries), gateway };
+      const change = await lifecycle.end({ session, course, endedAt: clock(), actorId: user.id });
+      if (!change) throw conflict('session_not_live', 'the session has already ended');
+      const ended = change.session;
+      const entries = await computeAttendance(store, ended, course, clock(), verifiedLookup);
+      return { ...sessionView(ended, (await store.rooms.get(ended.room_id)) ?? null), counts: countByStatus(entries), gateway: change.gateway };
     },
   );
 
@@ -109,9 +96,9 @@ export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
       errors: [[403, 'forbidden'], [404, 'not_found'], [409, 'session_not_live']],
     },
     async ({ user, params, ctx }) => {
-      const { session } = await sessionForTeacher(db, user, params.id);
+      const { session } = await sessionForTeacher(store, user, params.id);
       if (session.state !== 'live') throw conflict('session_not_live', 'the session has ended');
-      const room = await roomOf(session.room_id);
+      const room = await store.rooms.get(session.room_id);
       if (!room) throw notFound('room');
       const now = clock();
       const w = windowIndex(now, session.period_s);
@@ -131,9 +118,9 @@ export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
       params: idParams, response: sessionOut.extend({ counts }), errors: [[403, 'forbidden'], [404, 'not_found']],
     },
     async ({ user, params }) => {
-      const { session, course } = await sessionForTeacher(db, user, params.id);
-      const entries = await computeAttendance(db, session, course, clock(), verifiedLookup);
-      return { ...sessionView(session, (await roomOf(session.room_id)) ?? null), counts: countByStatus(entries) };
+      const { session, course } = await sessionForTeacher(store, user, params.id);
+      const entries = await computeAttendance(store, session, course, clock(), verifiedLookup);
+      return { ...sessionView(session, (await store.rooms.get(session.room_id)) ?? null), counts: countByStatus(entries) };
     },
   );
 
@@ -144,9 +131,9 @@ export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
       params: idParams, response: z.object({ session: sessionOut, items: z.array(attendanceOut) }), errors: [[403, 'forbidden'], [404, 'not_found']],
     },
     async ({ user, params }) => {
-      const { session, course } = await sessionForTeacher(db, user, params.id);
-      const entries = await computeAttendance(db, session, course, clock(), verifiedLookup);
-      return { session: sessionView(session, (await roomOf(session.room_id)) ?? null), items: entries.map(attendanceView) };
+      const { session, course } = await sessionForTeacher(store, user, params.id);
+      const entries = await computeAttendance(store, session, course, clock(), verifiedLookup);
+      return { session: sessionView(session, (await store.rooms.get(session.room_id)) ?? null), items: entries.map(attendanceView) };
     },
   );
 
@@ -158,19 +145,15 @@ export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
       response: attendanceOut, errors: [[403, 'forbidden'], [404, 'not_found'], [422, 'not_enrolled']],
     },
     async ({ user, params, body }) => {
-      const { session, course } = await sessionForTeacher(db, user, params.id);
-      if (!(await isEnrolled(db, course.id, params.student_id))) throw new HttpError(422, 'not_enrolled', 'the student is not enrolled in this course');
+      const { session, course } = await sessionForTeacher(store, user, params.id);
+      if (!(await store.courses.isEnrolled(course.id, params.student_id))) throw new HttpError(422, 'not_enrolled', 'the student is not enrolled in this course');
       const now = clock();
-      await db.transaction().execute(async (trx) => {
-        const o = { override_status: body.status, override_reason: body.reason, override_by: user.id, override_at: now };
-        await trx.insertInto('attendance')
-          .values({ session_id: session.id, student_id: params.student_id, status: 'absent', presence: 0, windows_seen: 0, windows_total: 0, first_seen: null, last_seen: null, verified: 0, reasons: '', decided_at: now, ...o })
-          .onConflict((oc) => oc.columns(['session_id', 'student_id']).doUpdateSet(o))
-          .execute();
-        await audit(trx, { at: now, actorId: user.id, action: 'attendance.override', target: `${session.id}/${params.student_id}`, details: { status: body.status, reason: body.reason } });
+      await store.transaction(async (tx) => {
+        await tx.attendance.override(session.id, params.student_id, { status: body.status, reason: body.reason, by: user.id, at: now });
+        await tx.audit.record({ at: now, actorId: user.id, action: 'attendance.override', target: `${session.id}/${params.student_id}`, details: { status: body.status, reason: body.reason } });
       });
       events.emit('attendance.overridden', { session_id: session.id, student_id: params.student_id, status: body.status });
-      const entries = await computeAttendance(db, session, course, now, verifiedLookup);
+      const entries = await computeAttendance(store, session, course, now, verifiedLookup);
       const entry = entries.find((e) => e.student_id === params.student_id);
       if (!entry) throw notFound('student');
       return attendanceView(entry);
