@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { uuidv7 } from '../shared/ids.js';
 import { createAdvertiser } from '../gateway/ble/radio.js';
 import { validateConfig } from '../gateway/config.js';
+import { GatewayEvents } from '../gateway/events.js';
 import { OutboxDrain } from '../gateway/mqtt/drain.js';
 import { MqttLink } from '../gateway/mqtt/link.js';
 import { OnAirEncoder } from '../gateway/on-air.js';
@@ -36,16 +37,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // adapter does not have; keep it small so the run measures the daemon, not the test double.
 const advertiser = createAdvertiser({ kind: 'virtual', logger: log, virtual: { airIntervalMs: 1000, logLimit: 100 } });
 await advertiser.start();
-const store = openStore(join(dir, 'memory.db'), config.gatewayId, 'att/v1');
+const events = new GatewayEvents(log);
+const store = openStore(join(dir, 'memory.db'), config.gatewayId, 'att/v1', { events });
 let now = Date.parse('2026-01-05T08:00:00Z');
-const sessions = new SessionManager({ store, roomCode: config.roomCode, log });
-const rotation = new Rotation({ store, sessions, advertiser, encoder: new OnAirEncoder(config), idleFrame: () => false, log, now: () => now, checkIntervalMs: 3_600_000 });
-const drain = new OutboxDrain({ store, log });
+const sessions = new SessionManager({ store, events, roomCode: config.roomCode, log });
+const rotation = new Rotation({ store, events, sessions, advertiser, encoder: new OnAirEncoder(config), idleFrame: () => false, log, now: () => now, checkIntervalMs: 3_600_000 });
+const drain = new OutboxDrain({ store, events, log });
 const link = new MqttLink(
   { url: config.mqtt.url, gatewayId: config.gatewayId, topicPrefix: 'att/v1', username: config.gatewayId, password: undefined, ca: undefined, version: 'bench' },
-  { drain, onCommand: () => undefined, log },
+  { drain, events, log },
 );
-store.outbox.onAppend(() => drain.pump());
+drain.start();
 link.start();
 const samples: Array<{ rotations: number; rssMb: number }> = [];
 let sessionRotations = 0;

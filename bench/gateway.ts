@@ -25,6 +25,7 @@ import { createVirtualAwareAdvertiser } from '../gateway/ble/radio.js';
 import type { Advertiser } from '../gateway/ble/advertiser.js';
 import type { VirtualController } from '../gateway/ble/virtual/controller.js';
 import { validateConfig } from '../gateway/config.js';
+import { GatewayEvents } from '../gateway/events.js';
 import { OutboxDrain } from '../gateway/mqtt/drain.js';
 import { MqttLink } from '../gateway/mqtt/link.js';
 import { OnAirEncoder } from '../gateway/on-air.js';
@@ -54,10 +55,10 @@ function percentile(sorted: number[], p: number): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function rotationAccuracy(advertiser: Advertiser, controller: VirtualController) {
-  const store = openStore(join(dir, 'rotation.db'), config.gatewayId, 'att/v1');
-  const sessions = new SessionManager({ store, roomCode: config.roomCode, log });
-  const rotation = new Rotation({ store, sessions, advertiser, encoder, idleFrame: () => false, log });
-  sessions.on('changed', () => rotation.refresh('session'));
+  const events = new GatewayEvents(log);
+  const store = openStore(join(dir, 'rotation.db'), config.gatewayId, 'att/v1', { events });
+  const sessions = new SessionManager({ store, events, roomCode: config.roomCode, log });
+  const rotation = new Rotation({ store, events, sessions, advertiser, encoder, idleFrame: () => false, log });
   rotation.start();
   const sessionId = uuidv7();
   sessions.start({ id: sessionId, courseId: 'BENCH', periodS: PERIOD_S, endsAt: null, source: 'gateway' }, Date.now());
@@ -92,10 +93,11 @@ async function drainRate() {
       store.outbox.append('token.rotated', { session_id: sessionId, w: i, advertised_at: new Date(now).toISOString() }, now);
     }
   });
-  const drain = new OutboxDrain({ store, log });
+  const events = new GatewayEvents(log);
+  const drain = new OutboxDrain({ store, events, log });
   const link = new MqttLink(
     { url: broker.url, gatewayId: config.gatewayId, topicPrefix: 'att/v1', username: 'bench-101', password: undefined, ca: undefined, version: 'bench' },
-    { drain, onCommand: () => undefined, log },
+    { drain, events, log },
   );
   const started = performance.now();
   link.start();

@@ -1,21 +1,25 @@
 /**
  * The gateway daemon: composes store, radio, sessions, rotation, timetable, commands, MQTT link,
  * heartbeat and systemd watchdog. The constructor only wires objects; I/O starts in start() and
- * ends in stop(). Every cross-part listener is wrapped so that one failing part logs an error
- * instead of crashing the daemon (and with it the beacon of a whole classroom).
+ * ends in stop(). The parts hear each other through one event bus, which isolates every listener:
+ * one failing part logs an error instead of crashing the daemon (and with it the beacon of a
+ * whole classroom).
  */
 import type { Logger } from 'pino';
+import { guarded } from '../shared/guarded.js';
 import type { Advertiser, AdvertisingPayload, RadioState } from './ble/advertiser.js';
-import { CommandProcessor } from './commands.js';
+import { CommandHandler } from './command-handler.js';
 import type { GatewayConfig } from './config.js';
+import type { GatewayEvents } from './events.js';
 import { Health } from './health.js';
 import { Heartbeat } from './heartbeat.js';
 import { OutboxDrain } from './mqtt/drain.js';
-import { MqttLink, type LinkState } from './mqtt/link.js';
+import { MqttLink } from './mqtt/link.js';
 import { OnAirEncoder } from './on-air.js';
 import { Rotation } from './rotation.js';
 import { RuntimeConfig } from './runtime-config.js';
 import { SessionManager } from './sessions.js';
+import type { GatewayStatusSnapshot } from './status-report.js';
 import { KV } from './store/kv.js';
 import type { GatewayStore } from './store/store.js';
 import { SdNotifier, watchdogIntervalMs } from './systemd/notify.js';
@@ -24,7 +28,9 @@ import { Timetable, type CronScheduler } from './timetable.js';
 
 export interface DaemonDeps {
   config: GatewayConfig;
+  /** Opened with `events`, so that its commits reach the parts listening there. */
   store: GatewayStore;
+  events: GatewayEvents;
   advertiser: Advertiser;
   log: Logger;
   version: string;
@@ -36,38 +42,32 @@ export interface DaemonDeps {
   drainWindow?: number;
 }
 
-/** What `status` reads back from kv: the radio as the daemon last saw it. */
-export interface RadioSnapshot {
-  kind: string;
-  state: RadioState;
-  onAir: string | null;
-  appliedAt: number | null;
-  link: LinkState;
-}
-
 export class GatewayDaemon {
   readonly sessions: SessionManager;
   readonly rotation: Rotation;
   readonly runtime: RuntimeConfig;
   readonly timetable: Timetable;
-  readonly commands: CommandProcessor;
+  readonly commands: CommandHandler;
   readonly drain: OutboxDrain;
   readonly link: MqttLink;
   readonly heartbeat: Heartbeat;
   readonly health: Health;
   private readonly notifier: SdNotifier;
   private readonly watchdog: Watchdog;
-  private readonly radio: RadioSnapshot;
-  private unsubscribeOutbox: (() => void) | null = null;
+  private readonly snapshot: GatewayStatusSnapshot;
   private pruneTimer: NodeJS.Timeout | null = null;
+  // The advertiser is an EventEmitter of its own; these put what it says on the bus.
+  private readonly radioState = (state: RadioState) => this.deps.events.emit('radio.state', state);
+  private readonly radioApplied = (e: { payload: AdvertisingPayload | null; at: number }) => this.deps.events.emit('radio.applied', e);
 
   constructor(private readonly deps: DaemonDeps) {
-    const { config, store, advertiser, log } = deps;
-    this.radio = { kind: deps.radioKind, state: 'unknown', onAir: null, appliedAt: null, link: 'stopped' };
-    this.runtime = new RuntimeConfig(store, { heartbeatS: config.heartbeatS, defaultPeriodS: config.defaultPeriodS, idleFrame: config.idleFrame });
-    this.sessions = new SessionManager({ store, roomCode: config.roomCode, log: log.child({ module: 'sessions' }) });
+    const { config, store, events, advertiser, log } = deps;
+    this.snapshot = { kind: deps.radioKind, state: 'unknown', onAir: null, appliedAt: null, link: 'stopped' };
+    this.runtime = new RuntimeConfig(store, events, { heartbeatS: config.heartbeatS, defaultPeriodS: config.defaultPeriodS, idleFrame: config.idleFrame });
+    this.sessions = new SessionManager({ store, events, roomCode: config.roomCode, log: log.child({ module: 'sessions' }) });
     this.rotation = new Rotation({
       store,
+      events,
       sessions: this.sessions,
       advertiser,
       encoder: new OnAirEncoder(config),
@@ -76,13 +76,14 @@ export class GatewayDaemon {
     });
     this.timetable = new Timetable({
       store,
+      events,
       sessions: this.sessions,
       runtime: this.runtime,
       log: log.child({ module: 'timetable' }),
       ...(deps.cronScheduler ? { schedule: deps.cronScheduler } : {}),
     });
-    this.commands = new CommandProcessor({ store, sessions: this.sessions, runtime: this.runtime, timetable: this.timetable, log: log.child({ module: 'commands' }) });
-    this.drain = new OutboxDrain({ store, log: log.child({ module: 'outbox' }), ...(deps.drainWindow ? { window: deps.drainWindow } : {}) });
+    this.commands = new CommandHandler({ store, events, sessions: this.sessions, runtime: this.runtime, timetable: this.timetable, log: log.child({ module: 'commands' }) });
+    this.drain = new OutboxDrain({ store, events, log: log.child({ module: 'outbox' }), ...(deps.drainWindow ? { window: deps.drainWindow } : {}) });
     this.link = new MqttLink(
       {
         url: config.mqtt.url,
@@ -95,15 +96,11 @@ export class GatewayDaemon {
         backoffMinMs: deps.mqttBackoff?.minMs,
         backoffMaxMs: deps.mqttBackoff?.maxMs,
       },
-      {
-        drain: this.drain,
-        onCommand: (payload) => this.commands.handle(payload),
-        onState: (state) => this.safe('link state', () => this.recordRadio({ link: state })),
-        log: log.child({ module: 'mqtt' }),
-      },
+      { drain: this.drain, events, log: log.child({ module: 'mqtt' }) },
     );
     this.heartbeat = new Heartbeat({
       store,
+      events,
       runtime: this.runtime,
       radioState: () => advertiser.health().state,
       sessionId: () => this.sessions.live()?.id ?? null,
@@ -116,28 +113,21 @@ export class GatewayDaemon {
   }
 
   async start(): Promise<void> {
-    const { store, advertiser, log, version } = this.deps;
+    const { store, events, advertiser, log, version } = this.deps;
     store.kv.set(KV.daemon, { pid: process.pid, startedAt: Date.now(), version });
-    advertiser.on('state', (state: RadioState) =>
-      this.safe('radio state', () => {
-        log.info({ state }, 'radio state');
-        this.recordRadio({ state });
-      }),
-    );
-    advertiser.on('applied', (e: { payload: AdvertisingPayload | null; at: number }) =>
-      this.safe('radio applied', () => this.recordRadio({ onAir: e.payload ? e.payload.advertisingData.toString('hex') : null, appliedAt: e.at })),
-    );
-    this.sessions.on('changed', () => this.safe('session changed', () => this.rotation.refresh('session')));
-    this.runtime.on('changed', () =>
-      this.safe('config changed', () => {
-        this.heartbeat.reschedule();
-        this.rotation.refresh('config');
-      }),
-    );
-    this.unsubscribeOutbox = store.outbox.onAppend(() => this.drain.pump());
+    events.on('radio.state', this, (state) => {
+      log.info({ state }, 'radio state');
+      this.record({ state });
+    });
+    events.on('radio.applied', this, (e) => this.record({ onAir: e.payload ? e.payload.advertisingData.toString('hex') : null, appliedAt: e.at }));
+    events.on('link.state', this, (link) => this.record({ link }));
+    advertiser.on('state', this.radioState);
+    advertiser.on('applied', this.radioApplied);
+    this.drain.start();
     await advertiser.start();
     this.rotation.start();
     this.timetable.start();
+    this.commands.start();
     this.link.start();
     this.heartbeat.start();
     this.prune();
@@ -156,32 +146,29 @@ export class GatewayDaemon {
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.timetable.stop();
     this.rotation.stop();
-    this.unsubscribeOutbox?.();
+    this.commands.stop();
+    this.drain.stop();
     await this.link.stop();
     await advertiser.stop();
-    this.recordRadio({ state: 'stopped', onAir: null, link: 'stopped' });
+    advertiser.off('state', this.radioState);
+    advertiser.off('applied', this.radioApplied);
+    this.deps.events.off(this);
+    this.record({ state: 'stopped', onAir: null, link: 'stopped' });
     const record = this.deps.store.kv.get<Record<string, unknown>>(KV.daemon) ?? {};
     this.deps.store.kv.set(KV.daemon, { ...record, stoppedAt: Date.now() });
     log.info('gateway stopped');
   }
 
+  /** Also from a timer: a failing prune is logged and tried again in six hours. */
   private prune(): void {
-    this.safe('prune', () => {
+    guarded(this.deps.log, 'prune', 'prune failed', () => {
       const removed = this.deps.store.prune(Date.now());
       if (removed.tokenLog + removed.commands > 0) this.deps.log.info(removed, 'pruned old history');
     });
   }
 
-  private recordRadio(patch: Partial<RadioSnapshot>): void {
-    Object.assign(this.radio, patch);
-    this.deps.store.kv.set(KV.radio, this.radio);
-  }
-
-  private safe(what: string, fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.deps.log.error({ err, what }, 'listener failed');
-    }
+  private record(patch: Partial<GatewayStatusSnapshot>): void {
+    Object.assign(this.snapshot, patch);
+    this.deps.store.kv.set(KV.status, this.snapshot);
   }
 }

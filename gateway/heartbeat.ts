@@ -5,11 +5,13 @@
  */
 import type { Logger } from 'pino';
 import type { EventData } from '../shared/mqtt/messages.js';
+import type { GatewayEvents } from './events.js';
 import type { RuntimeConfig } from './runtime-config.js';
 import type { GatewayStore } from './store/store.js';
 
 export interface HeartbeatDeps {
   store: GatewayStore;
+  events: GatewayEvents;
   runtime: RuntimeConfig;
   radioState: () => string;
   sessionId: () => string | null;
@@ -26,6 +28,7 @@ export class Heartbeat {
   constructor(private readonly deps: HeartbeatDeps) {}
 
   start(): void {
+    this.deps.events.on('config.changed', this, () => this.reschedule());
     this.reschedule();
     this.beat();
   }
@@ -34,12 +37,17 @@ export class Heartbeat {
   reschedule(): void {
     const s = this.deps.runtime.get().heartbeatS;
     if (this.timer && s === this.intervalS) return;
-    this.stop();
+    this.cancel();
     this.intervalS = s;
     this.timer = setInterval(() => this.beat(), s * 1000);
   }
 
   stop(): void {
+    this.deps.events.off(this);
+    this.cancel();
+  }
+
+  private cancel(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }

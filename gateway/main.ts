@@ -7,6 +7,7 @@ import type { Advertiser } from './ble/advertiser.js';
 import { createAdvertiser, type RadioKind } from './ble/radio.js';
 import { ConfigError, EXIT_CONFIG, loadConfig, type GatewayConfig } from './config.js';
 import { GatewayDaemon } from './daemon.js';
+import { GatewayEvents } from './events.js';
 import { createLogger } from './log.js';
 import { StoreOpenError } from './store/errors.js';
 import { openStore, type GatewayStore } from './store/store.js';
@@ -36,9 +37,10 @@ export async function startGateway(opts: RunOptions, log?: Logger): Promise<Runn
   const config = loadConfig({ ...(opts.configPath !== undefined && { path: opts.configPath }), env });
   const root = log ?? createLogger(config.logLevel);
   root.info({ gatewayId: config.gatewayId, roomCode: config.roomCode, radio: opts.radio, version: GATEWAY_VERSION, db: config.dbPath }, 'gateway starting');
-  const store = openStore(config.dbPath, config.gatewayId, config.mqtt.topicPrefix);
+  const events = new GatewayEvents(root);
+  const store = openStore(config.dbPath, config.gatewayId, config.mqtt.topicPrefix, { events });
   const advertiser = createAdvertiser({ kind: opts.radio, logger: root.child({ module: 'ble' }), hciDeviceId: config.hciDeviceId });
-  const daemon = new GatewayDaemon({ config, store, advertiser, log: root, version: GATEWAY_VERSION, radioKind: opts.radio, env });
+  const daemon = new GatewayDaemon({ config, store, events, advertiser, log: root, version: GATEWAY_VERSION, radioKind: opts.radio, env });
   await daemon.start();
   let stopping: Promise<void> | null = null;
   return {

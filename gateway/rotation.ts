@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import { windowEndMs, windowIndex } from '../shared/token.js';
 import type { Advertiser } from './ble/advertiser.js';
+import type { GatewayEvents } from './events.js';
 import type { OnAirEncoder } from './on-air.js';
 import type { SessionManager } from './sessions.js';
 import type { GatewayStore } from './store/store.js';
@@ -18,6 +19,7 @@ export type OnAir = { kind: 'session'; sessionId: string; w: number; since: numb
 
 export interface RotationDeps {
   store: GatewayStore;
+  events: GatewayEvents;
   sessions: SessionManager;
   advertiser: Advertiser;
   encoder: OnAirEncoder;
@@ -41,11 +43,15 @@ export class Rotation {
   }
 
   start(): void {
+    const { events } = this.deps;
+    events.on('session.changed', this, () => this.refresh('session'));
+    events.on('config.changed', this, () => this.refresh('config'));
     this.refresh('start');
     this.checkTimer = setInterval(() => this.refresh('check'), this.deps.checkIntervalMs ?? 1000);
   }
 
   stop(): void {
+    this.deps.events.off(this);
     if (this.boundaryTimer) clearTimeout(this.boundaryTimer);
     if (this.checkTimer) clearInterval(this.checkTimer);
     this.boundaryTimer = this.checkTimer = null;
@@ -62,7 +68,7 @@ export class Rotation {
 
   /** Re-evaluates what must be on air now. Safe to call at any time, from any listener. */
   refresh(reason: string): void {
-    // endExpired() notifies session listeners synchronously, which call refresh() again.
+    // endExpired() announces session.changed synchronously, whose listener calls refresh() again.
     if (this.ticking) {
       this.tickAgain = true;
       return;

@@ -1,11 +1,11 @@
 /**
  * The settings the cloud may change at run time (`config.set`): file values, overridden by what
- * the cloud last set (kept in kv so it survives a restart). Emits 'changed' after a commit.
+ * the cloud last set (kept in kv so it survives a restart). Announces `config.changed` after a commit.
  */
-import { EventEmitter } from 'node:events';
 import type { CommandData } from '../shared/mqtt/messages.js';
+import type { GatewayEvents } from './events.js';
 import { KV } from './store/kv.js';
-import type { GatewayStore } from './store/store.js';
+import type { GatewayStore, Tx } from './store/store.js';
 
 export interface RuntimeSettings {
   heartbeatS: number;
@@ -15,13 +15,12 @@ export interface RuntimeSettings {
 
 type Overrides = CommandData<'config.set'>;
 
-export class RuntimeConfig extends EventEmitter {
+export class RuntimeConfig {
   constructor(
     private readonly store: GatewayStore,
+    private readonly events: GatewayEvents,
     private readonly fromFile: RuntimeSettings,
-  ) {
-    super();
-  }
+  ) {}
 
   get(): RuntimeSettings {
     const o = this.store.kv.get<Overrides>(KV.runtimeConfig) ?? {};
@@ -32,13 +31,10 @@ export class RuntimeConfig extends EventEmitter {
     };
   }
 
-  /** Merges new overrides; call inside the command's transaction, then notify() after commit. */
-  setInTx(overrides: Overrides): void {
+  /** Merges new overrides, as part of the command's transaction `tx`. */
+  setInTx(tx: Tx, overrides: Overrides): void {
     const prev = this.store.kv.get<Overrides>(KV.runtimeConfig) ?? {};
     this.store.kv.set(KV.runtimeConfig, { ...prev, ...overrides });
-  }
-
-  notify(): void {
-    this.emit('changed', this.get());
+    tx.afterCommit(() => this.events.emit('config.changed', this.get()));
   }
 }

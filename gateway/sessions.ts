@@ -1,10 +1,10 @@
 /**
  * Starting and ending sessions. Every change is one transaction with its session.started /
- * session.ended event; listeners (rotation, status) hear about it only after the commit.
+ * session.ended outbox event; the bus hears `session.changed` only after the commit.
  */
-import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { GatewayStore } from './store/store.js';
+import type { GatewayEvents } from './events.js';
+import type { GatewayStore, Tx } from './store/store.js';
 import type { EndReason, SessionRecord, SessionSource } from './store/sessions.js';
 
 export class SessionError extends Error {
@@ -27,15 +27,14 @@ export interface StartRequest {
 
 export interface SessionManagerDeps {
   store: GatewayStore;
+  events: GatewayEvents;
   roomCode: number;
   log: Logger;
 }
 
-/** Emits 'changed' (live session or null) after a commit that started or ended a session. */
-export class SessionManager extends EventEmitter {
-  constructor(private readonly deps: SessionManagerDeps) {
-    super();
-  }
+/** Announces `session.changed` (live session or null) after a commit that started or ended a session. */
+export class SessionManager {
+  constructor(private readonly deps: SessionManagerDeps) {}
 
   live(): SessionRecord | null {
     return this.deps.store.sessions.live();
@@ -43,10 +42,10 @@ export class SessionManager extends EventEmitter {
 
   /**
    * Starts a session, ending (reason 'replaced') any other live one: a room advertises one session.
-   * Must be called inside a store transaction; call notify() after it commits.
+   * Part of the caller's transaction `tx`; `session.changed` follows its commit.
    * Starting the session that is already live is a no-op, so a resent command is harmless.
    */
-  startInTx(req: StartRequest, nowMs: number): SessionRecord {
+  startInTx(tx: Tx, req: StartRequest, nowMs: number): SessionRecord {
     const { store, roomCode } = this.deps;
     const existing = store.sessions.get(req.id);
     if (existing) {
@@ -57,7 +56,7 @@ export class SessionManager extends EventEmitter {
       throw new SessionError('ends_in_past', `ends_at ${new Date(req.endsAt).toISOString()} is not in the future`);
     }
     const current = store.sessions.live();
-    if (current) this.endInTx(current.id, 'replaced', nowMs);
+    if (current) this.endInTx(tx, current.id, 'replaced', nowMs);
     const record: SessionRecord = { ...req, startedAt: nowMs, endedAt: null, endReason: null };
     store.sessions.insert(record);
     store.outbox.append(
@@ -73,11 +72,12 @@ export class SessionManager extends EventEmitter {
       },
       nowMs,
     );
+    tx.afterCommit(this.announce);
     return record;
   }
 
-  /** Ends a live session (inside a transaction). Ending an already ended session is a no-op. */
-  endInTx(id: string, reason: EndReason, nowMs: number): void {
+  /** Ends a live session, as part of `tx`. Ending an already ended session is a no-op. */
+  endInTx(tx: Tx, id: string, reason: EndReason, nowMs: number): void {
     const { store } = this.deps;
     const existing = store.sessions.get(id);
     if (!existing) throw new SessionError('unknown_session', `unknown session ${id}`);
@@ -88,6 +88,7 @@ export class SessionManager extends EventEmitter {
     store.sessions.end(id, endedAt, reason);
     store.tokenLog.closeOpen(endedAt);
     store.outbox.append('session.ended', { session_id: id, ended_at: new Date(endedAt).toISOString(), reason }, nowMs);
+    tx.afterCommit(this.announce);
   }
 
   /** Ends the live session if its ends_at has passed. Returns true when it ended one. */
@@ -95,24 +96,19 @@ export class SessionManager extends EventEmitter {
     const live = this.live();
     if (!live || live.endsAt === null || live.endsAt > nowMs) return false;
     const reason: EndReason = live.source === 'timetable' ? 'timetable' : 'scheduled_end';
-    this.deps.store.transaction(() => this.endInTx(live.id, reason, nowMs));
+    this.deps.store.transaction((tx) => this.endInTx(tx, live.id, reason, nowMs));
     this.deps.log.info({ sessionId: live.id, reason }, 'session ended at its scheduled end');
-    this.notify();
     return true;
   }
 
   start(req: StartRequest, nowMs: number): SessionRecord {
-    const record = this.deps.store.transaction(() => this.startInTx(req, nowMs));
-    this.notify();
-    return record;
+    return this.deps.store.transaction((tx) => this.startInTx(tx, req, nowMs));
   }
 
   end(id: string, reason: EndReason, nowMs: number): void {
-    this.deps.store.transaction(() => this.endInTx(id, reason, nowMs));
-    this.notify();
+    this.deps.store.transaction((tx) => this.endInTx(tx, id, reason, nowMs));
   }
 
-  notify(): void {
-    this.emit('changed', this.live());
-  }
+  /** One function, so that a transaction replacing one session by another announces once. */
+  private readonly announce = (): void => this.deps.events.emit('session.changed', this.live());
 }

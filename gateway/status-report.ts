@@ -3,10 +3,20 @@
  * the daemon writes), so it works whether the daemon runs, hangs or is stopped.
  */
 import { windowEndMs, windowIndex } from '../shared/token.js';
-import type { RadioSnapshot } from './daemon.js';
+import type { RadioState } from './ble/advertiser.js';
+import type { LinkState } from './mqtt/link.js';
 import { KV } from './store/kv.js';
 import type { GatewayStore } from './store/store.js';
 import type { TimetableData } from './timetable.js';
+
+/** What the daemon keeps in kv for `status`: its radio and its MQTT link as it last saw them. */
+export interface GatewayStatusSnapshot {
+  kind: string;
+  state: RadioState;
+  onAir: string | null;
+  appliedAt: number | null;
+  link: LinkState;
+}
 
 export interface StatusReport {
   session: null | {
@@ -21,7 +31,7 @@ export interface StatusReport {
     /** Window the token log says is on air; differs from `window` when the daemon is behind. */
     loggedWindow: number | null;
   };
-  radio: RadioSnapshot | null;
+  radio: GatewayStatusSnapshot | null;
   outboxDepth: number;
   lastSyncAt: string | null;
   /** running: stopped cleanly = false; else whether the recorded pid is alive (a SIGKILL leaves no stop record). */
@@ -48,7 +58,7 @@ export function readStatus(store: GatewayStore, now = Date.now()): StatusReport 
       windowEndsAt: iso(windowEndMs(w, live.periodS))!,
       loggedWindow: logged?.sessionId === live.id ? logged.w : null,
     },
-    radio: store.kv.get<RadioSnapshot>(KV.radio) ?? null,
+    radio: store.kv.get<GatewayStatusSnapshot>(KV.status) ?? null,
     outboxDepth: store.outbox.depth(),
     lastSyncAt: iso(store.kv.get<number>(KV.lastSyncAt)),
     daemon: daemon

@@ -10,12 +10,14 @@
 import cron from 'node-cron';
 import type { Logger } from 'pino';
 import type { CommandData, TimetableSlot } from '../shared/mqtt/messages.js';
+import { guarded } from '../shared/guarded.js';
 import { uuidv7 } from '../shared/ids.js';
+import type { GatewayEvents } from './events.js';
 import { isValidTimeZone, localTime, minutesOf } from './local-time.js';
 import type { RuntimeConfig } from './runtime-config.js';
 import type { SessionManager } from './sessions.js';
 import { KV } from './store/kv.js';
-import type { GatewayStore } from './store/store.js';
+import type { GatewayStore, Tx } from './store/store.js';
 
 export type TimetableData = CommandData<'timetable.set'>;
 
@@ -30,6 +32,9 @@ export const nodeCronScheduler: CronScheduler = (expression, run, timezone) => {
   const task = cron.schedule(expression, () => run(), { timezone, noOverlap: true });
   return { destroy: () => void task.destroy() };
 };
+
+/** A cron callback that throws must not take the daemon down. */
+const ACTION_FAILED = 'timetable action failed';
 
 export class TimetableError extends Error {
   readonly code = 'invalid_timetable';
@@ -49,6 +54,7 @@ function slotKey(s: TimetableSlot): string {
 
 export interface TimetableDeps {
   store: GatewayStore;
+  events: GatewayEvents;
   sessions: SessionManager;
   runtime: RuntimeConfig;
   log: Logger;
@@ -65,33 +71,40 @@ export class Timetable {
   }
 
   start(): void {
+    this.deps.events.on('timetable.changed', this, () => this.reload());
     this.reload();
   }
 
   stop(): void {
-    for (const job of this.jobs) job.destroy();
-    this.jobs = [];
+    this.deps.events.off(this);
+    this.cancelJobs();
   }
 
-  /** Stores a new timetable (inside the command's transaction); call reload() after the commit. */
-  setInTx(t: TimetableData): void {
+  /** Stores a new timetable, as part of the command's transaction `tx`; jobs follow its commit. */
+  setInTx(tx: Tx, t: TimetableData): void {
     validateTimetable(t);
     this.deps.store.kv.set(KV.timetable, t);
+    tx.afterCommit(() => this.deps.events.emit('timetable.changed'));
   }
 
   reload(): void {
-    this.stop();
+    this.cancelJobs();
     const t = this.deps.store.kv.get<TimetableData>(KV.timetable);
     if (!t) return;
     const schedule = this.deps.schedule ?? nodeCronScheduler;
     for (const slot of t.slots) {
       const [sh, sm] = slot.start.split(':').map(Number);
       const [eh, em] = slot.end.split(':').map(Number);
-      this.jobs.push(schedule(`${sm} ${sh} * * ${slot.weekday}`, () => this.guard('start', () => this.startSlot(t, slot)), t.timezone));
-      this.jobs.push(schedule(`${em} ${eh} * * ${slot.weekday}`, () => this.guard('end', () => this.endSlot(slot)), t.timezone));
+      this.jobs.push(schedule(`${sm} ${sh} * * ${slot.weekday}`, () => guarded(this.deps.log, 'start', ACTION_FAILED, () => this.startSlot(t, slot)), t.timezone));
+      this.jobs.push(schedule(`${em} ${eh} * * ${slot.weekday}`, () => guarded(this.deps.log, 'end', ACTION_FAILED, () => this.endSlot(slot)), t.timezone));
     }
     this.deps.log.info({ slots: t.slots.length, timezone: t.timezone }, 'timetable scheduled');
-    this.guard('catch-up', () => this.catchUp(t));
+    guarded(this.deps.log, 'catch-up', ACTION_FAILED, () => this.catchUp(t));
+  }
+
+  private cancelJobs(): void {
+    for (const job of this.jobs) job.destroy();
+    this.jobs = [];
   }
 
   /** Starts the slot we are in, if any, when it has not run today. */
@@ -117,12 +130,11 @@ export class Timetable {
     }
     const endsAt = now + (minutesOf(slot.end) * 60 - local.secondOfDay) * 1000;
     const id = uuidv7(now);
-    store.transaction(() => {
-      sessions.startInTx({ id, courseId: slot.course_id, periodS: slot.period_s ?? runtime.get().defaultPeriodS, endsAt, source: 'timetable' }, now);
+    store.transaction((tx) => {
+      sessions.startInTx(tx, { id, courseId: slot.course_id, periodS: slot.period_s ?? runtime.get().defaultPeriodS, endsAt, source: 'timetable' }, now);
       store.kv.set(KV.timetableRuns, { ...started, [key]: local.date });
     });
     log.info({ sessionId: id, course: slot.course_id, endsAt: new Date(endsAt).toISOString() }, 'timetable session started');
-    sessions.notify();
   }
 
   endSlot(slot: TimetableSlot): void {
@@ -132,12 +144,4 @@ export class Timetable {
     this.deps.log.info({ sessionId: live.id, course: slot.course_id }, 'timetable session ended');
   }
 
-  /** A cron callback that throws must not take the daemon down. */
-  private guard(what: string, fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.deps.log.error({ err, what }, 'timetable action failed');
-    }
-  }
 }

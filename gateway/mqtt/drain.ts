@@ -10,11 +10,13 @@
  */
 import type { Logger } from 'pino';
 import type { MqttClient } from 'mqtt';
+import type { GatewayEvents } from '../events.js';
 import { KV } from '../store/kv.js';
 import type { GatewayStore } from '../store/store.js';
 
 export interface DrainDeps {
   store: GatewayStore;
+  events: GatewayEvents;
   log: Logger;
   window?: number;
   now?: () => number;
@@ -36,6 +38,15 @@ export class OutboxDrain {
     this.now = deps.now ?? Date.now;
   }
 
+  /** Publishes whenever a commit appended to the outbox (`outbox.appended`), until stop(). */
+  start(): void {
+    this.deps.events.on('outbox.appended', this, () => this.pump());
+  }
+
+  stop(): void {
+    this.deps.events.off(this);
+  }
+
   attach(client: MqttClient): void {
     this.client = client;
   }
@@ -43,10 +54,6 @@ export class OutboxDrain {
   /** Messages acknowledged since start (for logs and the bench). */
   deliveredCount(): number {
     return this.delivered;
-  }
-
-  inFlightCount(): number {
-    return this.inFlight.size;
   }
 
   /** Publishes as much as the window allows. Cheap to call often: every append and every ack calls it. */

@@ -5,7 +5,10 @@
  */
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import { Backoff } from '../../shared/backoff.js';
+import { guarded } from '../../shared/guarded.js';
 import { MAX_PAYLOAD_BYTES, gatewayClientId, gatewayTopics, type GatewayTopics } from '../../shared/mqtt/topics.js';
+import type { GatewayEvents } from '../events.js';
 import type { OutboxDrain } from './drain.js';
 
 export interface LinkOptions {
@@ -24,17 +27,20 @@ export interface LinkOptions {
 
 export type LinkState = 'stopped' | 'connecting' | 'online' | 'offline';
 
+/** Announces `link.state` and `command.received` on `events`. */
 export interface LinkDeps {
   drain: OutboxDrain;
-  onCommand: (payload: Buffer) => void;
-  onState?: (state: LinkState) => void;
+  events: GatewayEvents;
   log: Logger;
 }
+
+/** mqtt.js calls its handlers from socket callbacks, where a throw would crash the daemon. */
+const HANDLER_FAILED = 'mqtt handler failed';
 
 export class MqttLink {
   private client: MqttClient | null = null;
   private state: LinkState = 'stopped';
-  private failures = 0;
+  private readonly backoff: Backoff;
   readonly topics: GatewayTopics;
 
   constructor(
@@ -42,6 +48,8 @@ export class MqttLink {
     private readonly deps: LinkDeps,
   ) {
     this.topics = gatewayTopics(opts.gatewayId, opts.topicPrefix);
+    // Jitter, so a building's gateways do not reconnect in lockstep after an outage.
+    this.backoff = new Backoff({ minMs: opts.backoffMinMs ?? 1000, maxMs: opts.backoffMaxMs ?? 30_000, jitter: 0.25 });
   }
 
   linkState(): LinkState {
@@ -67,18 +75,18 @@ export class MqttLink {
     this.client = client;
     deps.drain.reset();
     deps.drain.attach(client);
-    client.on('connect', (connack) => this.safe('connect', () => this.onConnect(client, connack.sessionPresent)));
+    client.on('connect', (connack) => guarded(deps.log, 'connect', HANDLER_FAILED, () => this.onConnect(client, connack.sessionPresent)));
     client.on('message', (topic, payload) =>
-      this.safe('message', () => {
+      guarded(deps.log, 'message', HANDLER_FAILED, () => {
         if (topic !== this.topics.cmd) return;
         if (payload.length > MAX_PAYLOAD_BYTES) {
           deps.log.warn({ bytes: payload.length }, 'command rejected: payload too large');
           return;
         }
-        deps.onCommand(payload);
+        deps.events.emit('command.received', payload);
       }),
     );
-    client.on('close', () => this.safe('close', () => this.onClose()));
+    client.on('close', () => guarded(deps.log, 'close', HANDLER_FAILED, () => this.onClose()));
     // mqtt.js reports refused CONNACKs and socket errors here, then reconnects by itself.
     client.on('error', (err) => deps.log.warn({ err: err.message, code: (err as { code?: unknown }).code }, 'mqtt error'));
   }
@@ -102,7 +110,7 @@ export class MqttLink {
   }
 
   private onConnect(client: MqttClient, sessionPresent: boolean): void {
-    this.failures = 0;
+    this.backoff.reset();
     client.options.reconnectPeriod = this.opts.backoffMinMs ?? 1000;
     this.setState('online');
     this.deps.log.info({ url: redactUrl(this.opts.url), sessionPresent }, 'mqtt connected');
@@ -117,13 +125,9 @@ export class MqttLink {
 
   private onClose(): void {
     if (this.state === 'stopped' || !this.client) return;
-    this.failures++;
-    const min = this.opts.backoffMinMs ?? 1000;
-    const max = this.opts.backoffMaxMs ?? 30_000;
-    // Exponential with jitter, so a building's gateways do not reconnect in lockstep after an outage.
-    const delay = Math.min(max, min * 2 ** Math.min(this.failures - 1, 16)) * (0.75 + Math.random() * 0.5);
-    this.client.options.reconnectPeriod = Math.round(delay);
-    if (this.state !== 'offline') this.deps.log.warn({ retryInMs: Math.round(delay) }, 'mqtt disconnected; outbox keeps queuing');
+    const delay = this.backoff.next();
+    this.client.options.reconnectPeriod = delay;
+    if (this.state !== 'offline') this.deps.log.warn({ retryInMs: delay }, 'mqtt disconnected; outbox keeps queuing');
     this.setState('offline');
   }
 
@@ -134,16 +138,9 @@ export class MqttLink {
   private setState(state: LinkState): void {
     if (state === this.state) return;
     this.state = state;
-    this.deps.onState?.(state);
+    this.deps.events.emit('link.state', state);
   }
 
-  private safe(what: string, fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.deps.log.error({ err, what }, 'mqtt handler failed');
-    }
-  }
 }
 
 /** The broker URL without any credentials that someone put in it. */

@@ -25,7 +25,8 @@ export const KV = {
   runtimeConfig: 'runtime_config',
   timetable: 'timetable',
   timetableRuns: 'timetable_runs',
-  radio: 'radio',
+  /** The daemon's GatewayStatusSnapshot; the key predates the MQTT state in it. */
+  status: 'radio',
   lastSyncAt: 'last_sync_at',
   daemon: 'daemon',
 } as const;

@@ -20,12 +20,13 @@ export class Outbox {
   private readonly deleteStmt;
   private readonly depthStmt;
   private readonly dropTypeStmt;
-  private readonly listeners = new Set<() => void>();
-  private kickPending = false;
 
+  /** `afterCommit` is the store's transaction hook; `appended` announces new rows once they are committed. */
   constructor(
     db: Db,
     private readonly topic: string,
+    private readonly afterCommit: (cb: () => void) => void,
+    private readonly appended: () => void,
   ) {
     this.insertStmt = db.prepare<[string, string, string, string, number]>(
       'INSERT INTO outbox (id, type, topic, payload, created_at) VALUES (?, ?, ?, ?, ?)',
@@ -45,7 +46,8 @@ export class Outbox {
     const id = uuidv7(nowMs);
     const payload = JSON.stringify({ id, type, at: new Date(nowMs).toISOString(), data: checked });
     this.insertStmt.run(id, type, this.topic, payload, nowMs);
-    this.scheduleKick();
+    // The same function each time: a transaction appending a thousand rows announces them once.
+    this.afterCommit(this.appended);
     return id;
   }
 
@@ -64,21 +66,5 @@ export class Outbox {
 
   depth(): number {
     return this.depthStmt.get()!.n;
-  }
-
-  /** Called (once per burst, after the current transaction has committed) when events were appended. */
-  onAppend(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private scheduleKick(): void {
-    if (this.kickPending || this.listeners.size === 0) return;
-    this.kickPending = true;
-    // setImmediate runs after the synchronous better-sqlite3 transaction has committed.
-    setImmediate(() => {
-      this.kickPending = false;
-      for (const l of this.listeners) l();
-    });
   }
 }

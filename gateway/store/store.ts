@@ -1,11 +1,27 @@
 /** The gateway's state in one SQLite file: repositories sharing one connection and its transactions. */
 import { gatewayTopics } from '../../shared/mqtt/topics.js';
+import type { GatewayEvents } from '../events.js';
 import { ProcessedCommandRepo } from './commands.js';
 import { KvRepo } from './kv.js';
 import { openDatabase, type Db, type OpenOptions } from './open.js';
 import { Outbox } from './outbox.js';
 import { SessionRepo } from './sessions.js';
 import { TokenLogRepo } from './token-log.js';
+
+/** What a transaction's body may use besides the repositories. */
+export interface Tx {
+  /**
+   * Runs `cb` after the transaction commits (the outermost one, when nested), never if it rolls
+   * back: how a change announces itself on the event bus only once it is true. Callbacks run in
+   * the order registered; one registered twice in a transaction runs once.
+   */
+  afterCommit(cb: () => void): void;
+}
+
+export interface StoreOptions extends OpenOptions {
+  /** Where the store announces what its commits made true (the outbox growing). */
+  events?: GatewayEvents;
+}
 
 export class GatewayStore {
   readonly sessions: SessionRepo;
@@ -14,20 +30,56 @@ export class GatewayStore {
   readonly commands: ProcessedCommandRepo;
   readonly kv: KvRepo;
 
+  /** Callbacks of the running transaction; null outside one. */
+  private pending: Set<() => void> | null = null;
+
   constructor(
     readonly db: Db,
     eventsTopic: string,
+    events?: GatewayEvents,
   ) {
     this.sessions = new SessionRepo(db);
     this.tokenLog = new TokenLogRepo(db);
-    this.outbox = new Outbox(db, eventsTopic);
+    this.outbox = new Outbox(db, eventsTopic, (cb) => this.afterCommit(cb), () => events?.emit('outbox.appended'));
     this.commands = new ProcessedCommandRepo(db);
     this.kv = new KvRepo(db);
   }
 
-  /** Runs fn in one transaction: a state change and the events reporting it commit together. */
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+  /**
+   * Runs fn in one transaction: a state change and the events reporting it commit together. Called
+   * inside another transaction it is a savepoint: its rollback undoes only its own changes and
+   * drops only its own callbacks; the rest wait for the outer commit.
+   */
+  transaction<T>(fn: (tx: Tx) => T): T {
+    const outer = this.pending;
+    const mine = new Set<() => void>();
+    this.pending = mine;
+    let result: T;
+    try {
+      result = this.db.transaction(() => fn({ afterCommit: (cb) => void mine.add(cb) })).immediate();
+    } finally {
+      this.pending = outer;
+    }
+    if (outer) {
+      for (const cb of mine) outer.add(cb);
+      return result;
+    }
+    let failure: { err: unknown } | null = null;
+    for (const cb of mine) {
+      try {
+        cb();
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+    if (failure) throw failure.err;
+    return result;
+  }
+
+  /** For repositories: `cb` waits for the running transaction; outside one, the statement has committed. */
+  private afterCommit(cb: () => void): void {
+    if (this.pending) this.pending.add(cb);
+    else cb();
   }
 
   /**
@@ -53,6 +105,6 @@ export class GatewayStore {
   }
 }
 
-export function openStore(path: string, gatewayId: string, topicPrefix: string, opts: OpenOptions = {}): GatewayStore {
-  return new GatewayStore(openDatabase(path, opts), gatewayTopics(gatewayId, topicPrefix).events);
+export function openStore(path: string, gatewayId: string, topicPrefix: string, opts: StoreOptions = {}): GatewayStore {
+  return new GatewayStore(openDatabase(path, opts), gatewayTopics(gatewayId, topicPrefix).events, opts.events);
 }

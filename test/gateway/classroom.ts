@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig, type GatewayConfig } from '../../gateway/config.js';
+import type { GatewayEvents } from '../../gateway/events.js';
 import { openStore, type GatewayStore } from '../../gateway/store/store.js';
 
 /** The golden-vector room of docs/protocol.md. */
@@ -26,8 +27,8 @@ export function classroomConfig(overrides: Record<string, unknown> = {}): Gatewa
   });
 }
 
-export function memoryStore(config: GatewayConfig = classroomConfig()): GatewayStore {
-  return openStore(':memory:', config.gatewayId, config.mqtt.topicPrefix);
+export function memoryStore(config: GatewayConfig = classroomConfig(), events?: GatewayEvents): GatewayStore {
+  return openStore(':memory:', config.gatewayId, config.mqtt.topicPrefix, { events });
 }
 
 export function outboxEvents(store: GatewayStore): Array<{ id: string; type: string; data: Record<string, unknown> }> {

@@ -1,5 +1,6 @@
 /** Builds an in-process gateway daemon on a recording radio, pointed at a broker. */
 import { GatewayDaemon } from '../../gateway/daemon.js';
+import { GatewayEvents } from '../../gateway/events.js';
 import { openStore, type GatewayStore } from '../../gateway/store/store.js';
 import { memoryLogger } from '../fakes/memory-logger.js';
 import { RecordingAdvertiser } from '../fakes/recording-advertiser.js';
@@ -18,12 +19,14 @@ export interface TestGateway {
 export function buildGateway(opts: { url: string; prefix: string; gatewayId?: string; dbPath?: string; drainWindow?: number }): TestGateway {
   const gatewayId = opts.gatewayId ?? `gw-${Math.random().toString(36).slice(2, 10)}`;
   const config = classroomConfig({ gateway_id: gatewayId, mqtt_url: opts.url, topic_prefix: opts.prefix, db_path: opts.dbPath ?? ':memory:', heartbeat_s: 3600 });
-  const store = openStore(config.dbPath, gatewayId, opts.prefix);
-  const radio = new RecordingAdvertiser();
   const logs = memoryLogger('info');
+  const events = new GatewayEvents(logs.log);
+  const store = openStore(config.dbPath, gatewayId, opts.prefix, { events });
+  const radio = new RecordingAdvertiser();
   const daemon = new GatewayDaemon({
     config,
     store,
+    events,
     advertiser: radio,
     log: logs.log,
     version: 'test',

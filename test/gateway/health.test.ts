@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Health } from '../../gateway/health.js';
+import { GatewayEvents } from '../../gateway/events.js';
 import { Heartbeat } from '../../gateway/heartbeat.js';
 import { RuntimeConfig } from '../../gateway/runtime-config.js';
 import type { GatewayStore } from '../../gateway/store/store.js';
@@ -82,9 +83,11 @@ describe('health and the systemd watchdog', () => {
 describe('heartbeat', () => {
   it('reports uptime, clock, radio, outbox depth (other events waiting), memory and version, keeping only the newest unsent one', () => {
     const store = memoryStore();
+    const events = new GatewayEvents(memoryLogger().log);
     const hb = new Heartbeat({
       store,
-      runtime: new RuntimeConfig(store, { heartbeatS: 60, defaultPeriodS: 300, idleFrame: false }),
+      events,
+      runtime: new RuntimeConfig(store, events, { heartbeatS: 60, defaultPeriodS: 300, idleFrame: false }),
       radioState: () => 'poweredOn',
       sessionId: () => null,
       version: '1.2.3',

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { advertisingData } from '../../shared/advertisement.js';
 import { OnAirEncoder } from '../../gateway/on-air.js';
+import { GatewayEvents } from '../../gateway/events.js';
 import { Rotation } from '../../gateway/rotation.js';
 import { SessionManager } from '../../gateway/sessions.js';
 import type { GatewayStore } from '../../gateway/store/store.js';
@@ -19,12 +20,14 @@ describe('rotation', () => {
   let radio: RecordingAdvertiser;
   let sessions: SessionManager;
   let rotation: Rotation;
+  let events: GatewayEvents;
   let logs: ReturnType<typeof memoryLogger>;
   let idleFrame = false;
 
   function build(): Rotation {
     return new Rotation({
       store,
+      events,
       sessions,
       advertiser: radio,
       encoder: new OnAirEncoder({ roomCode: ROOM_CODE, roomSecret: Buffer.from(ROOM_SECRET_HEX, 'hex'), companyId: 0xffff, localName: 'ATT' }),
@@ -37,11 +40,11 @@ describe('rotation', () => {
     vi.useFakeTimers({ now: W0_START + 120_000 });
     idleFrame = false;
     logs = memoryLogger();
-    store = memoryStore(classroomConfig());
+    events = new GatewayEvents(logs.log);
+    store = memoryStore(classroomConfig(), events);
     radio = new RecordingAdvertiser();
     await radio.start();
-    sessions = new SessionManager({ store, roomCode: ROOM_CODE, log: logs.log });
-    sessions.on('changed', () => rotation.refresh('session'));
+    sessions = new SessionManager({ store, events, roomCode: ROOM_CODE, log: logs.log });
     rotation = build();
     rotation.start();
   });

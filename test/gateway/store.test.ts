@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { GatewayEvents } from '../../gateway/events.js';
 import { SessionManager } from '../../gateway/sessions.js';
 import { StoreOpenError } from '../../gateway/store/errors.js';
 import { SCHEMA_VERSION } from '../../gateway/store/migrations.js';
@@ -31,7 +32,7 @@ describe('gateway store', () => {
 
   it('keeps a started session and its session.started event together across a reopen', () => {
     const { path, store } = fileStore();
-    const sessions = new SessionManager({ store, roomCode: ROOM_CODE, log: memoryLogger().log });
+    const sessions = new SessionManager({ store, events: new GatewayEvents(memoryLogger().log), roomCode: ROOM_CODE, log: memoryLogger().log });
     sessions.start({ id: SESSION_ID, courseId: 'CS101', periodS: 300, endsAt: null, source: 'cloud' }, T0);
     store.close();
     const again = openStore(path, 'room-101', 'att/v1');
@@ -58,7 +59,7 @@ describe('gateway store', () => {
 
   it('allows one live session per room: a new start replaces the old one, reported as such', () => {
     const { store } = fileStore();
-    const sessions = new SessionManager({ store, roomCode: ROOM_CODE, log: memoryLogger().log });
+    const sessions = new SessionManager({ store, events: new GatewayEvents(memoryLogger().log), roomCode: ROOM_CODE, log: memoryLogger().log });
     const second = '0192f3a0-7c00-7000-8000-000000000002';
     sessions.start({ id: SESSION_ID, courseId: 'CS101', periodS: 300, endsAt: null, source: 'cloud' }, T0);
     sessions.start({ id: second, courseId: 'CS102', periodS: 300, endsAt: null, source: 'cloud' }, T0 + 1000);
@@ -142,6 +143,70 @@ describe('gateway store housekeeping', () => {
     expect(store.commands.get('old-command')).toBeNull();
     expect(store.commands.get('new-command')).not.toBeNull();
     expect(store.sessions.get(SESSION_ID)).not.toBeNull();
+    store.close();
+  });
+});
+
+describe('after-commit hook', () => {
+  function busStore() {
+    const logs = memoryLogger();
+    const events = new GatewayEvents(logs.log);
+    const store = openStore(':memory:', 'room-101', 'att/v1', { events });
+    const sessions = new SessionManager({ store, events, roomCode: ROOM_CODE, log: logs.log });
+    // What a listener sees when it hears the event: the data must already be committed.
+    const heard: Array<{ event: string; live: string | null; depth: number; inTx: boolean }> = [];
+    const seen = (event: string) => () => heard.push({ event, live: store.sessions.live()?.id ?? null, depth: store.outbox.depth(), inTx: store.db.inTransaction });
+    events.on('session.changed', {}, seen('session.changed'));
+    events.on('outbox.appended', {}, seen('outbox.appended'));
+    return { store, sessions, heard };
+  }
+
+  it('a committed transaction announces each fact once, after the commit, with the data visible', () => {
+    const { store, sessions, heard } = busStore();
+    const second = '0192f3a0-7c00-7000-8000-000000000002';
+    sessions.start({ id: SESSION_ID, courseId: null, periodS: 300, endsAt: null, source: 'cloud' }, T0);
+    expect(heard).toEqual([
+      { event: 'outbox.appended', live: SESSION_ID, depth: 1, inTx: false },
+      { event: 'session.changed', live: SESSION_ID, depth: 1, inTx: false },
+    ]);
+    heard.length = 0;
+    // One transaction ending one session and starting another (three outbox rows): one of each.
+    sessions.start({ id: second, courseId: null, periodS: 300, endsAt: null, source: 'cloud' }, T0 + 1000);
+    expect(heard).toEqual([
+      { event: 'outbox.appended', live: second, depth: 3, inTx: false },
+      { event: 'session.changed', live: second, depth: 3, inTx: false },
+    ]);
+    store.close();
+  });
+
+  it('a rolled-back transaction announces nothing', () => {
+    const { store, sessions, heard } = busStore();
+    expect(() =>
+      store.transaction((tx) => {
+        sessions.startInTx(tx, { id: SESSION_ID, courseId: null, periodS: 300, endsAt: null, source: 'cloud' }, T0);
+        throw new Error('disk full');
+      }),
+    ).toThrow('disk full');
+    expect(store.sessions.live()).toBeNull();
+    expect(heard).toEqual([]);
+    store.close();
+  });
+
+  it('a nested transaction that rolls back drops only its own callbacks; the rest run after the outer commit', () => {
+    const { store } = busStore();
+    const ran: string[] = [];
+    store.transaction((outer) => {
+      outer.afterCommit(() => ran.push('outer'));
+      expect(() =>
+        store.transaction((inner) => {
+          inner.afterCommit(() => ran.push('rolled back'));
+          throw new Error('no');
+        }),
+      ).toThrow('no');
+      store.transaction((inner) => inner.afterCommit(() => ran.push('inner')));
+      expect(ran).toEqual([]);
+    });
+    expect(ran).toEqual(['outer', 'inner']);
     store.close();
   });
 });

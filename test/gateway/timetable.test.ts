@@ -1,6 +1,7 @@
 import cron from 'node-cron';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UUIDV7_RE } from '../../shared/ids.js';
+import { GatewayEvents } from '../../gateway/events.js';
 import { RuntimeConfig } from '../../gateway/runtime-config.js';
 import { SessionManager } from '../../gateway/sessions.js';
 import { KV } from '../../gateway/store/kv.js';
@@ -28,9 +29,10 @@ describe('timetable', () => {
   let tt: Timetable;
 
   beforeEach(() => {
-    store = memoryStore(classroomConfig());
     const { log } = memoryLogger();
-    sessions = new SessionManager({ store, roomCode: ROOM_CODE, log });
+    const events = new GatewayEvents(log);
+    store = memoryStore(classroomConfig(), events);
+    sessions = new SessionManager({ store, events, roomCode: ROOM_CODE, log });
     jobs = [];
     const schedule: CronScheduler = (expr, run, tz) => {
       const job = { expr, tz, run, destroyed: false };
@@ -38,8 +40,8 @@ describe('timetable', () => {
       return { destroy: () => void (job.destroyed = true) };
     };
     now = MONDAY_0815_BERLIN - 60_000;
-    tt = new Timetable({ store, sessions, runtime: new RuntimeConfig(store, { heartbeatS: 60, defaultPeriodS: 300, idleFrame: false }), log, schedule, now: () => now });
-    store.transaction(() => tt.setInTx(timetable));
+    tt = new Timetable({ store, events, sessions, runtime: new RuntimeConfig(store, events, { heartbeatS: 60, defaultPeriodS: 300, idleFrame: false }), log, schedule, now: () => now });
+    store.transaction((tx) => tt.setInTx(tx, timetable));
     tt.start();
   });
   afterEach(() => {

@@ -13,7 +13,8 @@ import { InProcessAir } from '../../gateway/ble/virtual/air.js';
 import type { VirtualController } from '../../gateway/ble/virtual/controller.js';
 import { describeReport } from '../../gateway/cli/scan.js';
 import { GatewayDaemon } from '../../gateway/daemon.js';
-import type { RadioSnapshot } from '../../gateway/daemon.js';
+import { GatewayEvents } from '../../gateway/events.js';
+import type { GatewayStatusSnapshot } from '../../gateway/status-report.js';
 import { KV } from '../../gateway/store/kv.js';
 import { openStore, type GatewayStore } from '../../gateway/store/store.js';
 import { memoryLogger } from '../fakes/memory-logger.js';
@@ -53,8 +54,9 @@ beforeAll(async () => {
   controller = radio.controller!;
   ({ scanner } = createVirtualAwareScanner({ kind: 'virtual', logger: log, virtual: { air, rssi: -58, rssiJitterDb: 0 } }));
   scanner.on('report', (r: ScanReport) => reports.push(r));
-  store = openStore(':memory:', config.gatewayId, PREFIX);
-  daemon = new GatewayDaemon({ config, store, advertiser: radio.advertiser, log, version: 'test', radioKind: 'virtual', env: {} });
+  const events = new GatewayEvents(log);
+  store = openStore(':memory:', config.gatewayId, PREFIX, { events });
+  daemon = new GatewayDaemon({ config, store, events, advertiser: radio.advertiser, log, version: 'test', radioKind: 'virtual', env: {} });
   await daemon.start();
   await scanner.start();
 });
@@ -91,12 +93,12 @@ describe('gateway on the virtual radio', () => {
   it('brings advertising back after the adapter goes down and up, and status shows each state', async () => {
     controller.powerDown();
     expect(controller.linkLayer().advertisingEnabled).toBe(false);
-    await eventually(() => store.kv.get<RadioSnapshot>(KV.radio)?.state !== 'poweredOn', 'the radio reported down');
+    await eventually(() => store.kv.get<GatewayStatusSnapshot>(KV.status)?.state !== 'poweredOn', 'the radio reported down');
     controller.powerUp();
     await eventually(() => controller.linkLayer().advertisingEnabled && controller.linkLayer().advertisingData.length > 0, 'advertising again');
     const now = windowIndex(Date.now(), 60);
     expect(controller.linkLayer().advertisingData.equals(expectedAd(now))).toBe(true);
-    await eventually(() => store.kv.get<RadioSnapshot>(KV.radio)?.state === 'poweredOn', 'poweredOn recorded');
+    await eventually(() => store.kv.get<GatewayStatusSnapshot>(KV.status)?.state === 'poweredOn', 'poweredOn recorded');
     expect(daemon.health.check().ok).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../shared/ids.js';
-import { CommandProcessor } from '../../gateway/commands.js';
+import { CommandHandler } from '../../gateway/command-handler.js';
+import { GatewayEvents } from '../../gateway/events.js';
 import { RuntimeConfig } from '../../gateway/runtime-config.js';
 import { SessionManager } from '../../gateway/sessions.js';
 import type { GatewayStore } from '../../gateway/store/store.js';
@@ -14,27 +15,34 @@ describe('commands from the cloud', () => {
   let store: GatewayStore;
   let sessions: SessionManager;
   let runtime: RuntimeConfig;
-  let processor: CommandProcessor;
+  let processor: CommandHandler;
+  let timetable: Timetable;
+  let events: GatewayEvents;
   let logs: ReturnType<typeof memoryLogger>;
   let sessionChanges = 0;
   const scheduled: string[] = [];
 
   beforeEach(() => {
     logs = memoryLogger();
-    store = memoryStore(classroomConfig());
-    sessions = new SessionManager({ store, roomCode: ROOM_CODE, log: logs.log });
+    events = new GatewayEvents(logs.log);
+    store = memoryStore(classroomConfig(), events);
+    sessions = new SessionManager({ store, events, roomCode: ROOM_CODE, log: logs.log });
     sessionChanges = 0;
-    sessions.on('changed', () => sessionChanges++);
-    runtime = new RuntimeConfig(store, { heartbeatS: 60, defaultPeriodS: 300, idleFrame: false });
+    events.on('session.changed', {}, () => sessionChanges++);
+    runtime = new RuntimeConfig(store, events, { heartbeatS: 60, defaultPeriodS: 300, idleFrame: false });
     scheduled.length = 0;
     const schedule: CronScheduler = (expr) => {
       scheduled.push(expr);
       return { destroy: () => undefined };
     };
-    const timetable = new Timetable({ store, sessions, runtime, log: logs.log, schedule, now: () => NOW });
-    processor = new CommandProcessor({ store, sessions, runtime, timetable, log: logs.log, now: () => NOW });
+    timetable = new Timetable({ store, events, sessions, runtime, log: logs.log, schedule, now: () => NOW });
+    timetable.start();
+    processor = new CommandHandler({ store, events, sessions, runtime, timetable, log: logs.log, now: () => NOW });
   });
-  afterEach(() => store.close());
+  afterEach(() => {
+    timetable.stop();
+    store.close();
+  });
 
   const command = (type: string, data: unknown, id = uuidv7()) => JSON.stringify({ id, type, at: new Date(NOW).toISOString(), data });
   const results = () => outboxEvents(store).filter((e) => e.type === 'command.result').map((e) => e.data);
@@ -81,13 +89,18 @@ describe('commands from the cloud', () => {
     processor.handle(command('session.start', { session_id: SESSION_ID, course_id: null, period_s: 300 }, again));
     expect(store.sessions.live()).toBeNull();
     expect(results().at(-1)).toEqual({ command_id: again, ok: false, error: { code: 'session_already_ended', message: `session ${SESSION_ID} already ended` } });
+    // The failed start rolled back its savepoint, and with it its announcement.
+    expect(sessionChanges).toBe(2);
   });
 
   it('config.set changes the runtime settings and keeps them', () => {
+    const announced: unknown[] = [];
+    events.on('config.changed', {}, (settings) => announced.push(settings));
     processor.handle(command('config.set', { heartbeat_s: 15, idle_frame: true }));
     expect(runtime.get()).toEqual({ heartbeatS: 15, defaultPeriodS: 300, idleFrame: true });
+    expect(announced).toEqual([{ heartbeatS: 15, defaultPeriodS: 300, idleFrame: true }]);
     processor.handle(command('config.set', { default_period_s: 60 }));
-    expect(new RuntimeConfig(store, { heartbeatS: 60, defaultPeriodS: 300, idleFrame: false }).get()).toEqual({ heartbeatS: 15, defaultPeriodS: 60, idleFrame: true });
+    expect(new RuntimeConfig(store, events, { heartbeatS: 60, defaultPeriodS: 300, idleFrame: false }).get()).toEqual({ heartbeatS: 15, defaultPeriodS: 60, idleFrame: true });
   });
 
   it('timetable.set stores the timetable and schedules start and end jobs', () => {

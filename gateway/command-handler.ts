@@ -7,16 +7,18 @@
  */
 import type { Logger } from 'pino';
 import { parseCommand, type CommandData, type CommandType, type Envelope } from '../shared/mqtt/messages.js';
+import type { GatewayEvents } from './events.js';
 import { SessionError, type SessionManager } from './sessions.js';
 import type { RuntimeConfig } from './runtime-config.js';
 import type { CommandResult } from './store/commands.js';
-import type { GatewayStore } from './store/store.js';
+import type { GatewayStore, Tx } from './store/store.js';
 import { TimetableError, type Timetable } from './timetable.js';
 
 type AnyCommand = { [T in CommandType]: Envelope<T, CommandData<T>> }[CommandType];
 
 export interface CommandDeps {
   store: GatewayStore;
+  events: GatewayEvents;
   sessions: SessionManager;
   runtime: RuntimeConfig;
   timetable: Timetable;
@@ -24,11 +26,20 @@ export interface CommandDeps {
   now?: () => number;
 }
 
-export class CommandProcessor {
+export class CommandHandler {
   private readonly now: () => number;
 
   constructor(private readonly deps: CommandDeps) {
     this.now = deps.now ?? Date.now;
+  }
+
+  /** Handles what arrives on the cmd topic (`command.received`) until stop(). */
+  start(): void {
+    this.deps.events.on('command.received', this, (payload) => this.handle(payload));
+  }
+
+  stop(): void {
+    this.deps.events.off(this);
   }
 
   /** Handles one raw MQTT payload from the cmd topic. Returns the result sent (for logs and tests). */
@@ -47,17 +58,15 @@ export class CommandProcessor {
         log.info({ commandId: cmd.id, type: cmd.type }, 'repeated command: re-sending its result');
         return this.answer(prior);
       }
-      const after: Array<() => void> = [];
       const result = store.transaction(() => {
         const now = this.now();
         let r: CommandResult;
         try {
-          // A savepoint: a command failing half-way leaves no trace but its error result.
-          store.db.transaction(() => this.apply(cmd, now, after))();
+          // A savepoint: a command failing half-way leaves no trace (nor event) but its error result.
+          store.transaction((tx) => this.apply(tx, cmd, now));
           r = { command_id: cmd.id, ok: true };
         } catch (err) {
           if (!(err instanceof SessionError) && !(err instanceof TimetableError)) throw err;
-          after.length = 0;
           r = { command_id: cmd.id, ok: false, error: { code: err.code, message: err.message } };
         }
         store.commands.record(cmd.id, cmd.type, r, now);
@@ -65,7 +74,6 @@ export class CommandProcessor {
         return r;
       });
       log.info({ commandId: cmd.id, type: cmd.type, ok: result.ok, error: result.error?.code }, 'command applied');
-      for (const fn of after) fn();
       return result;
     } catch (err) {
       // Not the command's fault (disk, bug): not recorded, so the cloud's retry can still succeed.
@@ -74,29 +82,26 @@ export class CommandProcessor {
     }
   }
 
-  private apply(cmd: AnyCommand, now: number, after: Array<() => void>): void {
+  private apply(tx: Tx, cmd: AnyCommand, now: number): void {
     const { sessions, runtime, timetable } = this.deps;
     switch (cmd.type) {
       case 'session.start': {
         const d = cmd.data;
         sessions.startInTx(
+          tx,
           { id: d.session_id, courseId: d.course_id, periodS: d.period_s, endsAt: d.ends_at ? Date.parse(d.ends_at) : null, source: 'cloud' },
           now,
         );
-        after.push(() => sessions.notify());
         return;
       }
       case 'session.end':
-        sessions.endInTx(cmd.data.session_id, 'command', now);
-        after.push(() => sessions.notify());
+        sessions.endInTx(tx, cmd.data.session_id, 'command', now);
         return;
       case 'config.set':
-        runtime.setInTx(cmd.data);
-        after.push(() => runtime.notify());
+        runtime.setInTx(tx, cmd.data);
         return;
       case 'timetable.set':
-        timetable.setInTx(cmd.data);
-        after.push(() => timetable.reload());
+        timetable.setInTx(tx, cmd.data);
         return;
       case 'ping':
         return;
