@@ -5,13 +5,11 @@
  * command and waits for the answer, so nothing depends on what a listener did.
  */
 import type { CloudEvents } from '../events.js';
-import type { GatewayAck } from '../bridge/hub.js';
+import type { GatewayAck, SessionCommand } from '../bridge/hub.js';
 import type { Store } from '../store/db.js';
 import type { VerifiedLookup } from '../store/attendance.js';
 import type { EndSessionInput, StartSessionInput } from '../store/sessions.js';
 import type { Session } from '../store/schema.js';
-
-export type SessionCommand = 'session.start' | 'session.end';
 
 export interface SessionGateways {
   /** Sends the command to the session's room gateway and answers how far it got. */
