@@ -10,7 +10,7 @@ import { parseCommand, type CommandData, type CommandType, type Envelope } from 
 import type { GatewayEvents } from './events.js';
 import { SessionError, type SessionManager } from './sessions.js';
 import type { RuntimeConfig } from './runtime-config.js';
-import type { CommandResult } from './store/commands.js';
+import type { CommandResult } from './store/processed-commands.js';
 import type { GatewayStore, Tx } from './store/store.js';
 import { TimetableError, type Timetable } from './timetable.js';
 

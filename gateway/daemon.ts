@@ -163,7 +163,7 @@ export class GatewayDaemon {
   private prune(): void {
     guarded(this.deps.log, 'prune', 'prune failed', () => {
       const removed = this.deps.store.prune(Date.now());
-      if (removed.tokenLog + removed.commands > 0) this.deps.log.info(removed, 'pruned old history');
+      if (removed.advertisedWindows + removed.commands > 0) this.deps.log.info(removed, 'pruned old history');
     });
   }
 

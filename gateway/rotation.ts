@@ -5,7 +5,7 @@
  * every time (a setInterval drifts, and cannot notice a clock step). Timers are monotonic, so a
  * clock step or a suspended process can make one fire at the wrong wall time: a once-a-second
  * check compares the advertised window with window(now) and repairs it. Every rotation is
- * written to the token log and the outbox (`token.rotated`) in one transaction.
+ * written to the advertised-windows log and the outbox (`token.rotated`) in one transaction.
  */
 import type { Logger } from 'pino';
 import { windowEndMs, windowIndex } from '../shared/token.js';
@@ -111,8 +111,8 @@ export class Rotation {
     advertiser.setPayload(encoder.sessionPayload(sessionId, w));
     const tokenHex = encoder.token(sessionId, w).toString('hex');
     store.transaction(() => {
-      store.tokenLog.closeOpen(now);
-      store.tokenLog.open(sessionId, w, tokenHex, now);
+      store.advertisedWindows.closeOpen(now);
+      store.advertisedWindows.open(sessionId, w, tokenHex, now);
       store.outbox.append('token.rotated', { session_id: sessionId, w, advertised_at: new Date(now).toISOString() }, now);
     });
     this.onAir = { kind: 'session', sessionId, w, since: now };

@@ -86,7 +86,7 @@ export class SessionManager {
     const scheduled = (reason === 'scheduled_end' || reason === 'timetable') && existing.endsAt !== null;
     const endedAt = scheduled ? Math.min(nowMs, existing.endsAt!) : nowMs;
     store.sessions.end(id, endedAt, reason);
-    store.tokenLog.closeOpen(endedAt);
+    store.advertisedWindows.closeOpen(endedAt);
     store.outbox.append('session.ended', { session_id: id, ended_at: new Date(endedAt).toISOString(), reason }, nowMs);
     tx.afterCommit(this.announce);
   }

@@ -28,7 +28,7 @@ export interface StatusReport {
     endsAt: string | null;
     window: number;
     windowEndsAt: string;
-    /** Window the token log says is on air; differs from `window` when the daemon is behind. */
+    /** Window the advertised-windows log says is on air; differs from `window` when the daemon is behind. */
     loggedWindow: number | null;
   };
   radio: GatewayStatusSnapshot | null;
@@ -43,7 +43,7 @@ const iso = (ms: number | null | undefined) => (ms === null || ms === undefined 
 
 export function readStatus(store: GatewayStore, now = Date.now()): StatusReport {
   const live = store.sessions.live();
-  const logged = store.tokenLog.current();
+  const logged = store.advertisedWindows.current();
   const daemon = store.kv.get<{ pid: number; startedAt: number; stoppedAt?: number; version: string }>(KV.daemon);
   const w = live ? windowIndex(now, live.periodS) : 0;
   return {

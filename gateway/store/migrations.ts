@@ -56,6 +56,15 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX token_log_open ON token_log (id) WHERE advertised_to IS NULL;
   `,
+  // 3: the table is named for what it holds (the cloud has an unrelated table once called token_log).
+  // RENAME keeps the rows; SQLite cannot rename an index, so those are rebuilt.
+  `
+  ALTER TABLE token_log RENAME TO advertised_windows;
+  DROP INDEX token_log_session;
+  DROP INDEX token_log_open;
+  CREATE INDEX advertised_windows_session ON advertised_windows (session_id, w);
+  CREATE INDEX advertised_windows_open ON advertised_windows (id) WHERE advertised_to IS NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,12 +1,12 @@
 /** The gateway's state in one SQLite file: repositories sharing one connection and its transactions. */
 import { gatewayTopics } from '../../shared/mqtt/topics.js';
 import type { GatewayEvents } from '../events.js';
-import { ProcessedCommandRepo } from './commands.js';
+import { AdvertisedWindowRepo } from './advertised-windows.js';
 import { KvRepo } from './kv.js';
 import { openDatabase, type Db, type OpenOptions } from './open.js';
 import { Outbox } from './outbox.js';
+import { ProcessedCommandRepo } from './processed-commands.js';
 import { SessionRepo } from './sessions.js';
-import { TokenLogRepo } from './token-log.js';
 
 /** What a transaction's body may use besides the repositories. */
 export interface Tx {
@@ -25,7 +25,7 @@ export interface StoreOptions extends OpenOptions {
 
 export class GatewayStore {
   readonly sessions: SessionRepo;
-  readonly tokenLog: TokenLogRepo;
+  readonly advertisedWindows: AdvertisedWindowRepo;
   readonly outbox: Outbox;
   readonly commands: ProcessedCommandRepo;
   readonly kv: KvRepo;
@@ -39,7 +39,7 @@ export class GatewayStore {
     events?: GatewayEvents,
   ) {
     this.sessions = new SessionRepo(db);
-    this.tokenLog = new TokenLogRepo(db);
+    this.advertisedWindows = new AdvertisedWindowRepo(db);
     this.outbox = new Outbox(db, eventsTopic, (cb) => this.afterCommit(cb), () => events?.emit('outbox.appended'));
     this.commands = new ProcessedCommandRepo(db);
     this.kv = new KvRepo(db);
@@ -83,14 +83,14 @@ export class GatewayStore {
   }
 
   /**
-   * Deletes history older than `retentionMs`: closed token-log rows and processed command ids.
+   * Deletes history older than `retentionMs`: closed advertised-window rows and processed command ids.
    * The cloud holds its own copy (token.rotated events); the SD card must not fill up over years.
    * Command ids are kept far longer than any broker would redeliver a command.
    */
-  prune(nowMs: number, retentionMs = 90 * 24 * 3600 * 1000): { tokenLog: number; commands: number } {
+  prune(nowMs: number, retentionMs = 90 * 24 * 3600 * 1000): { advertisedWindows: number; commands: number } {
     const cutoff = nowMs - retentionMs;
     return this.transaction(() => ({
-      tokenLog: this.db.prepare('DELETE FROM token_log WHERE advertised_to IS NOT NULL AND advertised_to < ?').run(cutoff).changes,
+      advertisedWindows: this.db.prepare('DELETE FROM advertised_windows WHERE advertised_to IS NOT NULL AND advertised_to < ?').run(cutoff).changes,
       commands: this.db.prepare('DELETE FROM processed_commands WHERE processed_at < ?').run(cutoff).changes,
     }));
   }

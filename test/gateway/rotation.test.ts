@@ -80,10 +80,10 @@ describe('rotation', () => {
     expect(radio.log.at(-1)!.at).toBe(W0_START + 300_000);
   });
 
-  it('logs every rotation in the token log and the outbox, closing the previous window', () => {
+  it('logs every rotation in the advertised-windows log and the outbox, closing the previous window', () => {
     startSession();
     vi.advanceTimersByTime(2 * 300_000);
-    const log = store.tokenLog.forSession(SESSION_ID);
+    const log = store.advertisedWindows.forSession(SESSION_ID);
     expect(log.map((e) => e.w)).toEqual([5890752, 5890753, 5890754]);
     expect(log[0]).toMatchObject({ token: '06c9a0994e042a82', advertisedFrom: W0_START + 120_000, advertisedTo: W0_START + 300_000 });
     expect(log[1]).toMatchObject({ token: 'ad8b3c8fc18cb38c', advertisedFrom: W0_START + 300_000, advertisedTo: W0_START + 600_000 });
@@ -109,10 +109,10 @@ describe('rotation', () => {
     startSession();
     vi.setSystemTime(W0_START + 3 * 300_000 + 7000); // NTP step: +15 min, timers untouched
     vi.advanceTimersByTime(1000);
-    expect(store.tokenLog.current()?.w).toBe(5890755);
+    expect(store.advertisedWindows.current()?.w).toBe(5890755);
     vi.setSystemTime(W0_START + 10_000); // and back again
     vi.advanceTimersByTime(1000);
-    expect(store.tokenLog.current()?.w).toBe(5890752);
+    expect(store.advertisedWindows.current()?.w).toBe(5890752);
     expect(radio.onAirHex()).toBe(adHex(FRAME_W0));
     expect(logs.lines.filter((l) => l.msg.startsWith('window jumped')).map((l) => [l.fromW, l.toW])).toEqual([
       [5890752, 5890755],
@@ -127,12 +127,12 @@ describe('rotation', () => {
     // for a wall time long gone; the once-a-second check must notice.
     vi.setSystemTime(W0_START + 30 * 60_000 + 500);
     vi.advanceTimersByTime(1000);
-    expect(store.tokenLog.current()?.w).toBe(5890752 + 6);
+    expect(store.advertisedWindows.current()?.w).toBe(5890752 + 6);
     vi.setSystemTime(endsAt + 20 * 60_000);
     vi.advanceTimersByTime(1000);
     expect(store.sessions.get(SESSION_ID)).toMatchObject({ endedAt: endsAt, endReason: 'scheduled_end' });
     expect(radio.onAirHex()).toBeNull();
-    expect(store.tokenLog.current()).toBeNull();
+    expect(store.advertisedWindows.current()).toBeNull();
   });
 
   it('ends a session with ends_at by itself, on time, and reports it', () => {
@@ -144,7 +144,7 @@ describe('rotation', () => {
     expect(radio.onAirHex()).toBeNull();
     const ended = outboxEvents(store).find((e) => e.type === 'session.ended');
     expect(ended?.data).toEqual({ session_id: SESSION_ID, ended_at: new Date(endsAt).toISOString(), reason: 'scheduled_end' });
-    expect(store.tokenLog.forSession(SESSION_ID).at(-1)?.advertisedTo).toBe(endsAt);
+    expect(store.advertisedWindows.forSession(SESSION_ID).at(-1)?.advertisedTo).toBe(endsAt);
   });
 
   it('a restarted rotation (new process) resumes the live session at the window of now', () => {
@@ -157,12 +157,12 @@ describe('rotation', () => {
     rotation = build();
     rotation.start();
     expect(restartedRadio.onAirHex()).toBe(adHex(FRAME_W1));
-    expect(store.tokenLog.current()).toMatchObject({ w: 5890753, advertisedFrom: W0_START + 342_000 });
+    expect(store.advertisedWindows.current()).toMatchObject({ w: 5890753, advertisedFrom: W0_START + 342_000 });
   });
 
-  it('keeps running and reports the failure when the token log cannot be written', () => {
+  it('keeps running and reports the failure when the advertised-windows log cannot be written', () => {
     startSession();
-    store.db.exec('DROP TABLE token_log');
+    store.db.exec('DROP TABLE advertised_windows');
     vi.advanceTimersByTime(300_000);
     expect(radio.onAirHex()).toBe(adHex(FRAME_W1)); // the radio was still updated first
     expect(rotation.error()).toMatch(/no such table/);

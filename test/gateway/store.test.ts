@@ -107,6 +107,37 @@ describe('gateway store', () => {
     expect(existsSync(path)).toBe(true);
   });
 
+  it('keeps the rows of a database written before the token log was renamed advertised_windows', () => {
+    const { dir, cleanup } = tempDir();
+    dirs.push(cleanup);
+    const path = join(dir, 'gateway.db');
+    // Schema version 2, as the previous release left it.
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE sessions (id TEXT PRIMARY KEY, course_id TEXT, period_s INTEGER NOT NULL, started_at INTEGER NOT NULL, ends_at INTEGER, ended_at INTEGER, end_reason TEXT, source TEXT NOT NULL);
+      CREATE UNIQUE INDEX sessions_one_live ON sessions ((1)) WHERE ended_at IS NULL;
+      CREATE TABLE token_log (id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL REFERENCES sessions(id), w INTEGER NOT NULL, token TEXT NOT NULL, advertised_from INTEGER NOT NULL, advertised_to INTEGER);
+      CREATE INDEX token_log_session ON token_log (session_id, w);
+      CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, topic TEXT NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL);
+      CREATE TABLE processed_commands (id TEXT PRIMARY KEY, type TEXT NOT NULL, result TEXT NOT NULL, processed_at INTEGER NOT NULL);
+      CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE INDEX token_log_open ON token_log (id) WHERE advertised_to IS NULL;
+      PRAGMA user_version = 2;
+    `);
+    old.prepare("INSERT INTO sessions (id, period_s, started_at, source) VALUES (?, 300, ?, 'cloud')").run(SESSION_ID, T0);
+    old.prepare('INSERT INTO token_log (session_id, w, token, advertised_from, advertised_to) VALUES (?, ?, ?, ?, ?)').run(SESSION_ID, 1, 'aa'.repeat(8), T0, T0 + 300_000);
+    old.prepare('INSERT INTO token_log (session_id, w, token, advertised_from) VALUES (?, ?, ?, ?)').run(SESSION_ID, 2, 'bb'.repeat(8), T0 + 300_000);
+    old.close();
+    const store = openStore(path, 'room-101', 'att/v1');
+    expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(store.advertisedWindows.forSession(SESSION_ID)).toEqual([
+      { sessionId: SESSION_ID, w: 1, token: 'aa'.repeat(8), advertisedFrom: T0, advertisedTo: T0 + 300_000 },
+      { sessionId: SESSION_ID, w: 2, token: 'bb'.repeat(8), advertisedFrom: T0 + 300_000, advertisedTo: null },
+    ]);
+    expect(store.advertisedWindows.current()?.w).toBe(2);
+    store.close();
+  });
+
   it('lets a second, read-only connection see committed state while the daemon holds the file (WAL)', () => {
     const { path, store } = fileStore();
     store.transaction(() => store.kv.set('last_sync_at', T0));
@@ -120,26 +151,26 @@ describe('gateway store', () => {
 });
 
 describe('gateway store housekeeping', () => {
-  it('finds the open token-log row through an index, not a scan of years of history', () => {
+  it('finds the open advertised-windows row through an index, not a scan of years of history', () => {
     const store = openStore(':memory:', 'room-101', 'att/v1');
-    const plan = store.db.prepare('EXPLAIN QUERY PLAN UPDATE token_log SET advertised_to = 1 WHERE advertised_to IS NULL').all() as Array<{ detail: string }>;
-    expect(plan.map((p) => p.detail).join(' ')).toMatch(/USING (COVERING )?INDEX token_log_open/);
+    const plan = store.db.prepare('EXPLAIN QUERY PLAN UPDATE advertised_windows SET advertised_to = 1 WHERE advertised_to IS NULL').all() as Array<{ detail: string }>;
+    expect(plan.map((p) => p.detail).join(' ')).toMatch(/USING (COVERING )?INDEX advertised_windows_open/);
     store.close();
   });
 
-  it('prunes closed token-log rows and command ids older than the retention, keeping the open row and the sessions', () => {
+  it('prunes closed advertised-windows rows and command ids older than the retention, keeping the open row and the sessions', () => {
     const store = openStore(':memory:', 'room-101', 'att/v1');
     const day = 24 * 3600 * 1000;
     store.transaction(() => {
       store.sessions.insert({ id: SESSION_ID, courseId: null, periodS: 300, startedAt: T0, endsAt: null, source: 'gateway' });
-      store.tokenLog.open(SESSION_ID, 1, 'aa'.repeat(8), T0);
-      store.tokenLog.closeOpen(T0 + 300_000);
-      store.tokenLog.open(SESSION_ID, 2, 'bb'.repeat(8), T0 + 300_000);
+      store.advertisedWindows.open(SESSION_ID, 1, 'aa'.repeat(8), T0);
+      store.advertisedWindows.closeOpen(T0 + 300_000);
+      store.advertisedWindows.open(SESSION_ID, 2, 'bb'.repeat(8), T0 + 300_000);
       store.commands.record('old-command', 'ping', { command_id: 'old-command', ok: true }, T0);
       store.commands.record('new-command', 'ping', { command_id: 'new-command', ok: true }, T0 + 91 * day);
     });
-    expect(store.prune(T0 + 91 * day)).toEqual({ tokenLog: 1, commands: 1 });
-    expect(store.tokenLog.forSession(SESSION_ID).map((e) => e.w)).toEqual([2]);
+    expect(store.prune(T0 + 91 * day)).toEqual({ advertisedWindows: 1, commands: 1 });
+    expect(store.advertisedWindows.forSession(SESSION_ID).map((e) => e.w)).toEqual([2]);
     expect(store.commands.get('old-command')).toBeNull();
     expect(store.commands.get('new-command')).not.toBeNull();
     expect(store.sessions.get(SESSION_ID)).not.toBeNull();

@@ -13,14 +13,14 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { rssiFor, type Air, type AirPacket, type RssiOptions } from './air.js';
-import { answerCommand } from './commands.js';
+import { answerCommand } from './hci-commands.js';
 import {
   ADV_IND,
   SCAN_RSP,
   commandComplete,
   leAdvertisingReport,
   opcodeName,
-  parseCommand,
+  parseHciCommand,
   type HciCommand,
 } from './hci-packets.js';
 
@@ -178,7 +178,7 @@ export class VirtualController extends EventEmitter {
   receiveCommand(packet: Buffer): void {
     const at = wallClockMs();
     if (!this.up) return;
-    const command = parseCommand(packet);
+    const command = parseHciCommand(packet);
     if (!command) return;
     const fault = this.faults.get(command.opcode);
     if (fault === 'silent') {

@@ -74,7 +74,7 @@ export interface HciCommand {
 }
 
 /** Parses `01 <opcode LE> <len> <parameters>`; null when the packet is not a whole command. */
-export function parseCommand(packet: Buffer): HciCommand | null {
+export function parseHciCommand(packet: Buffer): HciCommand | null {
   if (packet.length < 4 || packet[0] !== HCI_COMMAND_PKT) return null;
   const length = packet[3]!;
   if (packet.length < 4 + length) return null;

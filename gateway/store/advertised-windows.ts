@@ -1,7 +1,10 @@
-/** What was on air and when: one row per (session, window) advertised, closed when replaced. */
+/**
+ * What was on air and when: one row per (session, window) advertised, closed when replaced. The
+ * gateway's own record; the cloud learns the same from `token.rotated` events.
+ */
 import type { Db } from './open.js';
 
-export interface TokenLogEntry {
+export interface AdvertisedWindow {
   sessionId: string;
   w: number;
   token: string;
@@ -17,19 +20,19 @@ interface Row {
   advertised_to: number | null;
 }
 
-export class TokenLogRepo {
+export class AdvertisedWindowRepo {
   private readonly closeStmt;
   private readonly insertStmt;
   private readonly currentStmt;
   private readonly forSessionStmt;
 
   constructor(db: Db) {
-    this.closeStmt = db.prepare<[number]>('UPDATE token_log SET advertised_to = ? WHERE advertised_to IS NULL');
+    this.closeStmt = db.prepare<[number]>('UPDATE advertised_windows SET advertised_to = ? WHERE advertised_to IS NULL');
     this.insertStmt = db.prepare<[string, number, string, number]>(
-      'INSERT INTO token_log (session_id, w, token, advertised_from) VALUES (?, ?, ?, ?)',
+      'INSERT INTO advertised_windows (session_id, w, token, advertised_from) VALUES (?, ?, ?, ?)',
     );
-    this.currentStmt = db.prepare<[], Row>('SELECT * FROM token_log WHERE advertised_to IS NULL ORDER BY id DESC LIMIT 1');
-    this.forSessionStmt = db.prepare<[string], Row>('SELECT * FROM token_log WHERE session_id = ? ORDER BY id');
+    this.currentStmt = db.prepare<[], Row>('SELECT * FROM advertised_windows WHERE advertised_to IS NULL ORDER BY id DESC LIMIT 1');
+    this.forSessionStmt = db.prepare<[string], Row>('SELECT * FROM advertised_windows WHERE session_id = ? ORDER BY id');
   }
 
   /** Ends whatever row is still open (the previous window, or a session that just ended). */
@@ -41,16 +44,16 @@ export class TokenLogRepo {
     this.insertStmt.run(sessionId, w, tokenHex, at);
   }
 
-  current(): TokenLogEntry | null {
+  current(): AdvertisedWindow | null {
     const r = this.currentStmt.get();
     return r ? toEntry(r) : null;
   }
 
-  forSession(sessionId: string): TokenLogEntry[] {
+  forSession(sessionId: string): AdvertisedWindow[] {
     return this.forSessionStmt.all(sessionId).map(toEntry);
   }
 }
 
-function toEntry(r: Row): TokenLogEntry {
+function toEntry(r: Row): AdvertisedWindow {
   return { sessionId: r.session_id, w: r.w, token: r.token, advertisedFrom: r.advertised_from, advertisedTo: r.advertised_to };
 }
