@@ -62,7 +62,7 @@ const trendColumns: CsvColumn<TrendBucket>[] = (
   ['start', 'end', 'sessions', 'has_session', 'records', 'present', 'late', 'absent', 'excused', 'attendance_rate'] as const
 ).map((k) => ({ header: k, value: (r: TrendBucket) => r[k] }));
 
-const courseView = (c: Course) => ({ id: c.id, code: c.code, name: c.name });
+const courseRefOf = (c: Course) => ({ id: c.id, code: c.code, name: c.name });
 
 /** Returns the JSON body, or answers CSV on ctx (then the route table leaves the body alone). */
 function answer<T>(ctx: Context, fmt: 'json' | 'csv' | undefined, json: unknown, csv: { filename: string; columns: readonly CsvColumn<T>[]; rows: readonly T[] }): unknown {
@@ -103,7 +103,7 @@ export function analyticsRoutes(routes: RouteTable, deps: AppDeps): void {
       ]);
       const items = studentPercentages(students, byStudent, course.min_attendance_pct);
       return answer(ctx, query.format, {
-        course: courseView(course), period: query.period, ...days, timezone: tz, min_attendance_percent: course.min_attendance_pct, sessions_held: held, items,
+        course: courseRefOf(course), period: query.period, ...days, timezone: tz, min_attendance_percent: course.min_attendance_pct, sessions_held: held, items,
       }, { filename: `attendance_${course.code}_${days.from}_${days.to}.csv`, columns: percentageColumns, rows: items });
     },
   );
@@ -150,7 +150,7 @@ export function analyticsRoutes(routes: RouteTable, deps: AppDeps): void {
       const course = await courseForTeacher(store, user, query.course_id);
       const sessions = await store.analytics.sessionStatusCounts([course.id], localDateRange(from, to, tz));
       const items = trendSeries(sessions, from, to, query.bucket, tz);
-      return answer(ctx, query.format, { course: courseView(course), from, to, bucket: query.bucket, timezone: tz, items }, {
+      return answer(ctx, query.format, { course: courseRefOf(course), from, to, bucket: query.bucket, timezone: tz, items }, {
         filename: `trends_${course.code}_${from}_${to}.csv`, columns: trendColumns, rows: items,
       });
     },
