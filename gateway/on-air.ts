@@ -2,7 +2,7 @@
  * What the beacon puts on air: the session frame of docs/protocol.md §On air, or the
  * idle frame documented in docs/gateway.md §What goes on air when no session is live.
  */
-import { advertisingData, scanResponseData } from '../shared/advertisement.js';
+import { advertisingData, parseAdStructures, scanResponseData } from '../shared/advertisement.js';
 import { encodeFrame } from '../shared/frame.js';
 import { deriveSessionKey, tokenForWindow } from '../shared/token.js';
 import type { AdvertisingPayload } from './ble/advertiser.js';
@@ -50,13 +50,11 @@ export class OnAirEncoder {
 
 /** Decodes an idle frame (for `scan`), or null. */
 export function findIdleFrame(data: Buffer, companyId: number): { roomCode: number } | null {
-  for (let i = 0; i + 1 < data.length; ) {
-    const len = data[i]!;
-    if (len === 0) break;
-    if (len === 8 && data[i + 1] === 0xff && i + 9 <= data.length && data.readUInt16LE(i + 2) === companyId && data[i + 4] === IDLE_FRAME_VERSION) {
-      return { roomCode: data.readUInt32BE(i + 5) };
+  for (const ad of parseAdStructures(data)) {
+    // Manufacturer data: company id, version, room code.
+    if (ad.type === 0xff && ad.data.length === 7 && ad.data.readUInt16LE(0) === companyId && ad.data[2] === IDLE_FRAME_VERSION) {
+      return { roomCode: ad.data.readUInt32BE(3) };
     }
-    i += 1 + len;
   }
   return null;
 }

@@ -34,7 +34,10 @@ export function advertisingData(frame: Uint8Array, companyId = DEFAULT_COMPANY_I
   return out;
 }
 
-/** The service UUID in the little-endian byte order used inside AD structures. */
+/**
+ * A service UUID (16 or 128 bit, big-endian hex as written and as noble prints it, dashes
+ * optional) in the little-endian byte order used inside AD structures.
+ */
 export function serviceUuidBytesLE(uuid = ATTENDANCE_SERVICE_UUID): Buffer {
   return Buffer.from(uuid.replace(/-/g, ''), 'hex').reverse();
 }

@@ -14,13 +14,7 @@ export const TOKEN_BYTES = 8;
 export const MIN_PERIOD_S = 10;
 export const MAX_PERIOD_S = 3600;
 export const DEFAULT_PERIOD_S = 300;
-export const MAX_WINDOW = 0xffffffff;
-
-export function assertPeriod(periodS: number): void {
-  if (!Number.isInteger(periodS) || periodS < MIN_PERIOD_S || periodS > MAX_PERIOD_S) {
-    throw new RangeError(`period_s must be an integer in ${MIN_PERIOD_S}..${MAX_PERIOD_S}, got ${periodS}`);
-  }
-}
+const MAX_WINDOW = 0xffffffff;
 
 export function deriveSessionKey(roomSecret: Uint8Array, sessionId: string): Buffer {
   if (roomSecret.length !== ROOM_SECRET_BYTES) {
@@ -53,8 +47,4 @@ export function tokenForWindow(sessionKey: Uint8Array, w: number): Buffer {
 /** Constant-time comparison of a presented token with the expected one. */
 export function tokenEquals(expected: Uint8Array, presented: Uint8Array): boolean {
   return presented.length === TOKEN_BYTES && expected.length === TOKEN_BYTES && timingSafeEqual(expected, presented);
-}
-
-export function tokenMatches(sessionKey: Uint8Array, w: number, presented: Uint8Array): boolean {
-  return tokenEquals(tokenForWindow(sessionKey, w), presented);
 }

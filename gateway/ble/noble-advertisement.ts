@@ -5,6 +5,7 @@
  * local name); noble keeps only the last manufacturer-specific structure and merges ADV_IND
  * with SCAN_RSP, so the result can be longer than 31 bytes and the flags are not included.
  */
+import { serviceUuidBytesLE } from '../../shared/advertisement.js';
 
 export interface NobleAdvertisement {
   localName?: string;
@@ -27,24 +28,19 @@ function structure(type: number, data: Buffer): Buffer {
   return Buffer.concat([Buffer.from([1 + data.length, type]), data.subarray(0, 254)]);
 }
 
-/** noble prints UUIDs big-endian without dashes; AD structures carry them little-endian. */
-function uuidBytesLE(uuid: string): Buffer {
-  return Buffer.from(uuid.replace(/-/g, ''), 'hex').reverse();
-}
-
 export function encodeNobleAdvertisement(advertisement: NobleAdvertisement): Buffer {
   const parts: Buffer[] = [];
   // Manufacturer data first: it carries the attendance frame (docs/protocol.md §On air).
   if (advertisement.manufacturerData && advertisement.manufacturerData.length > 0) {
     parts.push(structure(AD_MANUFACTURER, advertisement.manufacturerData));
   }
-  const uuids = (advertisement.serviceUuids ?? []).map(uuidBytesLE);
+  const uuids = (advertisement.serviceUuids ?? []).map(serviceUuidBytesLE);
   const short = uuids.filter((uuid) => uuid.length === 2);
   const long = uuids.filter((uuid) => uuid.length === 16);
   if (short.length > 0) parts.push(structure(AD_COMPLETE_16, Buffer.concat(short)));
   if (long.length > 0) parts.push(structure(AD_COMPLETE_128, Buffer.concat(long)));
   for (const entry of advertisement.serviceData ?? []) {
-    const uuid = uuidBytesLE(entry.uuid);
+    const uuid = serviceUuidBytesLE(entry.uuid);
     const type = uuid.length === 2 ? AD_SERVICE_DATA_16 : AD_SERVICE_DATA_128;
     parts.push(structure(type, Buffer.concat([uuid, entry.data])));
   }

@@ -111,11 +111,6 @@ export function ensureVirtualController(deviceId: number, logger: Logger, option
   return controller;
 }
 
-/** The virtual controller hciN, if this process created one (for tests and benchmarks). */
-export function virtualController(deviceId: number): VirtualController | undefined {
-  return controllerRegistry().get(deviceId);
-}
-
 export function createAdvertiser(options: AdvertiserOptions): Advertiser {
   return createVirtualAwareAdvertiser(options).advertiser;
 }

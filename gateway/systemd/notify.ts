@@ -32,11 +32,6 @@ export class SdNotifier {
     this.pid = opts.pid ?? process.pid;
   }
 
-  /** True when started by systemd with Type=notify. */
-  enabled(): boolean {
-    return Boolean(this.socket);
-  }
-
   /** Sends assignments such as 'READY=1'. Resolves when sent (or failed, which is logged). */
   notify(...assignments: string[]): Promise<void> {
     if (!this.socket) return Promise.resolve();

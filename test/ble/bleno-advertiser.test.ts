@@ -6,13 +6,26 @@
  */
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LEGACY_ADV_MAX } from '../../shared/advertisement.js';
 import type { Advertiser, AdvertisingPayload } from '../../gateway/ble/advertiser.js';
-import { hciDataParameters } from '../../gateway/ble/payload.js';
 import { createVirtualAwareAdvertiser } from '../../gateway/ble/radio.js';
 import type { ControllerLogEntry, VirtualController } from '../../gateway/ble/virtual/controller.js';
 import { InProcessAir } from '../../gateway/ble/virtual/air.js';
 import { Opcode, STATUS_COMMAND_DISALLOWED } from '../../gateway/ble/virtual/hci-packets.js';
 import { eventually, payloadForWindow, testLogger, windowsOfSession } from './classroom.js';
+
+/**
+ * The 32 parameter bytes of LE Set Advertising Data / Scan Response Data (Core v5.3 Vol 4 Part E
+ * §7.8.7, §7.8.8) for `data`: one length byte, then the data zero-padded to 31 bytes — what a
+ * controller must receive for `data` to go on air.
+ */
+function hciDataParameters(data: Buffer): Buffer {
+  if (data.length > LEGACY_ADV_MAX) throw new RangeError(`legacy advertising data is at most ${LEGACY_ADV_MAX} bytes`);
+  const out = Buffer.alloc(1 + LEGACY_ADV_MAX);
+  out[0] = data.length;
+  data.copy(out, 1);
+  return out;
+}
 
 let advertiser: Advertiser;
 let controller: VirtualController;

@@ -8,10 +8,8 @@
 
 /** HCI packet indicators (UART transport, Vol 4 Part A §2), also used by Linux raw sockets. */
 export const HCI_COMMAND_PKT = 0x01;
-export const HCI_ACLDATA_PKT = 0x02;
 export const HCI_EVENT_PKT = 0x04;
 
-export const EVT_DISCONN_COMPLETE = 0x05;
 export const EVT_CMD_COMPLETE = 0x0e;
 export const EVT_CMD_STATUS = 0x0f;
 export const EVT_LE_META = 0x3e;
@@ -116,10 +114,6 @@ export function addressToBytesLE(address: string): Buffer {
   const bytes = Buffer.from(address.replace(/:/g, ''), 'hex');
   if (bytes.length !== 6) throw new RangeError(`BD_ADDR must be 6 bytes, got "${address}"`);
   return bytes.reverse();
-}
-
-export function addressFromBytesLE(bytes: Buffer): string {
-  return Buffer.from(bytes).reverse().toString('hex').match(/.{2}/g)!.join(':');
 }
 
 /**
