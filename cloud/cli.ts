@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** `attendance-cloud`: runs the API (config from the environment, see README). */
+import { EXIT_CONFIG } from '../shared/exit-codes.js';
 import { ConfigError, loadCloudConfig } from './config.js';
 import { startCloud } from './main.js';
 
@@ -25,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(`attendance-cloud: refusing to start, ${e.message}`);
-      return 78; // EX_CONFIG
+      return EXIT_CONFIG;
     }
     throw e;
   }
@@ -35,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(`attendance-cloud: refusing to start, ${e.message}`);
-      return 78;
+      return EXIT_CONFIG;
     }
     const err = e as NodeJS.ErrnoException & { port?: number };
     if (err.code === 'EADDRINUSE') {

@@ -6,19 +6,11 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { isValidTimeZone } from '../shared/time-zone.js';
 import { rpIdFitsOrigin, type WebAuthnSettings } from './webauthn/settings.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalString = z.string().trim().min(1).optional();
-
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const envSchema = z
   .object({
@@ -43,7 +35,7 @@ const envSchema = z
     MQTT_PUBLIC_URL: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'must be an mqtt:// or mqtts:// URL').optional(),
     MQTT_CLIENT_ID: z.string().regex(/^cloud-[A-Za-z0-9_.-]{1,60}$/, 'must start with cloud- (the broker requires it)').optional(),
     MQTT_ACK_TIMEOUT_MS: z.coerce.number().int().min(0).max(30_000).default(2000),
-    ATTENDANCE_TIMEZONE: z.string().default('UTC').refine(isTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin' }),
+    ATTENDANCE_TIMEZONE: z.string().default('UTC').refine(isValidTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin' }),
     ATTENDANCE_ADMIN_EMAIL: z.email().optional(),
     ATTENDANCE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
     ATTENDANCE_JWT_SECRET_FILE: optionalString,

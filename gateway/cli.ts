@@ -10,7 +10,8 @@
 import { parseArgs } from 'node:util';
 import { scan } from './cli/scan.js';
 import { ProvisionError, provision } from './provision.js';
-import { ConfigError, EXIT_CONFIG, loadConfig } from './config.js';
+import { EXIT_CONFIG } from '../shared/exit-codes.js';
+import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { runGateway } from './main.js';
 import { formatStatus, readStatus } from './status-report.js';

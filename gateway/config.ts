@@ -13,9 +13,6 @@ import { DEFAULT_PERIOD_S, MAX_PERIOD_S, MIN_PERIOD_S, ROOM_SECRET_BYTES } from 
 export const DEFAULT_CONFIG_PATH = '/etc/attendance/gateway.json';
 export const ENV_PREFIX = 'ATTENDANCE_GATEWAY_';
 
-/** Exit status for "do not restart me": systemd's RestartPreventExitStatus lists it (sysexits EX_CONFIG). */
-export const EXIT_CONFIG = 78;
-
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);

@@ -11,15 +11,6 @@ export interface LocalTime {
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-export function isValidTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export function localTime(unixMs: number, timeZone: string): LocalTime {
   let fmt = formatters.get(timeZone);
   if (!fmt) {

@@ -3,9 +3,10 @@
  * root logger, opens the database, picks the radio and installs process-level handlers.
  */
 import type { Logger } from 'pino';
+import { EXIT_CONFIG } from '../shared/exit-codes.js';
 import type { Advertiser } from './ble/advertiser.js';
 import { createAdvertiser, type RadioKind } from './ble/radio.js';
-import { ConfigError, EXIT_CONFIG, loadConfig, type GatewayConfig } from './config.js';
+import { ConfigError, loadConfig, type GatewayConfig } from './config.js';
 import { GatewayDaemon } from './daemon.js';
 import { GatewayEvents } from './events.js';
 import { createLogger } from './log.js';

@@ -10,6 +10,7 @@ import { uuidv7 } from '../../shared/ids.js';
 import { connectGateway, connectOutcome, envelope, eventually, gatewayRow, provision, setupCourse, startBrokerHarness, type BrokerHarness, type ProvisionedGateway } from './broker-harness.js';
 import type { CourseFixture } from '../helpers/fixtures.js';
 import { gatewayDb } from '../../cloud/bridge/tables.js';
+import { createLogger } from '../../cloud/logger.js';
 import { memoryLogger } from '../fakes/memory-logger.js';
 
 let b: BrokerHarness;
@@ -19,7 +20,8 @@ let client: MqttClient;
 let logs: ReturnType<typeof memoryLogger>;
 
 beforeEach(async () => {
-  logs = memoryLogger('debug');
+  // The cloud's own logger, so that "never a secret" is checked against the cloud's redaction.
+  logs = memoryLogger('debug', createLogger);
   b = await startBrokerHarness({ logger: logs.log });
   f = await setupCourse(b.h);
   g = await provision(b, f);

@@ -1,6 +1,10 @@
 /** A pino logger whose lines land in an array, so tests can assert what an operator would read. */
 import { Writable } from 'node:stream';
-import { createLogger } from '../../gateway/log.js';
+import type { DestinationStream, Logger } from 'pino';
+import { createLogger as createGatewayLogger } from '../../gateway/log.js';
+
+/** The process's own logger factory (the gateway's unless given), so its redaction is what is tested. */
+type LoggerFactory = (level: 'debug' | 'info' | 'warn', destination: DestinationStream) => Logger;
 
 export interface LogLine {
   level: number;
@@ -8,7 +12,7 @@ export interface LogLine {
   [key: string]: unknown;
 }
 
-export function memoryLogger(level: 'debug' | 'info' | 'warn' = 'debug') {
+export function memoryLogger(level: 'debug' | 'info' | 'warn' = 'debug', createLogger: LoggerFactory = createGatewayLogger) {
   const lines: LogLine[] = [];
   const raw: string[] = [];
   const sink = new Writable({

@@ -9,7 +9,7 @@ import { advertisingData } from '../../shared/advertisement.js';
 import { encodeFrame } from '../../shared/frame.js';
 import { uuidv7 } from '../../shared/ids.js';
 import { deriveSessionKey, tokenForWindow, windowIndex } from '../../shared/token.js';
-import { EXIT_CONFIG } from '../../gateway/config.js';
+import { EXIT_CONFIG } from '../../shared/exit-codes.js';
 import { openStore } from '../../gateway/store/store.js';
 import { CloudObserver, startAedes } from './brokers.js';
 import { ChildGateway, childEnv, runCli, runCliAsync, statusOf, writeGatewayConfig } from './child-daemon.js';
