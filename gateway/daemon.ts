@@ -39,7 +39,8 @@ export interface DaemonDeps {
   env?: NodeJS.ProcessEnv;
   cronScheduler?: CronScheduler;
   mqttBackoff?: { minMs: number; maxMs: number };
-  drainWindow?: number;
+  /** MQTT messages the outbox drain keeps in flight at once. */
+  drainMaxInFlight?: number;
 }
 
 export class GatewayDaemon {
@@ -83,7 +84,7 @@ export class GatewayDaemon {
       ...(deps.cronScheduler ? { schedule: deps.cronScheduler } : {}),
     });
     this.commands = new CommandHandler({ store, events, sessions: this.sessions, runtime: this.runtime, timetable: this.timetable, log: log.child({ module: 'commands' }) });
-    this.drain = new OutboxDrain({ store, events, log: log.child({ module: 'outbox' }), ...(deps.drainWindow ? { window: deps.drainWindow } : {}) });
+    this.drain = new OutboxDrain({ store, events, log: log.child({ module: 'outbox' }), ...(deps.drainMaxInFlight ? { maxInFlight: deps.drainMaxInFlight } : {}) });
     this.link = new MqttLink(
       {
         url: config.mqtt.url,

@@ -1,7 +1,7 @@
 /**
  * Publishes the outbox in seq order with QoS 1 and deletes each row on its PUBACK (docs/gateway.md).
  *
- * Up to `window` messages are in flight at once, for throughput over a slow link; order still
+ * Up to `maxInFlight` messages are in flight at once, for throughput over a slow link; order still
  * holds because a broker must acknowledge QoS 1 PUBLISHes in the order received (MQTT 3.1.1
  * §4.6). With clean session false, mqtt.js keeps unacknowledged PUBLISHes across a reconnect and
  * resends them first, before it emits 'connect', so the cursor simply continues afterwards. After
@@ -18,7 +18,7 @@ export interface DrainDeps {
   store: GatewayStore;
   events: GatewayEvents;
   log: Logger;
-  window?: number;
+  maxInFlight?: number;
   now?: () => number;
 }
 
@@ -30,11 +30,11 @@ export class OutboxDrain {
   private pumping = false;
   private delivered = 0;
   private lastSyncPersistedAt = 0;
-  private readonly window: number;
+  private readonly maxInFlight: number;
   private readonly now: () => number;
 
   constructor(private readonly deps: DrainDeps) {
-    this.window = deps.window ?? 64;
+    this.maxInFlight = deps.maxInFlight ?? 64;
     this.now = deps.now ?? Date.now;
   }
 
@@ -56,14 +56,14 @@ export class OutboxDrain {
     return this.delivered;
   }
 
-  /** Publishes as much as the window allows. Cheap to call often: every append and every ack calls it. */
+  /** Publishes as much as maxInFlight allows. Cheap to call often: every append and every ack calls it. */
   pump(): void {
     if (this.pumping) return;
     this.pumping = true;
     try {
       const client = this.client;
-      while (client?.connected && this.inFlight.size < this.window) {
-        const batch = this.deps.store.outbox.after(this.cursor, this.window - this.inFlight.size);
+      while (client?.connected && this.inFlight.size < this.maxInFlight) {
+        const batch = this.deps.store.outbox.after(this.cursor, this.maxInFlight - this.inFlight.size);
         if (batch.length === 0) break;
         for (const msg of batch) {
           this.cursor = msg.seq;

@@ -16,7 +16,7 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-export function buildGateway(opts: { url: string; prefix: string; gatewayId?: string; dbPath?: string; drainWindow?: number }): TestGateway {
+export function buildGateway(opts: { url: string; prefix: string; gatewayId?: string; dbPath?: string; drainMaxInFlight?: number }): TestGateway {
   const gatewayId = opts.gatewayId ?? `gw-${Math.random().toString(36).slice(2, 10)}`;
   const config = classroomConfig({ gateway_id: gatewayId, mqtt_url: opts.url, topic_prefix: opts.prefix, db_path: opts.dbPath ?? ':memory:', heartbeat_s: 3600 });
   const logs = memoryLogger('info');
@@ -33,7 +33,7 @@ export function buildGateway(opts: { url: string; prefix: string; gatewayId?: st
     radioKind: 'recording',
     env: {},
     mqttBackoff: { minMs: 100, maxMs: 400 },
-    ...(opts.drainWindow ? { drainWindow: opts.drainWindow } : {}),
+    ...(opts.drainMaxInFlight ? { drainMaxInFlight: opts.drainMaxInFlight } : {}),
   });
   return {
     daemon,

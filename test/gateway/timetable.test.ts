@@ -1,5 +1,5 @@
 import cron from 'node-cron';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { UUIDV7_RE } from '../../shared/ids.js';
 import { GatewayEvents } from '../../gateway/events.js';
 import { RuntimeConfig } from '../../gateway/runtime-config.js';
@@ -95,9 +95,44 @@ describe('timetable', () => {
     expect(store.kv.get<Record<string, string>>(KV.timetableRuns)).toEqual({ '1|08:15|09:45|CS101': '2026-03-02' });
   });
 
-  it('really schedules with node-cron (and cleans up)', () => {
-    const job = nodeCronScheduler('15 8 * * 1', () => undefined, 'Europe/Berlin');
-    expect(cron.getTasks().size).toBeGreaterThan(0);
-    job.destroy();
+});
+
+describe('timetable on node-cron', () => {
+  let store: GatewayStore;
+  let tt: Timetable;
+
+  beforeEach(() => {
+    // One minute before the Monday slot; node-cron reads the same (fake) clock as the timers.
+    vi.useFakeTimers({ now: MONDAY_0815_BERLIN - 60_000 });
+    const { log } = memoryLogger('warn');
+    const events = new GatewayEvents(log);
+    store = memoryStore(classroomConfig(), events);
+    const sessions = new SessionManager({ store, events, roomCode: ROOM_CODE, log });
+    tt = new Timetable({ store, events, sessions, runtime: new RuntimeConfig(store, events, { heartbeatS: 60, defaultPeriodS: 300, idleFrame: false }), log, schedule: nodeCronScheduler });
+    store.transaction((tx) => tt.setInTx(tx, timetable));
+  });
+  afterEach(() => {
+    tt.stop();
+    store.close();
+    vi.useRealTimers();
+  });
+
+  it('starts the slot when node-cron fires at its time', async () => {
+    const before = cron.getTasks().size;
+    tt.start();
+    expect(cron.getTasks().size).toBe(before + 4);
+    await vi.advanceTimersByTimeAsync(2 * 60_000);
+    expect(store.sessions.live()).toMatchObject({ courseId: 'CS101', source: 'timetable' });
+  });
+
+  it('fires no job after stop(), not even at the next slot', async () => {
+    const before = cron.getTasks().size;
+    tt.start();
+    tt.stop();
+    expect(cron.getTasks().size).toBe(before);
+    // Past this Monday's start and end and Wednesday's slot.
+    await vi.advanceTimersByTimeAsync(3 * 24 * 3600_000);
+    expect(store.sessions.live()).toBeNull();
+    expect(outboxEvents(store).filter((e) => e.type === 'session.started')).toEqual([]);
   });
 });
