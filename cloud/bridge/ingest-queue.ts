@@ -7,6 +7,7 @@
  * failing database is retried with backoff, the events staying queued in order.
  */
 import type { Logger } from 'pino';
+import { backoffDelay } from '../../shared/backoff.js';
 import type { EventIngest, Incoming, IngestOutcome } from './ingest.js';
 
 export class IngestQueue {
@@ -46,7 +47,7 @@ export class IngestQueue {
         // Nothing of a failed batch's transaction stuck; its session events may have, and count
         // as repeats on the retry. Order is kept: the batch stays at the head of the queue.
         failures++;
-        const delay = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
+        const delay = backoffDelay(failures, { minMs: 100, maxMs: 5000 });
         this.logger.error({ err, queued: this.items.length, retryInMs: delay }, 'ingest batch failed; retrying');
         await new Promise((r) => setTimeout(r, delay));
       }
