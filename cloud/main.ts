@@ -21,7 +21,6 @@ import { startRetentionJob } from './jobs/retention.js';
 import { createApp } from './http/app.js';
 import type { AppDeps } from './http/deps.js';
 import { startBridge, type RunningBridge } from './bridge/start.js';
-import { loadBridgeOptions } from './bridge/options.js';
 
 export interface RunningCloud {
   url: string;
@@ -55,7 +54,7 @@ export async function startCloud(config: CloudConfig, opts: { logger?: Logger; c
   };
   const bridge = config.mqtt.disabled
     ? null
-    : await startBridge(config.mqtt, loadBridgeOptions(), { db: store.db, events: deps.events, verifiedLookup: deps.verifiedLookup, clock, logger, timezone: config.timezone, registry: deps.metrics.registry });
+    : await startBridge(config.mqtt, { store, events: deps.events, verifiedLookup: deps.verifiedLookup, clock, logger, timezone: config.timezone, registry: deps.metrics.registry });
   if (bridge) deps.gateways = bridge.hub;
   const app = createApp(deps);
   const server = http.createServer(app.koa.callback());

@@ -9,7 +9,8 @@
  * the last measured skew alone — the next fresh heartbeat measures it again.
  */
 import type { EventData } from '../../shared/mqtt/messages.js';
-import type { BridgeDb, Gateway } from './tables.js';
+import type { GatewayRepository } from '../store/gateways.js';
+import type { Gateway } from '../store/schema.js';
 
 export const CLOCK_SKEW_LIMIT_MS = 2000;
 const QUEUED_WINDOW_MS = 10_000;
@@ -21,20 +22,17 @@ export function measuredSkew(gateway: Pick<Gateway, 'online_since'>, clockIso: s
   return skew;
 }
 
-export async function applyHeartbeat(db: BridgeDb, gateway: Gateway, d: EventData<'heartbeat'>, receivedAt: number): Promise<void> {
+export async function applyHeartbeat(gateways: GatewayRepository, gateway: Gateway, d: EventData<'heartbeat'>, receivedAt: number): Promise<void> {
   const skew = measuredSkew(gateway, d.clock, receivedAt);
-  await db.updateTable('gateways')
-    .set({
-      last_heartbeat_at: receivedAt,
-      outbox_depth: d.outbox_depth,
-      radio: d.radio,
-      version: d.version,
-      uptime_s: Math.round(d.uptime_s),
-      live_session_id: d.session_id ?? null,
-      ...(skew === null ? {} : { clock_skew_ms: skew }),
-    })
-    .where('id', '=', gateway.id)
-    .execute();
+  await gateways.recordHeartbeat(gateway.id, {
+    last_heartbeat_at: receivedAt,
+    outbox_depth: d.outbox_depth,
+    radio: d.radio,
+    version: d.version,
+    uptime_s: Math.round(d.uptime_s),
+    live_session_id: d.session_id ?? null,
+    ...(skew === null ? {} : { clock_skew_ms: skew }),
+  });
 }
 
 export function clockSkewFlagged(skewMs: number | null): boolean {

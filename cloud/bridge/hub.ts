@@ -1,20 +1,16 @@
 /**
- * The cloud's side of the gateway link: reacts to sessions started and ended in the cloud by
- * queuing `session.start` / `session.end` for the room's gateway, publishes pending commands
- * whenever the gateway (or the cloud's own link) comes online, tracks `command.result`, and
- * answers "did the room's gateway confirm?" for the session routes.
+ * The cloud's side of the gateway link: queues commands for a room's gateway (session start and
+ * end, timetables, pings), publishes pending commands whenever the gateway (or the cloud's own
+ * link) comes online, tracks `command.result`, and tells the session service whether the room's
+ * gateway confirmed (docs/architecture.md, "Session start and end").
  */
 import type { Logger } from 'pino';
 import { uuidv7 } from '../../shared/ids.js';
 import { parseStatus, type CommandData, type CommandType } from '../../shared/mqtt/messages.js';
 import { gatewayTopics } from '../../shared/mqtt/topics.js';
-import type { CloudEvents } from '../events.js';
-import type { Database, Session } from '../store/schema.js';
-import type { Kysely } from 'kysely';
-import { cancelPending, commandEnvelope, enqueueCommand, markSent, pendingCommands, withdrawUnsent } from './command-store.js';
-import { activeGatewayForRoom, getGateway, setGatewayState } from './gateway-store.js';
-import { gatewayDb, type BridgeDb, type GatewayCommand } from './tables.js';
-import { timetableFor } from './timetable.js';
+import type { Store } from '../store/db.js';
+import type { GatewayCommand, Session } from '../store/schema.js';
+import { queueTimetable } from './timetable.js';
 
 export type SessionCommand = 'session.start' | 'session.end';
 
@@ -30,27 +26,13 @@ export interface GatewayAck {
   error?: { code: string; message: string };
 }
 
-/** What the HTTP routes use (AppDeps.gateways). */
-export interface GatewayHub {
-  sessionAck(sessionId: string, command: SessionCommand): Promise<GatewayAck>;
-  /** Queues a command for a room's gateway and publishes it if the gateway is reachable. */
-  send<T extends CommandType>(roomId: string, type: T, data: CommandData<T>, sessionId?: string | null): Promise<GatewayCommand>;
-  /** Queues the room's current timetable (superseding an unsent older one). */
-  pushTimetable(roomId: string): Promise<GatewayCommand>;
-  /** Drops a revoked gateway's live connection (embedded broker only). */
-  disconnect(gatewayId: string): boolean;
-  /** The broker URL and topic prefix a gateway provisioned through `requestHost` should use. */
-  mqttEndpoint(requestHost: string): { url: string; topicPrefix: string };
-}
-
 export interface Publisher {
   readonly connected: boolean;
   publish(topic: string, payload: string): Promise<void>;
 }
 
 export interface HubDeps {
-  db: Kysely<Database>;
-  events: CloudEvents;
+  store: Store;
   clock: () => number;
   logger: Logger;
   topicPrefix: string;
@@ -58,73 +40,71 @@ export interface HubDeps {
   publisher: Publisher | null;
   disconnect?: (gatewayId: string) => boolean;
   publicMqttUrl: (requestHost: string) => string;
-  /** How long a session route waits for the gateway's confirmation (ms). */
+  /** How long `sessionCommand` waits for the gateway's confirmation (ms). */
   ackTimeoutMs?: number;
   onPublished?: (type: string) => void;
 }
 
-interface Waiter {
-  commandId: string;
-  /** Settles once the command is stored and a publish was attempted (null: the room has no gateway). */
-  queued: Promise<GatewayCommand | null>;
-  /** Settles with the command when its result arrives. */
-  answered: Promise<GatewayCommand>;
-  answer: (cmd: GatewayCommand) => void;
+/** The envelope published on the cmd topic (docs/protocol.md §MQTT). */
+export function commandEnvelope(cmd: GatewayCommand): string {
+  return JSON.stringify({ id: cmd.id, type: cmd.type, at: new Date(cmd.created_at).toISOString(), data: JSON.parse(cmd.data) as unknown });
 }
 
-export class BridgeHub implements GatewayHub {
-  private readonly db: BridgeDb;
-  private readonly waiters = new Map<string, Waiter>();
-  /** Sessions the gateway ended itself: no session.end goes back to it. */
-  private readonly endedByGateway = new Set<string>();
+const NO_GATEWAY: GatewayAck = { state: 'no_gateway', gateway_id: null, command_id: null };
+
+/** What the HTTP routes and the session service use (AppDeps.gateways). */
+export class GatewayHub {
+  /** Commands someone waits on, by command id: settled by their `command.result` or by the wait ending. */
+  private readonly waiting = new Map<string, () => void>();
   private readonly flushing = new Map<string, Promise<void>>();
-  private unsubscribe: Array<() => void> = [];
 
-  constructor(private readonly deps: HubDeps) {
-    this.db = gatewayDb(deps.db);
-  }
+  constructor(private readonly deps: HubDeps) {}
 
-  start(): void {
-    const log = this.deps.logger;
-    this.unsubscribe = [
-      this.deps.events.safeOn('session.started', log, (s) => this.onSession(s, 'session.start')),
-      this.deps.events.safeOn('session.ended', log, (s) => this.onSession(s, 'session.end')),
-    ];
-  }
-
+  /** Releases whoever still waits for an answer; they report the command's state as stored. */
   stop(): void {
-    for (const off of this.unsubscribe) off();
-    this.unsubscribe = [];
+    for (const release of [...this.waiting.values()]) release();
   }
 
-  sessionEndedByGateway(sessionId: string): void {
-    this.endedByGateway.add(sessionId);
-  }
-
-  private key(sessionId: string, command: SessionCommand): string {
-    return `${command}|${sessionId}`;
-  }
-
-  /** Registers the waiter synchronously, so it exists before `emit` returns to the route. */
-  private onSession(session: Session, type: SessionCommand): void {
-    if (type === 'session.start' && session.source !== 'cloud') return; // the gateway started it itself
-    if (type === 'session.end' && this.endedByGateway.delete(session.id)) return;
+  /**
+   * Queues `session.start` / `session.end` for the session's room gateway, publishes it if the
+   * gateway is reachable and waits up to `ackTimeoutMs` for its `command.result`. Called after
+   * the session change committed. A start goes only for sessions the cloud started (the gateway
+   * knows its own); an end whose start never left the cloud withdraws the start instead.
+   */
+  async sessionCommand(session: Session, type: SessionCommand): Promise<GatewayAck> {
+    if (type === 'session.start' && session.source !== 'cloud') return NO_GATEWAY;
+    const { store } = this.deps;
     const commandId = uuidv7(this.deps.clock());
-    const key = this.key(session.id, type);
-    let answer!: (cmd: GatewayCommand) => void;
-    const answered = new Promise<GatewayCommand>((r) => (answer = r));
-    const queued = this.queueSessionCommand(session, type, commandId);
-    this.waiters.set(key, { commandId, queued, answered, answer });
-    setTimeout(() => this.waiters.get(key)?.commandId === commandId && this.waiters.delete(key), 120_000).unref();
-    queued.catch((err: unknown) => this.deps.logger.error({ err, sessionId: session.id, type }, 'could not queue the session command'));
+    const answered = this.awaitResult(commandId);
+    try {
+      const cmd = await this.queueSessionCommand(session, type, commandId);
+      if (!cmd) return NO_GATEWAY; // a room without gateway: the teacher phone advertises
+      const gateway = await store.gateways.activeForRoom(cmd.room_id);
+      const reachable = gateway?.state === 'online' && this.deps.publisher?.connected === true;
+      if (reachable && cmd.id === commandId) await answered.within(this.deps.ackTimeoutMs ?? 2000);
+      const row = (await store.commands.get(cmd.id)) ?? cmd;
+      const base = { gateway_id: gateway?.id ?? null, command_id: row.id };
+      if (row.state === 'cancelled') return { state: 'cancelled', ...base };
+      if (row.state === 'confirmed') return { state: 'confirmed', ...base };
+      if (row.state === 'failed') return { state: 'failed', ...base, error: { code: row.error_code ?? 'failed', message: row.error_message ?? '' } };
+      return { state: reachable ? 'pending' : 'queued', ...base };
+    } catch (err) {
+      // The session itself is committed; the command is what failed to queue.
+      this.deps.logger.error({ err, sessionId: session.id, type }, 'could not queue the session command');
+      return NO_GATEWAY;
+    } finally {
+      answered.cancel();
+    }
   }
 
+  /** The command to report on: a new one with `commandId`, a withdrawn start, or null without gateway. */
   private async queueSessionCommand(session: Session, type: SessionCommand, commandId: string): Promise<GatewayCommand | null> {
-    if (!(await activeGatewayForRoom(this.db, session.room_id))) return null; // a room without gateway: the teacher phone advertises
+    const { store } = this.deps;
+    if (!(await store.gateways.activeForRoom(session.room_id))) return null;
     if (type === 'session.end') {
       // The gateway never got the start (offline all along): withdraw it instead of sending a
       // start and an end that would put a dead session on air for an instant when it returns.
-      const withdrawn = await withdrawUnsent(this.db, session.id, 'session.start', this.deps.clock());
+      const withdrawn = await store.commands.withdrawUnsent(session.id, 'session.start', this.deps.clock());
       if (withdrawn) return withdrawn;
     }
     const data = type === 'session.start'
@@ -133,17 +113,43 @@ export class BridgeHub implements GatewayHub {
     return this.send(session.room_id, type, data, session.id, commandId);
   }
 
-  async send<T extends CommandType>(roomId: string, type: T, data: CommandData<T>, sessionId: string | null = null, id?: string): Promise<GatewayCommand> {
-    const cmd = await enqueueCommand(this.db, { ...(id ? { id } : {}), roomId, type, data, sessionId, now: this.deps.clock() });
-    this.deps.logger.info({ commandId: cmd.id, type, roomId }, 'command queued for the room gateway');
-    await this.flushRoom(roomId);
-    return cmd;
+  /**
+   * A promise of the command's result, registered before the command exists so that an answer
+   * arriving before the publish returned is not missed. `cancel` removes it.
+   */
+  private awaitResult(commandId: string): { within(ms: number): Promise<void>; cancel(): void } {
+    let release!: () => void;
+    const settled = new Promise<void>((r) => (release = r));
+    this.waiting.set(commandId, release);
+    let timer: NodeJS.Timeout | undefined;
+    return {
+      within: (ms) => {
+        timer = setTimeout(release, ms);
+        return settled;
+      },
+      cancel: () => {
+        clearTimeout(timer);
+        this.waiting.delete(commandId);
+        release();
+      },
+    };
   }
 
+  /** Queues a command for a room's gateway and publishes it if the gateway is reachable. */
+  async send<T extends CommandType>(roomId: string, type: T, data: CommandData<T>, sessionId: string | null = null, id?: string): Promise<GatewayCommand> {
+    const cmd = await this.deps.store.commands.enqueue({ ...(id ? { id } : {}), roomId, type, data, sessionId, now: this.deps.clock() });
+    return this.queued(cmd);
+  }
+
+  /** Queues the room's current timetable (superseding an unsent older one). */
   async pushTimetable(roomId: string): Promise<GatewayCommand> {
-    const timetable = await timetableFor(this.db, roomId, this.deps.timezone);
-    await cancelPending(this.db, roomId, 'timetable.set', this.deps.clock());
-    return this.send(roomId, 'timetable.set', timetable);
+    return this.queued(await queueTimetable(this.deps.store, roomId, this.deps.timezone, this.deps.clock()));
+  }
+
+  private async queued(cmd: GatewayCommand): Promise<GatewayCommand> {
+    this.deps.logger.info({ commandId: cmd.id, type: cmd.type, roomId: cmd.room_id }, 'command queued for the room gateway');
+    await this.flushRoom(cmd.room_id);
+    return cmd;
   }
 
   /** Publishes the room's pending commands in order, one flush per room at a time. */
@@ -156,14 +162,14 @@ export class BridgeHub implements GatewayHub {
   }
 
   private async publishPending(roomId: string): Promise<void> {
-    const publisher = this.deps.publisher;
+    const { publisher, store } = this.deps;
     if (!publisher?.connected) return;
-    const gateway = await activeGatewayForRoom(this.db, roomId);
+    const gateway = await store.gateways.activeForRoom(roomId);
     // Without a live gateway the commands wait here; on an embedded broker the gateway's
     // persistent session would also queue them, but the table is what survives restarts.
     if (!gateway || gateway.state !== 'online') return;
     const topic = gatewayTopics(gateway.id, this.deps.topicPrefix).cmd;
-    for (const cmd of await pendingCommands(this.db, roomId)) {
+    for (const cmd of await store.commands.pending(roomId)) {
       // Already published while the gateway has been online this time: it sits in the gateway's
       // persistent session (QoS 1) or was delivered. The next `online` status re-sends it.
       if (cmd.sent_to === gateway.id && cmd.sent_at !== null && gateway.online_since !== null && cmd.sent_at >= gateway.online_since) continue;
@@ -173,67 +179,45 @@ export class BridgeHub implements GatewayHub {
         this.deps.logger.warn({ err: (err as Error).message, commandId: cmd.id }, 'command not published; it stays pending');
         return;
       }
-      await markSent(this.db, cmd.id, gateway.id, this.deps.clock());
+      await store.commands.markSent(cmd.id, gateway.id, this.deps.clock());
       this.deps.onPublished?.(cmd.type);
     }
   }
 
   /** After the cloud's own link (re)connected: every room with pending commands gets them. */
   async flushAll(): Promise<void> {
-    const rooms = await this.db.selectFrom('gateway_commands').select('room_id').distinct().where('state', '=', 'pending').execute();
-    await Promise.all(rooms.map((r) => this.flushRoom(r.room_id)));
+    const rooms = await this.deps.store.commands.roomsWithPending();
+    await Promise.all(rooms.map((roomId) => this.flushRoom(roomId)));
   }
 
   /** Retained `status` messages (docs/protocol.md §MQTT): online after CONNECT, offline from the will. */
   async onStatus(gatewayId: string, payload: Buffer): Promise<void> {
     if (payload.length === 0) return; // a cleared retained message
     const parsed = parseStatus(payload);
-    const gateway = await getGateway(this.db, gatewayId);
+    const gateway = await this.deps.store.gateways.get(gatewayId);
     if (!gateway || gateway.revoked_at !== null) return;
     if (!parsed.ok) {
       this.deps.logger.warn({ gatewayId, code: parsed.code }, 'gateway status rejected');
       return;
     }
-    await setGatewayState(this.db, gatewayId, parsed.value.state, this.deps.clock(), parsed.value.version);
+    await this.deps.store.gateways.setState(gatewayId, parsed.value.state, this.deps.clock(), parsed.value.version);
     this.deps.logger.info({ gatewayId, state: parsed.value.state, version: parsed.value.version }, 'gateway status');
     // Not awaited: this runs inside the link's message handler, which holds back the incoming
     // stream (and with it the PUBACKs the flush waits for) until it returns.
     if (parsed.value.state === 'online') void this.flushRoom(gateway.room_id);
   }
 
+  /** A `command.result` settled a pending command (after its commit): whoever waits on it is answered. */
   onCommandResult(cmd: GatewayCommand): void {
-    if (!cmd.session_id) return;
-    const waiter = this.waiters.get(this.key(cmd.session_id, cmd.type as SessionCommand));
-    if (waiter?.commandId === cmd.id) waiter.answer(cmd);
+    this.waiting.get(cmd.id)?.();
   }
 
-  async sessionAck(sessionId: string, command: SessionCommand): Promise<GatewayAck> {
-    const none: GatewayAck = { state: 'no_gateway', gateway_id: null, command_id: null };
-    const waiter = this.waiters.get(this.key(sessionId, command));
-    if (!waiter) return none;
-    const queued = await waiter.queued.catch(() => null);
-    if (!queued) return none;
-    const gateway = await activeGatewayForRoom(this.db, queued.room_id);
-    const reachable = gateway?.state === 'online' && this.deps.publisher?.connected === true;
-    if (reachable) {
-      const timeoutMs = this.deps.ackTimeoutMs ?? 2000;
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<null>((r) => (timer = setTimeout(() => r(null), timeoutMs)));
-      await Promise.race([waiter.answered, timeout]);
-      clearTimeout(timer);
-    }
-    const row = await this.db.selectFrom('gateway_commands').selectAll().where('id', '=', queued.id).executeTakeFirstOrThrow();
-    const base = { gateway_id: gateway?.id ?? null, command_id: row.id };
-    if (row.state === 'cancelled') return { state: 'cancelled', ...base };
-    if (row.state === 'confirmed') return { state: 'confirmed', ...base };
-    if (row.state === 'failed') return { state: 'failed', ...base, error: { code: row.error_code ?? 'failed', message: row.error_message ?? '' } };
-    return { state: reachable ? 'pending' : 'queued', ...base };
-  }
-
+  /** Drops a revoked gateway's live connection (embedded broker only). */
   disconnect(gatewayId: string): boolean {
     return this.deps.disconnect?.(gatewayId) ?? false;
   }
 
+  /** The broker URL and topic prefix a gateway provisioned through `requestHost` should use. */
   mqttEndpoint(requestHost: string): { url: string; topicPrefix: string } {
     return { url: this.deps.publicMqttUrl(requestHost), topicPrefix: this.deps.topicPrefix };
   }

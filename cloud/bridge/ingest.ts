@@ -4,24 +4,26 @@
  *
  * Exactly-once in effect: token.rotated, heartbeat and command.result insert their id and apply
  * their effect in one transaction (a repeated id inserts nothing and changes nothing). The session
- * lifecycle events use the core store's own transactions, so there an id already recorded is
- * skipped, otherwise the effect is applied and the id recorded afterwards; those effects are
+ * lifecycle events use the session repository's own transactions, so there an id already recorded
+ * is skipped, otherwise the effect is applied and the id recorded afterwards; those effects are
  * idempotent by themselves (a session id is inserted once, ending an ended session is a no-op),
  * so a crash between the two steps makes a redelivery harmless. The caller acknowledges the
  * PUBLISH only after handle() returns, so nothing is lost either.
+ *
+ * A session the gateway started or ended is committed here and `session.started` /
+ * `session.ended` emitted once, after the commit. The hub is not asked: nothing goes back to the
+ * gateway that reported it.
  */
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { parseEvent, type EventData, type EventType } from '../../shared/mqtt/messages.js';
 import { MAX_PAYLOAD_BYTES } from '../../shared/mqtt/topics.js';
 import type { CloudEvents } from '../events.js';
 import type { VerifiedLookup } from '../store/attendance.js';
-import type { Database, Room } from '../store/schema.js';
-import { RoomBusyError, endSession, getSession, startSession } from '../store/sessions.js';
-import { recordResult } from './command-store.js';
-import { getGateway, recordRejection } from './gateway-store.js';
+import type { Store } from '../store/db.js';
+import type { Repositories } from '../store/repositories.js';
+import type { Gateway, GatewayCommand, Room, Session } from '../store/schema.js';
+import { RoomBusyError } from '../store/sessions.js';
 import { applyHeartbeat } from './heartbeat.js';
-import { gatewayDb, type BridgeDb, type BridgeTx, type Gateway, type GatewayCommand } from './tables.js';
 
 export type IngestOutcome =
   | { result: 'applied' | 'duplicate'; gatewayId: string; type: EventType; id: string }
@@ -42,16 +44,17 @@ interface Prepared {
 }
 
 export interface IngestDeps {
-  db: Kysely<Database>;
+  store: Store;
   events: CloudEvents;
   verifiedLookup: VerifiedLookup;
   clock: () => number;
   logger: Logger;
-  /** Called after a command.result settled a pending command. */
+  /** Called after a command.result settled a pending command (after the commit). */
   onCommandResult?: (cmd: GatewayCommand) => void;
-  /** Called before the cloud ends a session because its gateway ended it. */
-  onSessionEndedByGateway?: (sessionId: string) => void;
 }
+
+/** The domain event a session event's commit made true, emitted by handleSessionEvent after it. */
+type SessionFact = { event: 'session.started' | 'session.ended'; session: Session } | null;
 
 class Rejection extends Error {
   constructor(readonly code: string, message: string) {
@@ -62,12 +65,13 @@ class Rejection extends Error {
 const GATEWAY_CACHE_MS = 1000;
 
 export class EventIngest {
-  private readonly db: BridgeDb;
   private readonly gateways = new Map<string, { gateway: Gateway; at: number }>();
   private readonly sessionRooms = new Map<string, string>();
 
-  constructor(private readonly deps: IngestDeps) {
-    this.db = gatewayDb(deps.db);
+  constructor(private readonly deps: IngestDeps) {}
+
+  private get store(): Store {
+    return this.deps.store;
   }
 
   /** Ingests one event; resolves once its effect is committed (or it was refused). */
@@ -118,19 +122,25 @@ export class EventIngest {
     return outcomes;
   }
 
-  /** Session lifecycle runs the core store's own transactions: idempotent effect, then the id. */
+  /**
+   * Session lifecycle runs the session repository's own transactions: idempotent effect, then the
+   * id. The event follows the effect's commit at once, so it is emitted even if recording the id
+   * fails (a redelivery then finds the session and emits nothing again).
+   */
   private async handleSessionEvent(item: Prepared): Promise<IngestOutcome> {
     const { gateway, record } = item;
-    if (await this.db.selectFrom('ingested_events').select('id').where('id', '=', record.id).executeTakeFirst()) return this.duplicate(item);
+    if (await this.store.gateways.isIngested(record.id)) return this.duplicate(item);
+    let fact: SessionFact;
     try {
-      await this.applySession(gateway, item.type as 'session.started' | 'session.ended', item.data, item.receivedAt);
+      fact = await this.applySession(gateway, item.type as 'session.started' | 'session.ended', item.data, item.receivedAt);
     } catch (err) {
       if (!(err instanceof Rejection)) throw err;
       // Semantically refused events are recorded too: a redelivery must not be refused (and logged) again.
-      await this.db.insertInto('ingested_events').values(record).onConflict((oc) => oc.column('id').doNothing()).execute();
+      await this.store.gateways.recordIngested(record);
       return this.reject(gateway, err.code, err.message, record.id);
     }
-    await this.db.insertInto('ingested_events').values(record).onConflict((oc) => oc.column('id').doNothing()).execute();
+    if (fact) this.deps.events.emit(fact.event, fact.session);
+    await this.store.gateways.recordIngested(record);
     return { result: 'applied', gatewayId: gateway.id, type: item.type, id: record.id };
   }
 
@@ -138,16 +148,15 @@ export class EventIngest {
   private async commitFrequent(items: Prepared[]): Promise<IngestOutcome[]> {
     const after: Array<() => void> = [];
     const refused: Array<{ index: number; item: Prepared; err: Rejection }> = [];
-    const outcomes = await this.db.transaction().execute(async (trx) => {
+    const outcomes = await this.store.transaction(async (tx) => {
       const out: Array<IngestOutcome | null> = [];
       for (const [index, item] of items.entries()) {
-        const inserted = await trx.insertInto('ingested_events').values(item.record).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
-        if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) {
+        if (!(await tx.gateways.recordIngested(item.record))) {
           out.push(this.duplicate(item));
           continue;
         }
         try {
-          await this.applyFrequent(trx, item.gateway, item.type, item.data, item.receivedAt, after);
+          await this.applyFrequent(tx, item.gateway, item.type, item.data, item.receivedAt, after);
           out.push({ result: 'applied', gatewayId: item.gateway.id, type: item.type, id: item.record.id });
         } catch (err) {
           // The checks run before any write but the id's: the id stays recorded, nothing else.
@@ -175,7 +184,7 @@ export class EventIngest {
   private async gatewayOf(gatewayId: string, now: number): Promise<Gateway | undefined> {
     const hit = this.gateways.get(gatewayId);
     if (hit && now - hit.at < GATEWAY_CACHE_MS) return hit.gateway;
-    const gateway = await getGateway(this.db, gatewayId);
+    const gateway = await this.store.gateways.get(gatewayId);
     if (this.gateways.size > 10_000) this.gateways.clear();
     if (gateway) this.gateways.set(gatewayId, { gateway, at: now });
     return gateway;
@@ -183,46 +192,48 @@ export class EventIngest {
 
   private async reject(gateway: Gateway, code: string, message: string, eventId?: string): Promise<IngestOutcome> {
     this.deps.logger.warn({ gatewayId: gateway.id, eventId, code, detail: message.slice(0, 300) }, 'gateway event rejected');
-    await recordRejection(this.db, gateway.id, `${code}: ${message}`);
+    await this.store.gateways.recordRejection(gateway.id, `${code}: ${message}`);
     return { result: 'rejected', gatewayId: gateway.id, code, ...(eventId ? { id: eventId } : {}) };
   }
 
-  private applySession(gateway: Gateway, type: 'session.started' | 'session.ended', data: unknown, receivedAt: number): Promise<void> {
+  private applySession(gateway: Gateway, type: 'session.started' | 'session.ended', data: unknown, receivedAt: number): Promise<SessionFact> {
     return type === 'session.started'
       ? this.sessionStarted(gateway, data as EventData<'session.started'>)
       : this.sessionEnded(gateway, data as EventData<'session.ended'>, receivedAt);
   }
 
-  private async applyFrequent(trx: BridgeTx, gateway: Gateway, type: EventType, data: unknown, receivedAt: number, after: Array<() => void>): Promise<void> {
+  private async applyFrequent(tx: Repositories, gateway: Gateway, type: EventType, data: unknown, receivedAt: number, after: Array<() => void>): Promise<void> {
     switch (type) {
       case 'token.rotated':
-        return this.tokenRotated(trx, gateway, data as EventData<'token.rotated'>, receivedAt);
+        return this.tokenRotated(tx, gateway, data as EventData<'token.rotated'>);
       case 'heartbeat':
-        return applyHeartbeat(trx, gateway, data as EventData<'heartbeat'>, receivedAt);
+        return applyHeartbeat(tx.gateways, gateway, data as EventData<'heartbeat'>, receivedAt);
       case 'command.result':
-        return this.commandResult(trx, gateway, data as EventData<'command.result'>, receivedAt, after);
+        return this.commandResult(tx, gateway, data as EventData<'command.result'>, receivedAt, after);
       default:
         throw new Rejection('unknown_type', `unexpected type ${type}`);
     }
   }
 
   private async roomOf(gateway: Gateway): Promise<Room> {
-    return this.db.selectFrom('rooms').selectAll().where('id', '=', gateway.room_id).executeTakeFirstOrThrow();
+    const room = await this.store.rooms.get(gateway.room_id);
+    if (!room) throw new Error(`gateway ${gateway.id} names no room`);
+    return room;
   }
 
   /** The session must exist and belong to the gateway's room: a gateway reports only on its own room. */
   private async sessionInRoom(gateway: Gateway, sessionId: string) {
-    const session = await getSession(this.deps.db, sessionId);
+    const session = await this.store.sessions.get(sessionId);
     if (!session) throw new Rejection('unknown_session', `session ${sessionId} is not known to the cloud`);
     if (session.room_id !== gateway.room_id) throw new Rejection('wrong_room', `session ${sessionId} belongs to another room`);
     return session;
   }
 
   /** Like sessionInRoom for the room only; a session never changes room, so the answer is cached. */
-  private async checkSessionRoom(db: BridgeTx, gateway: Gateway, sessionId: string): Promise<void> {
+  private async checkSessionRoom(tx: Repositories, gateway: Gateway, sessionId: string): Promise<void> {
     let roomId = this.sessionRooms.get(sessionId);
     if (roomId === undefined) {
-      const row = await db.selectFrom('sessions').select('room_id').where('id', '=', sessionId).executeTakeFirst();
+      const row = await tx.sessions.get(sessionId);
       if (!row) throw new Rejection('unknown_session', `session ${sessionId} is not known to the cloud`);
       roomId = row.room_id;
       if (this.sessionRooms.size > 10_000) this.sessionRooms.clear();
@@ -232,57 +243,53 @@ export class EventIngest {
   }
 
   /** Sessions the gateway started (timetable, offline, operator) appear in the cloud with its id. */
-  private async sessionStarted(gateway: Gateway, d: EventData<'session.started'>): Promise<void> {
+  private async sessionStarted(gateway: Gateway, d: EventData<'session.started'>): Promise<SessionFact> {
     const room = await this.roomOf(gateway);
     if (d.room_code !== room.room_code) throw new Rejection('wrong_room', `room code ${d.room_code} is not this gateway's room`);
-    const existing = await getSession(this.deps.db, d.session_id);
+    const existing = await this.store.sessions.get(d.session_id);
     if (existing) {
       if (existing.room_id !== room.id) throw new Rejection('wrong_room', `session ${d.session_id} belongs to another room`);
-      return; // a session the cloud started: the gateway reports it is on air
+      return null; // a session the cloud started: the gateway reports it is on air
     }
     if (!d.course_id) throw new Rejection('course_required', 'a session without a course cannot be recorded');
-    const course = await this.db.selectFrom('courses').selectAll().where('id', '=', d.course_id).executeTakeFirst();
+    const course = await this.store.courses.get(d.course_id);
     if (!course) throw new Rejection('unknown_course', `course ${d.course_id} does not exist`);
     try {
-      const session = await startSession(this.deps.db, {
+      const session = await this.store.sessions.start({
         id: d.session_id, course, room, periodS: d.period_s, startedAt: Date.parse(d.started_at),
         source: d.source === 'cloud' ? 'gateway' : d.source, startedBy: null,
       });
       this.deps.logger.info({ gatewayId: gateway.id, sessionId: session.id, source: session.source }, 'session started by the gateway');
-      this.deps.events.emit('session.started', session);
+      return { event: 'session.started', session };
     } catch (e) {
       if (e instanceof RoomBusyError) throw new Rejection('room_busy', `the room already has live session ${e.sessionId}`);
       throw e;
     }
   }
 
-  private async sessionEnded(gateway: Gateway, d: EventData<'session.ended'>, receivedAt: number): Promise<void> {
+  private async sessionEnded(gateway: Gateway, d: EventData<'session.ended'>, receivedAt: number): Promise<SessionFact> {
     const session = await this.sessionInRoom(gateway, d.session_id);
-    if (session.state !== 'live') return; // ended in the cloud first (teacher), or a repeat
-    const course = await this.db.selectFrom('courses').selectAll().where('id', '=', session.course_id).executeTakeFirstOrThrow();
+    if (session.state !== 'live') return null; // ended in the cloud first (teacher), or a repeat
+    const course = await this.store.courses.get(session.course_id);
+    if (!course) throw new Error(`session ${session.id} names no course`);
     // The gateway's clock says when; bounded by what the cloud knows to be possible.
     const endedAt = Math.min(Math.max(Date.parse(d.ended_at), session.started_at), receivedAt);
-    this.deps.onSessionEndedByGateway?.(session.id);
-    const ended = await endSession(this.deps.db, session, course, endedAt, null, this.deps.verifiedLookup);
-    if (ended) {
-      this.deps.logger.info({ gatewayId: gateway.id, sessionId: session.id, reason: d.reason }, 'session ended by the gateway');
-      this.deps.events.emit('session.ended', ended);
-    }
+    const ended = await this.store.sessions.end({ session, course, endedAt, actorId: null, verifiedLookup: this.deps.verifiedLookup });
+    if (!ended) return null; // ended in the cloud meanwhile
+    this.deps.logger.info({ gatewayId: gateway.id, sessionId: session.id, reason: d.reason }, 'session ended by the gateway');
+    return { event: 'session.ended', session: ended };
   }
 
-  private async tokenRotated(trx: BridgeTx, gateway: Gateway, d: EventData<'token.rotated'>, receivedAt: number): Promise<void> {
-    await this.checkSessionRoom(trx, gateway, d.session_id);
-    await trx.insertInto('token_log')
-      .values({ session_id: d.session_id, w: d.w, advertised_at: Date.parse(d.advertised_at), gateway_id: gateway.id, received_at: receivedAt })
-      .onConflict((oc) => oc.columns(['session_id', 'w', 'advertised_at']).doNothing())
-      .execute();
+  /** Checked and deduplicated like every event; nothing else is stored (the gateway records what it advertised itself). */
+  private async tokenRotated(tx: Repositories, gateway: Gateway, d: EventData<'token.rotated'>): Promise<void> {
+    await this.checkSessionRoom(tx, gateway, d.session_id);
   }
 
-  private async commandResult(trx: BridgeTx, gateway: Gateway, d: EventData<'command.result'>, receivedAt: number, after: Array<() => void>): Promise<void> {
-    const cmd = await trx.selectFrom('gateway_commands').select('room_id').where('id', '=', d.command_id).executeTakeFirst();
+  private async commandResult(tx: Repositories, gateway: Gateway, d: EventData<'command.result'>, receivedAt: number, after: Array<() => void>): Promise<void> {
+    const cmd = await tx.commands.get(d.command_id);
     if (!cmd) throw new Rejection('unknown_command', `command ${d.command_id} was not sent by the cloud`);
     if (cmd.room_id !== gateway.room_id) throw new Rejection('wrong_room', `command ${d.command_id} was for another room`);
-    const settled = await recordResult(trx, { commandId: d.command_id, ok: d.ok, ...(d.error ? { error: d.error } : {}), now: receivedAt });
+    const settled = await tx.commands.recordResult({ commandId: d.command_id, ok: d.ok, ...(d.error ? { error: d.error } : {}), now: receivedAt });
     if (settled) after.push(() => this.deps.onCommandResult?.(settled));
   }
 }

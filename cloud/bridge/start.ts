@@ -5,25 +5,21 @@
  * command hub. Called by the composition root (cloud/main.ts).
  */
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createBridgeMetrics } from './metrics.js';
-import type { CloudConfig } from '../config.js';
+import type { MqttConfig } from '../config.js';
 import type { CloudEvents } from '../events.js';
 import type { VerifiedLookup } from '../store/attendance.js';
-import type { Database } from '../store/schema.js';
+import type { Store } from '../store/db.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.js';
-import { getGateway } from './gateway-store.js';
-import { BridgeHub } from './hub.js';
+import { GatewayHub } from './hub.js';
 import { EventIngest, type IngestOutcome } from './ingest.js';
 import { IngestQueue } from './ingest-queue.js';
 import { CloudMqttLink } from './link.js';
-import type { BridgeOptions } from './options.js';
-import { gatewayDb } from './tables.js';
 
 export interface BridgeDeps {
-  db: Kysely<Database>;
+  store: Store;
   events: CloudEvents;
   verifiedLookup: VerifiedLookup;
   clock: () => number;
@@ -34,7 +30,7 @@ export interface BridgeDeps {
 }
 
 export interface RunningBridge {
-  hub: BridgeHub;
+  hub: GatewayHub;
   ingest: EventIngest;
   /** Calls `fn` with the outcome of every event the link delivered (tests, benchmarks). */
   onIngested(fn: (o: IngestOutcome) => void): () => void;
@@ -45,22 +41,22 @@ export interface RunningBridge {
   stop(): Promise<void>;
 }
 
-export async function startBridge(mqtt: CloudConfig['mqtt'], options: BridgeOptions, deps: BridgeDeps): Promise<RunningBridge> {
+export async function startBridge(mqtt: MqttConfig, deps: BridgeDeps): Promise<RunningBridge> {
   const log = deps.logger;
-  const db = gatewayDb(deps.db);
+  const { store } = deps;
   let broker: EmbeddedBroker | null = null;
   let credentials = { username: mqtt.username, password: mqtt.password };
   if (!mqtt.url) {
     // A broker that is just starting has no gateway connected: whatever the table says from before
     // a restart is stale (retained statuses lived in the old broker's memory). Reconnecting
     // gateways publish `online` again.
-    await db.updateTable('gateways').set({ state: 'offline', state_at: deps.clock(), online_since: null }).where('state', '=', 'online').execute();
+    await store.gateways.markAllOffline(deps.clock());
     const cloud = { username: `cloud-${randomBytes(6).toString('hex')}`, password: randomBytes(32).toString('base64url') };
     credentials = cloud;
     broker = await startEmbeddedBroker({
-      port: mqtt.port, host: mqtt.host, topicPrefix: mqtt.topicPrefix, cloud, ...(options.tls ? { tls: options.tls } : {}), logger: log.child({ module: 'broker' }),
+      port: mqtt.port, host: mqtt.host, topicPrefix: mqtt.topicPrefix, cloud, ...(mqtt.tls ? { tls: mqtt.tls } : {}), logger: log.child({ module: 'broker' }),
       lookupGateway: async (id) => {
-        const g = await getGateway(db, id);
+        const g = await store.gateways.get(id);
         return g ? { secretHash: g.secret_hash, revoked: g.revoked_at !== null } : null;
       },
     });
@@ -73,25 +69,24 @@ export async function startBridge(mqtt: CloudConfig['mqtt'], options: BridgeOpti
     for (const fn of listeners) fn(o);
   };
   const metrics = createBridgeMetrics(deps.registry, () => broker?.connectedClients() ?? 0, () => link.connected);
-  const hub: BridgeHub = new BridgeHub({
-    db: deps.db, events: deps.events, clock: deps.clock, logger: log.child({ module: 'gateways' }), topicPrefix: mqtt.topicPrefix, timezone: deps.timezone,
+  const hub: GatewayHub = new GatewayHub({
+    store, clock: deps.clock, logger: log.child({ module: 'gateways' }), topicPrefix: mqtt.topicPrefix, timezone: deps.timezone,
     publisher: { get connected(): boolean { return link.connected; }, publish: (topic, payload) => link.publish(topic, payload) },
     disconnect: (id) => broker?.disconnectGateway(id) ?? false,
-    publicMqttUrl: (requestHost) => options.publicUrl ?? mqtt.url ?? `${options.tls ? 'mqtts' : 'mqtt'}://${requestHost}:${broker!.port}`,
-    ackTimeoutMs: options.ackTimeoutMs,
+    publicMqttUrl: (requestHost) => mqtt.publicUrl ?? mqtt.url ?? `${mqtt.tls ? 'mqtts' : 'mqtt'}://${requestHost}:${broker!.port}`,
+    ackTimeoutMs: mqtt.ackTimeoutMs,
     onPublished: (type) => metrics.commands.inc({ type }),
   });
   const ingest = new EventIngest({
-    db: deps.db, events: deps.events, verifiedLookup: deps.verifiedLookup, clock: deps.clock, logger: log.child({ module: 'ingest' }),
+    store, events: deps.events, verifiedLookup: deps.verifiedLookup, clock: deps.clock, logger: log.child({ module: 'ingest' }),
     onCommandResult: (cmd) => hub.onCommandResult(cmd),
-    onSessionEndedByGateway: (id) => hub.sessionEndedByGateway(id),
   });
   const queue = broker ? new IngestQueue(ingest, log.child({ module: 'ingest' }), report) : null;
   // Referenced by the hub's publisher above only when it publishes, after this line ran.
   const link: CloudMqttLink = new CloudMqttLink({
-    url: brokerUrl, username: credentials.username, password: credentials.password, clientId: options.clientId, topicPrefix: mqtt.topicPrefix,
+    url: brokerUrl, username: credentials.username, password: credentials.password, clientId: mqtt.clientId, topicPrefix: mqtt.topicPrefix,
     sharedSubscription: Boolean(mqtt.url),
-    ...(broker && options.tls ? { ca: options.tls.cert, loopbackTls: true } : options.ca ? { ca: options.ca } : {}), logger: log.child({ module: 'mqtt' }),
+    ...(broker && mqtt.tls ? { ca: mqtt.tls.cert, loopbackTls: true } : mqtt.ca ? { ca: mqtt.ca } : {}), logger: log.child({ module: 'mqtt' }),
     // Embedded broker: hand over at once and commit in batches (ingest-queue.ts says why).
     // External broker: acknowledge each event only after its commit.
     onEvent: async (gatewayId, payload) => {
@@ -100,7 +95,6 @@ export async function startBridge(mqtt: CloudConfig['mqtt'], options: BridgeOpti
     },
     onStatus: (gatewayId, payload) => hub.onStatus(gatewayId, payload),
   });
-  hub.start();
   link.on('connect', () => void hub.flushAll().catch((err: unknown) => log.error({ err }, 'flushing pending commands failed')));
   try {
     await link.start(broker ? 15_000 : 5_000);

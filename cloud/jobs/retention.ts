@@ -7,28 +7,17 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Store } from '../store/db.js';
-import { withWebAuthn } from '../webauthn/tables.js';
+import type { PurgeCounts } from '../store/webauthn.js';
 
 const DAY_MS = 86_400_000;
 /** 03:17 local time: off the hour so many installations do not hit shared databases together. */
 export const RETENTION_SCHEDULE = '17 3 * * *';
 
-export interface PurgeCounts {
-  submissions: number;
-  verifications: number;
-  challenges: number;
-}
+export type { PurgeCounts };
 
-export async function purgeRawData(store: Store, now: number, retentionDays: number): Promise<PurgeCounts> {
-  const cutoff = now - retentionDays * DAY_MS;
-  return withWebAuthn(store.db).transaction().execute(async (trx) => {
-    const oldSessions = trx.selectFrom('sessions').select('id').where('state', '=', 'ended').where('ended_at', '<', cutoff);
-    const subs = await trx.deleteFrom('submissions').where('session_id', 'in', oldSessions).executeTakeFirst();
-    const vers = await trx.deleteFrom('verifications').where('session_id', 'in', oldSessions).executeTakeFirst();
-    // An expired challenge can no longer be answered, so nothing is lost by deleting it at once.
-    const chal = await trx.deleteFrom('webauthn_challenges').where('expires_at', '<=', now).executeTakeFirst();
-    return { submissions: Number(subs.numDeletedRows), verifications: Number(vers.numDeletedRows), challenges: Number(chal.numDeletedRows) };
-  });
+/** One purge, in one transaction: raw data of sessions ended over `retentionDays` ago, expired challenges. */
+export function purgeRawData(store: Store, now: number, retentionDays: number): Promise<PurgeCounts> {
+  return store.webauthn.purgeRawData(now - retentionDays * DAY_MS, now);
 }
 
 export interface RetentionJobOptions {
@@ -55,7 +44,7 @@ export interface RetentionJob {
 export function startRetentionJob(opts: RetentionJobOptions): RetentionJob {
   const { store, logger, clock, retentionDays } = opts;
   async function runOnce(): Promise<PurgeCounts | null> {
-    const { ran, result } = await store.dialect.withJobLock(store.db, 'retention', () => purgeRawData(store, clock(), retentionDays));
+    const { ran, result } = await store.webauthn.withJobLock(store.dialect, 'retention', () => purgeRawData(store, clock(), retentionDays));
     if (!ran || !result) {
       logger.info('retention purge skipped: another instance holds the lock');
       return null;

@@ -4,6 +4,7 @@ import type { Store } from './db.js';
 import * as core from './migrations/001_core.js';
 import * as gateways from './migrations/002_gateways.js';
 import * as webauthn from './migrations/003_webauthn.js';
+import * as dropTokenLog from './migrations/004_drop_token_log.js';
 
 type DialectMigration = { up: typeof core.up; down: typeof core.down };
 
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '001_core': core,
   '002_gateways': gateways,
   '003_webauthn': webauthn,
+  '004_drop_token_log': dropTokenLog,
 };
 
 export async function migrateToLatest(store: Store): Promise<string[]> {

@@ -112,6 +112,14 @@ export interface Database {
   submissions: SubmissionsTable;
   attendance: AttendanceTable;
   audit_log: AuditLogTable;
+  gateways: GatewaysTable;
+  gateway_provisioning_codes: ProvisioningCodesTable;
+  gateway_commands: GatewayCommandsTable;
+  ingested_events: IngestedEventsTable;
+  course_slots: CourseSlotsTable;
+  webauthn_credentials: WebAuthnCredentialsTable;
+  webauthn_challenges: WebAuthnChallengesTable;
+  verifications: VerificationsTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -120,3 +128,132 @@ export type Room = Selectable<RoomsTable>;
 export type Session = Selectable<SessionsTable>;
 export type AttendanceRow = Selectable<AttendanceTable>;
 export type NewAttendance = Insertable<AttendanceTable>;
+
+// Gateways and the MQTT bridge (migration 002_gateways; token_log dropped by 004_drop_token_log).
+
+export type GatewayState = 'never_connected' | 'online' | 'offline';
+export type CommandState = 'pending' | 'confirmed' | 'failed' | 'cancelled';
+
+export interface GatewaysTable {
+  id: string;
+  room_id: string;
+  secret_hash: string | null;
+  created_at: number;
+  created_by: string | null;
+  revoked_at: number | null;
+  state: GatewayState;
+  state_at: number | null;
+  online_since: number | null;
+  last_heartbeat_at: number | null;
+  clock_skew_ms: number | null;
+  outbox_depth: number | null;
+  version: string | null;
+  radio: string | null;
+  uptime_s: number | null;
+  live_session_id: string | null;
+  rejected_events: number;
+  last_rejection: string | null;
+}
+
+export interface ProvisioningCodesTable {
+  code_hash: string;
+  gateway_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface GatewayCommandsTable {
+  id: string;
+  seq: number;
+  room_id: string;
+  type: string;
+  data: string;
+  session_id: string | null;
+  state: CommandState;
+  created_at: number;
+  sent_at: number | null;
+  sent_to: string | null;
+  attempts: number;
+  result_at: number | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
+export interface IngestedEventsTable {
+  id: string;
+  gateway_id: string;
+  type: string;
+  at: number;
+  received_at: number;
+}
+
+export interface CourseSlotsTable {
+  id: string;
+  course_id: string;
+  room_id: string;
+  weekday: number;
+  start_time: string;
+  end_time: string;
+  period_s: number | null;
+  created_at: number;
+}
+
+export type Gateway = Selectable<GatewaysTable>;
+export type GatewayCommand = Selectable<GatewayCommandsTable>;
+export type IngestedEvent = Selectable<IngestedEventsTable>;
+export type CourseSlot = Selectable<CourseSlotsTable>;
+
+// WebAuthn (migration 003_webauthn).
+
+export type CredentialStatus = 'active' | 'pending' | 'revoked';
+
+export interface WebAuthnCredentialsTable {
+  /** Our own id (UUID), used in URLs; `credential_id` is the authenticator's (base64url). */
+  id: string;
+  credential_id: string;
+  student_id: string;
+  /** COSE_Key (WebAuthn L2 §6.5.1.1), base64url. A public key: no secret, no biometric. */
+  public_key: string;
+  counter: number;
+  aaguid: string;
+  /** BE flag at registration (L3 §6.1.3): 1 means the key may be synced to other devices. */
+  backup_eligible: number;
+  /** BS flag as last seen. */
+  backed_up: number;
+  /** Comma-separated AuthenticatorTransport hints, for allowCredentials. */
+  transports: string;
+  device_name: string | null;
+  status: CredentialStatus;
+  decided_by: string | null;
+  decided_at: number | null;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface WebAuthnChallengesTable {
+  id: string;
+  challenge_hash: string;
+  purpose: 'register' | 'verify';
+  student_id: string;
+  session_id: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface VerificationsTable {
+  id: string;
+  session_id: string;
+  student_id: string;
+  /** webauthn_credentials.id of the key that signed. */
+  credential_id: string;
+  at: number;
+  uv: number;
+  backed_up: number;
+  counter: number;
+}
+
+export type StoredCredential = Selectable<WebAuthnCredentialsTable>;
+export type StoredChallenge = Selectable<WebAuthnChallengesTable>;
+export type Verification = Selectable<VerificationsTable>;

@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { uuidv7 } from '../../shared/ids.js';
 import { refuse } from './refusals.js';
 import { sha256Hex } from './response-checks.js';
-import type { WebAuthnDb, WebAuthnChallengesTable } from './tables.js';
+import type { StoredChallenge } from '../store/schema.js';
+import type { WebAuthnRepository } from '../store/webauthn.js';
 
 const CHALLENGE_BYTES = 32;
 /** Unused, unexpired challenges one student may hold: an app needs one or two; rows cost space. */
@@ -21,18 +22,13 @@ export interface ChallengeBinding {
 }
 
 /** Issues a challenge; returns it base64url-encoded, as WebAuthn options carry it. */
-export async function issueChallenge(db: WebAuthnDb, binding: ChallengeBinding, now: number, ttlS: number): Promise<string> {
-  const open = await db.selectFrom('webauthn_challenges').select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('student_id', '=', binding.studentId).where('used_at', 'is', null).where('expires_at', '>', now).executeTakeFirstOrThrow();
-  if (Number(open.n) >= MAX_OPEN_CHALLENGES) refuse('too_many_challenges');
+export async function issueChallenge(webauthn: WebAuthnRepository, binding: ChallengeBinding, now: number, ttlS: number): Promise<string> {
+  if ((await webauthn.openChallengeCount(binding.studentId, now)) >= MAX_OPEN_CHALLENGES) refuse('too_many_challenges');
   const challenge = randomBytes(CHALLENGE_BYTES).toString('base64url');
-  await db
-    .insertInto('webauthn_challenges')
-    .values({
-      id: uuidv7(now), challenge_hash: sha256Hex(challenge), purpose: binding.purpose, student_id: binding.studentId,
-      session_id: binding.sessionId, created_at: now, expires_at: now + ttlS * 1000, used_at: null,
-    })
-    .execute();
+  await webauthn.insertChallenge({
+    id: uuidv7(now), challenge_hash: sha256Hex(challenge), purpose: binding.purpose, student_id: binding.studentId,
+    session_id: binding.sessionId, created_at: now, expires_at: now + ttlS * 1000, used_at: null,
+  });
   return challenge;
 }
 
@@ -42,14 +38,13 @@ export async function issueChallenge(db: WebAuthnDb, binding: ChallengeBinding, 
  * challenge. A challenge bound to someone else is not consumed, so nobody can burn another
  * student's challenge.
  */
-export async function consumeChallenge(db: WebAuthnDb, challenge: string, expected: ChallengeBinding, now: number): Promise<WebAuthnChallengesTable> {
-  const row = await db.selectFrom('webauthn_challenges').selectAll().where('challenge_hash', '=', sha256Hex(challenge)).executeTakeFirst();
+export async function consumeChallenge(webauthn: WebAuthnRepository, challenge: string, expected: ChallengeBinding, now: number): Promise<StoredChallenge> {
+  const row = await webauthn.challengeByHash(sha256Hex(challenge));
   if (!row) refuse('challenge_unknown');
   if (row.purpose !== expected.purpose || row.student_id !== expected.studentId || row.session_id !== expected.sessionId) refuse('challenge_mismatch');
   if (row.used_at !== null) refuse('challenge_used');
   if (now >= row.expires_at) refuse('challenge_expired');
   // Conditional update: of two concurrent requests with the same challenge exactly one wins.
-  const res = await db.updateTable('webauthn_challenges').set({ used_at: now }).where('id', '=', row.id).where('used_at', 'is', null).executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) refuse('challenge_used');
+  if (!(await webauthn.markChallengeUsed(row.id, now))) refuse('challenge_used');
   return { ...row, used_at: now };
 }

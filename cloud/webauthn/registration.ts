@@ -7,11 +7,12 @@ import { generateRegistrationOptions, verifyRegistrationResponse, type PublicKey
 import { isoBase64URL } from '@simplewebauthn/server/helpers';
 import { uuidv7 } from '../../shared/ids.js';
 import { consumeChallenge, issueChallenge } from './challenges.js';
-import { credentialByCredentialId, credentialsToExclude, statusForNewCredential } from './credentials.js';
+import { credentialsToExclude, statusForNewCredential } from './credentials.js';
 import { refuse } from './refusals.js';
 import { attestationAuthData, checkAuthData, checkOrigin, decodeClientData } from './response-checks.js';
 import type { WebAuthnSettings } from './settings.js';
-import type { StoredCredential, WebAuthnDb } from './tables.js';
+import type { StoredCredential } from '../store/schema.js';
+import { CredentialTakenError, type WebAuthnRepository } from '../store/webauthn.js';
 
 /** ES256, EdDSA, RS256 (COSE ids, RFC 9053): what phone platform authenticators produce. */
 export const SUPPORTED_ALGORITHMS = [-7, -8, -257];
@@ -31,9 +32,9 @@ export function userHandleOf(studentId: string): Uint8Array_ {
   return new Uint8Array(Buffer.from(studentId.replace(/-/g, ''), 'hex'));
 }
 
-export async function registrationOptions(db: WebAuthnDb, settings: WebAuthnSettings, student: Student, now: number): Promise<PublicKeyCredentialCreationOptionsJSON> {
-  const challenge = await issueChallenge(db, { purpose: 'register', studentId: student.id, sessionId: null }, now, settings.challengeTtlS);
-  const excluded = await credentialsToExclude(db, student.id);
+export async function registrationOptions(webauthn: WebAuthnRepository, settings: WebAuthnSettings, student: Student, now: number): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  const challenge = await issueChallenge(webauthn, { purpose: 'register', studentId: student.id, sessionId: null }, now, settings.challengeTtlS);
+  const excluded = await credentialsToExclude(webauthn, student.id);
   return generateRegistrationOptions({
     rpName: settings.rpName,
     rpID: settings.rpId,
@@ -56,7 +57,7 @@ export interface RegistrationResult {
 }
 
 export async function finishRegistration(
-  db: WebAuthnDb,
+  webauthn: WebAuthnRepository,
   settings: WebAuthnSettings,
   student: Student,
   response: RegistrationResponseJSON,
@@ -64,7 +65,7 @@ export async function finishRegistration(
   now: number,
 ): Promise<RegistrationResult> {
   const client = decodeClientData(response.response.clientDataJSON, 'webauthn.create');
-  await consumeChallenge(db, client.challenge, { purpose: 'register', studentId: student.id, sessionId: null }, now);
+  await consumeChallenge(webauthn, client.challenge, { purpose: 'register', studentId: student.id, sessionId: null }, now);
   checkOrigin(client, settings);
   const auth = attestationAuthData(response.response.attestationObject);
   checkAuthData(auth, settings);
@@ -73,7 +74,7 @@ export async function finishRegistration(
   if (credentialId !== response.id) refuse('response_malformed');
 
   // L2 §7.1 step 22: a credential ID registered to another user must not be registered again.
-  const existing = await credentialByCredentialId(db, credentialId);
+  const existing = await webauthn.credentialByCredentialId(credentialId);
   if (existing) refuse(existing.student_id === student.id ? 'credential_exists' : 'credential_taken');
 
   let verified;
@@ -103,17 +104,17 @@ export async function finishRegistration(
     backed_up: auth.flags.bs ? 1 : 0,
     transports: (response.response.transports ?? []).filter((t) => /^[a-z-]{1,20}$/.test(t)).slice(0, 8).join(','),
     device_name: deviceName,
-    status: await statusForNewCredential(db, student.id),
+    status: await statusForNewCredential(webauthn, student.id),
     decided_by: null,
     decided_at: null,
     created_at: now,
     last_used_at: null,
   };
   try {
-    await db.insertInto('webauthn_credentials').values(row).execute();
+    await webauthn.insertCredential(row);
   } catch (e) {
     // Two concurrent enrolments of one credential: the unique index lets only one in.
-    if (/unique|duplicate/i.test(String((e as Error).message))) refuse('credential_taken');
+    if (e instanceof CredentialTakenError) refuse('credential_taken');
     throw e;
   }
   return { credential: row };

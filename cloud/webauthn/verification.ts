@@ -7,22 +7,23 @@ import { generateAuthenticationOptions, verifyAuthenticationResponse, type Authe
 import { isoBase64URL } from '@simplewebauthn/server/helpers';
 import { uuidv7 } from '../../shared/ids.js';
 import { consumeChallenge, issueChallenge } from './challenges.js';
-import { advanceCounter, credentialByCredentialId, transportsOf } from './credentials.js';
+import { transportsOf } from './credentials.js';
 import { refuse } from './refusals.js';
 import { userHandleOf } from './registration.js';
 import { assertionAuthData, checkAuthData, checkOrigin, decodeClientData } from './response-checks.js';
 import type { WebAuthnSettings } from './settings.js';
-import type { StoredCredential, VerificationsTable, WebAuthnDb } from './tables.js';
+import type { StoredCredential, Verification } from '../store/schema.js';
+import type { WebAuthnRepository } from '../store/webauthn.js';
 
 export async function verificationOptions(
-  db: WebAuthnDb,
+  webauthn: WebAuthnRepository,
   settings: WebAuthnSettings,
   studentId: string,
   sessionId: string,
   credentials: StoredCredential[],
   now: number,
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
-  const challenge = await issueChallenge(db, { purpose: 'verify', studentId, sessionId }, now, settings.challengeTtlS);
+  const challenge = await issueChallenge(webauthn, { purpose: 'verify', studentId, sessionId }, now, settings.challengeTtlS);
   return generateAuthenticationOptions({
     rpID: settings.rpId,
     challenge: new Uint8Array(Buffer.from(challenge, 'base64url')),
@@ -47,17 +48,17 @@ export interface VerificationRequest {
  * the counter (21).
  */
 export async function finishVerification(
-  db: WebAuthnDb,
+  webauthn: WebAuthnRepository,
   settings: WebAuthnSettings,
   req: VerificationRequest,
   response: AuthenticationResponseJSON,
   now: number,
-): Promise<{ verification: VerificationsTable; credential: StoredCredential }> {
+): Promise<{ verification: Verification; credential: StoredCredential }> {
   const client = decodeClientData(response.response.clientDataJSON, 'webauthn.get');
-  await consumeChallenge(db, client.challenge, { purpose: 'verify', studentId: req.studentId, sessionId: req.sessionId }, now);
+  await consumeChallenge(webauthn, client.challenge, { purpose: 'verify', studentId: req.studentId, sessionId: req.sessionId }, now);
   checkOrigin(client, settings);
 
-  const cred = await credentialByCredentialId(db, response.id);
+  const cred = await webauthn.credentialByCredentialId(response.id);
   if (!cred) refuse('credential_unknown');
   if (cred.student_id !== req.studentId) refuse('credential_not_yours');
   // §7.2 step 6: a returned user handle must name the same account as the credential's owner.
@@ -91,12 +92,12 @@ export async function finishVerification(
   // §6.1.1: a counter that does not grow means two copies of the key may exist. Refuse and keep
   // the stored value; the route audits it so staff can revoke the device.
   if ((auth.counter > 0 || cred.counter > 0) && auth.counter <= cred.counter) refuse('counter_regression');
-  if (!(await advanceCounter(db, cred, auth.counter, auth.flags.bs, now))) refuse('counter_regression');
+  if (!(await webauthn.advanceCounter(cred, auth.counter, auth.flags.bs, now))) refuse('counter_regression');
 
-  const verification: VerificationsTable = {
+  const verification: Verification = {
     id: uuidv7(now), session_id: req.sessionId, student_id: req.studentId, credential_id: cred.id, at: now,
     uv: auth.flags.uv ? 1 : 0, backed_up: auth.flags.bs ? 1 : 0, counter: auth.counter,
   };
-  await db.insertInto('verifications').values(verification).execute();
+  await webauthn.insertVerification(verification);
   return { verification, credential: cred };
 }

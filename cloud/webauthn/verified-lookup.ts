@@ -6,20 +6,10 @@
  */
 import type { VerifiedLookup } from '../store/attendance.js';
 import { windowAround, type VerificationWindow } from './settings.js';
-import { withWebAuthn } from './tables.js';
 
 export function createVerifiedLookup(window: VerificationWindow, clock: () => number): VerifiedLookup {
-  return async (db, session) => {
+  return (repos, session) => {
     const { from, to } = windowAround(session.ended_at ?? clock(), window);
-    const rows = await withWebAuthn(db)
-      .selectFrom('verifications')
-      .select('student_id')
-      .distinct()
-      .where('session_id', '=', session.id)
-      .where('at', '>=', from)
-      .where('at', '<=', to)
-      .where('uv', '=', 1)
-      .execute();
-    return new Set(rows.map((r) => r.student_id));
+    return repos.webauthn.verifiedStudents(session.id, from, to);
   };
 }

@@ -9,7 +9,6 @@ import pino from 'pino';
 import { createCloudHarness, type CloudHarness } from '../helpers/cloud.js';
 import { frameAt, setupCourse, type CourseFixture } from '../helpers/fixtures.js';
 import { purgeRawData, startRetentionJob } from '../../cloud/jobs/retention.js';
-import { withWebAuthn } from '../../cloud/webauthn/tables.js';
 import { ConfigError, loadCloudConfig } from '../../cloud/config.js';
 import type { SoftwarePhone } from '../fakes/authenticator.js';
 import { PERIOD, endSession, phonesFor, startSession, verify, verifyOptions } from './biometric-fixture.js';
@@ -20,7 +19,7 @@ let f: CourseFixture;
 let phones: SoftwarePhone[];
 
 async function counts(sessionId: string) {
-  const db = withWebAuthn(h.store.db);
+  const db = h.store.db;
   const n = async (q: Promise<unknown[]>) => (await q).length;
   return {
     submissions: await n(db.selectFrom('submissions').select('w').where('session_id', '=', sessionId).execute()),
@@ -29,7 +28,7 @@ async function counts(sessionId: string) {
   };
 }
 
-const challenges = () => withWebAuthn(h.store.db).selectFrom('webauthn_challenges').select(['expires_at']).execute();
+const challenges = () => h.store.db.selectFrom('webauthn_challenges').select(['expires_at']).execute();
 
 /** Jumps the clock by days; bearer tokens live an hour, so everyone signs in again. */
 async function daysLater(days: number): Promise<void> {
@@ -82,7 +81,7 @@ describe('retention purge', () => {
     expect(left.every((c) => c.expires_at > h.clock.now)).toBe(true);
     const decisionsAfter = await h.store.db.selectFrom('attendance').select(['session_id', 'student_id', 'status', 'verified', 'reasons']).where('session_id', '=', old).orderBy('student_id').execute();
     expect(decisionsAfter).toEqual(decisionsBefore);
-    const devices = await withWebAuthn(h.store.db).selectFrom('webauthn_credentials').select('status').execute();
+    const devices = await h.store.db.selectFrom('webauthn_credentials').select('status').execute();
     expect(devices).toHaveLength(2);
   });
 

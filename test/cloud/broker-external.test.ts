@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommand } from '../../shared/mqtt/messages.js';
 import { gatewayTopics } from '../../shared/mqtt/topics.js';
 import { connectGateway, connectOutcome, envelope, eventually, gatewayRow, provision, setupCourse, startBrokerHarness, type BrokerHarness } from './broker-harness.js';
-import { gatewayDb } from '../../cloud/bridge/tables.js';
 
 const MOSQUITTO_URL = 'mqtt://127.0.0.1:1883';
 let b: BrokerHarness;
@@ -60,12 +59,12 @@ describe('external broker', () => {
     expect(await connectOutcome(old)).toBe('connected');
     await old.publishAsync(g.topics.events, envelope('token.rotated', { session_id: start.body.session_id, w: 1, advertised_at: new Date().toISOString() }), { qos: 1 });
     await client.publishAsync(current.topics.events, envelope('token.rotated', { session_id: start.body.session_id, w: 2, advertised_at: new Date().toISOString() }), { qos: 1 });
-    const logged = await eventually(async () => {
-      const rows = await gatewayDb(b.h.store.db).selectFrom('token_log').select(['w', 'gateway_id']).execute();
+    const ingested = await eventually(async () => {
+      const rows = await b.h.store.db.selectFrom('ingested_events').select(['type', 'gateway_id']).where('type', '=', 'token.rotated').execute();
       return rows.length > 0 && rows;
-    }, 5000, 'the token log');
+    }, 5000, 'the rotation');
     await new Promise((r) => setTimeout(r, 200));
-    expect(logged).toEqual([{ w: 2, gateway_id: current.gatewayId }]);
+    expect(ingested).toEqual([{ type: 'token.rotated', gateway_id: current.gatewayId }]);
     await client.publishAsync(current.topics.status, '', { qos: 1, retain: true }); // leave no retained message behind
   });
 

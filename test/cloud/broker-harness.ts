@@ -9,7 +9,7 @@ import { expect } from 'vitest';
 import { createCloudHarness, testClock, type CloudHarness } from '../helpers/cloud.js';
 import { setupCourse, type CourseFixture } from '../helpers/fixtures.js';
 import { startBridge, type RunningBridge } from '../../cloud/bridge/start.js';
-import { gatewayDb, type Gateway } from '../../cloud/bridge/tables.js';
+import type { Gateway } from '../../cloud/store/schema.js';
 import { gatewayTopics, type GatewayTopics } from '../../shared/mqtt/topics.js';
 import { uuidv7 } from '../../shared/ids.js';
 
@@ -36,9 +36,11 @@ export async function startBrokerHarness(opts: BrokerHarnessOptions = {}): Promi
   const topicPrefix = opts.external?.topicPrefix ?? 'att/v1';
   const start = () =>
     startBridge(
-      { port: 0, host: '127.0.0.1', url: opts.external?.url ?? null, username: null, password: null, topicPrefix, disabled: false },
-      { tls: opts.tls ?? null, ca: undefined, publicUrl: null, clientId: opts.external?.clientId ?? 'cloud-test', ackTimeoutMs: opts.ackTimeoutMs ?? 1500 },
-      { db: h.store.db, events: h.deps.events, verifiedLookup: h.deps.verifiedLookup, clock: h.clock, logger: opts.logger ?? h.deps.logger, timezone: 'UTC' },
+      {
+        port: 0, host: '127.0.0.1', url: opts.external?.url ?? null, username: null, password: null, topicPrefix, disabled: false,
+        tls: opts.tls ?? null, ca: null, publicUrl: null, clientId: opts.external?.clientId ?? 'cloud-test', ackTimeoutMs: opts.ackTimeoutMs ?? 1500,
+      },
+      { store: h.store, events: h.deps.events, verifiedLookup: h.deps.verifiedLookup, clock: h.clock, logger: opts.logger ?? h.deps.logger, timezone: 'UTC' },
     );
   const harness: BrokerHarness = {
     h,
@@ -91,7 +93,7 @@ export function envelope(type: string, data: unknown, id = uuidv7()): string {
 }
 
 export async function gatewayRow(b: BrokerHarness, id: string): Promise<Gateway> {
-  return gatewayDb(b.h.store.db).selectFrom('gateways').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  return b.h.store.db.selectFrom('gateways').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 }
 
 export async function eventually<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 5000, what = 'condition'): Promise<T> {

@@ -9,7 +9,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCommand } from '../../shared/mqtt/messages.js';
 import { connectGateway, connectOutcome, envelope, eventually, provision, setupCourse, startBrokerHarness, type BrokerHarness, type ProvisionedGateway } from './broker-harness.js';
 import type { CourseFixture } from '../helpers/fixtures.js';
-import { gatewayDb } from '../../cloud/bridge/tables.js';
 
 interface Received { id: string; type: string; data: Record<string, unknown> }
 
@@ -33,7 +32,7 @@ async function fakeGateway(answer: (cmd: Received) => { ok: boolean; error?: { c
   expect(await connectOutcome(client)).toBe('connected');
   await client.subscribeAsync(g.topics.cmd, { qos: 1 });
   await client.publishAsync(g.topics.status, JSON.stringify({ state: 'online', at: new Date().toISOString(), version: 't' }), { qos: 1, retain: true });
-  await eventually(async () => (await gatewayDb(b.h.store.db).selectFrom('gateways').select('state').where('id', '=', g.gatewayId).executeTakeFirstOrThrow()).state === 'online', 5000, 'online');
+  await eventually(async () => (await b.h.store.db.selectFrom('gateways').select('state').where('id', '=', g.gatewayId).executeTakeFirstOrThrow()).state === 'online', 5000, 'online');
   return { client, received };
 }
 
@@ -69,6 +68,24 @@ describe('remote start and end', () => {
     expect(started.body.gateway).toMatchObject({ state: 'failed', error: { code: 'ends_in_past', message: 'nope' } });
   });
 
+  it('an answer later than the wait is still recorded; the response said pending', async () => {
+    const client = connectGateway(b, g, { reconnectPeriod: 0 });
+    clients.push(client);
+    client.on('message', (_topic, payload) => {
+      const cmd = JSON.parse(payload.toString()) as { id: string };
+      // Past the harness's 1.5 s wait for the confirmation.
+      setTimeout(() => client.publish(g.topics.events, envelope('command.result', { command_id: cmd.id, ok: true }), { qos: 1 }), 1800);
+    });
+    expect(await connectOutcome(client)).toBe('connected');
+    await client.subscribeAsync(g.topics.cmd, { qos: 1 });
+    await client.publishAsync(g.topics.status, JSON.stringify({ state: 'online', at: new Date().toISOString(), version: 't' }), { qos: 1, retain: true });
+    await eventually(async () => (await b.h.store.db.selectFrom('gateways').select('state').where('id', '=', g.gatewayId).executeTakeFirstOrThrow()).state === 'online', 5000, 'online');
+    const started = await start();
+    expect(started.status).toBe(201);
+    expect(started.body.gateway).toMatchObject({ state: 'pending', gateway_id: g.gatewayId });
+    await eventually(async () => (await b.h.store.db.selectFrom('gateway_commands').select('state').where('id', '=', started.body.gateway.command_id).executeTakeFirstOrThrow()).state === 'confirmed', 5000, 'the late confirmation');
+  });
+
   it('a room without a gateway says so and still starts', async () => {
     const other = await setupCourse(b.h, { code: 'CS300' });
     const res = await b.h.http().post('/api/v1/teacher/session/start').set(other.teacher.auth).send({ course_id: other.courseId, room_id: other.roomId });
@@ -88,7 +105,7 @@ describe('offline gateway', () => {
     const gw = await fakeGateway();
     await eventually(() => gw.received.length >= 1, 5000, 'the queued command');
     expect(gw.received[0]).toMatchObject({ id: started.body.gateway.command_id, type: 'session.start' });
-    await eventually(async () => (await gatewayDb(b.h.store.db).selectFrom('gateway_commands').select('state').executeTakeFirstOrThrow()).state === 'confirmed', 5000, 'confirmed');
+    await eventually(async () => (await b.h.store.db.selectFrom('gateway_commands').select('state').executeTakeFirstOrThrow()).state === 'confirmed', 5000, 'confirmed');
   });
 
   it('pending commands survive a cloud restart', async () => {

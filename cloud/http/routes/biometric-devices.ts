@@ -10,9 +10,7 @@ import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
 import type { Principal } from '../../auth/jwt.js';
 import { id, idParams } from '../schemas.js';
-import { audit } from '../../store/audit.js';
-import { credentialById, decideCredential } from '../../webauthn/credentials.js';
-import { withWebAuthn, type StoredCredential } from '../../webauthn/tables.js';
+import type { StoredCredential } from '../../store/schema.js';
 import { deviceOut, deviceView } from './biometric-schemas.js';
 
 const STAFF = ['teacher', 'admin'] as const;
@@ -22,19 +20,13 @@ const staffDeviceOut = deviceOut.extend({ student_email: z.string(), student_nam
 
 export function biometricDeviceRoutes(routes: RouteTable, deps: AppDeps): void {
   const { store, clock } = deps;
-  const db = withWebAuthn(store.db);
 
-  /** Students a teacher may act for: those enrolled in one of the teacher's courses. */
-  function taughtStudents(teacherId: string) {
-    return db.selectFrom('enrollments').innerJoin('courses', 'courses.id', 'enrollments.course_id').select('enrollments.student_id').where('courses.teacher_id', '=', teacherId);
-  }
-
+  /** A teacher acts for the students enrolled in one of the teacher's courses; an admin for everyone. */
   async function deviceForStaff(user: Principal, deviceId: string): Promise<StoredCredential> {
-    const device = await credentialById(db, deviceId);
+    const device = await store.webauthn.credentialById(deviceId);
     if (!device) throw notFound('device');
     if (user.role !== 'admin') {
-      const mine = await taughtStudents(user.id).where('enrollments.student_id', '=', device.student_id).executeTakeFirst();
-      if (!mine) throw forbidden('this student is not enrolled in any of your courses');
+      if (!(await store.webauthn.isStudentTaughtBy(device.student_id, user.id))) throw forbidden('this student is not enrolled in any of your courses');
     }
     return device;
   }
@@ -47,12 +39,9 @@ export function biometricDeviceRoutes(routes: RouteTable, deps: AppDeps): void {
       response: z.object({ items: z.array(staffDeviceOut) }),
     },
     async ({ user, query }) => {
-      let q = db.selectFrom('webauthn_credentials').innerJoin('users', 'users.id', 'webauthn_credentials.student_id')
-        .selectAll('webauthn_credentials').select(['users.email', 'users.full_name'])
-        .where('webauthn_credentials.status', '=', query.status).orderBy('webauthn_credentials.created_at').limit(query.limit);
-      if (query.student_id) q = q.where('webauthn_credentials.student_id', '=', query.student_id);
-      if (user.role !== 'admin') q = q.where('webauthn_credentials.student_id', 'in', taughtStudents(user.id));
-      const rows = await q.execute();
+      const rows = await store.webauthn.credentialsForStaff({
+        status: query.status, limit: query.limit, ...(query.student_id ? { studentId: query.student_id } : {}), ...(user.role !== 'admin' ? { taughtBy: user.id } : {}),
+      });
       return { items: rows.map((r) => ({ ...deviceView(r), student_email: r.email, student_name: r.full_name })) };
     },
   );
@@ -66,8 +55,10 @@ export function biometricDeviceRoutes(routes: RouteTable, deps: AppDeps): void {
       const device = await deviceForStaff(user, params.id);
       if (device.status !== 'pending') throw conflict('device_not_pending', `the device is ${device.status}`);
       const now = clock();
-      await decideCredential(db, device.id, 'active', user.id, now);
-      await audit(store.db, { at: now, actorId: user.id, action: 'biometric.approve', target: device.id, details: { student_id: device.student_id } });
+      await store.transaction(async (tx) => {
+        await tx.webauthn.decideCredential(device.id, 'active', user.id, now);
+        await tx.audit.record({ at: now, actorId: user.id, action: 'biometric.approve', target: device.id, details: { student_id: device.student_id } });
+      });
       return deviceView({ ...device, status: 'active', decided_by: user.id, decided_at: now });
     },
   );
@@ -83,8 +74,10 @@ export function biometricDeviceRoutes(routes: RouteTable, deps: AppDeps): void {
       const device = await deviceForStaff(user, params.id);
       if (device.status === 'revoked') throw conflict('device_revoked', 'the device is already revoked');
       const now = clock();
-      await decideCredential(db, device.id, 'revoked', user.id, now);
-      await audit(store.db, { at: now, actorId: user.id, action: 'biometric.revoke', target: device.id, details: { student_id: device.student_id, reason: body.reason } });
+      await store.transaction(async (tx) => {
+        await tx.webauthn.decideCredential(device.id, 'revoked', user.id, now);
+        await tx.audit.record({ at: now, actorId: user.id, action: 'biometric.revoke', target: device.id, details: { student_id: device.student_id, reason: body.reason } });
+      });
       return deviceView({ ...device, status: 'revoked', decided_by: user.id, decided_at: now });
     },
   );

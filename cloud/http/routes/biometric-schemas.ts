@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { id } from '../schemas.js';
 import { iso } from '../views.js';
-import type { StoredCredential } from '../../webauthn/tables.js';
+import type { StoredCredential } from '../../store/schema.js';
 
 const b64url = (max: number) => z.string().min(1).max(max).regex(/^[A-Za-z0-9_-]+$/, 'must be base64url without padding');
 // Credential IDs are at most 1023 bytes (L2 §5.8.3) → 1364 base64url characters.

@@ -10,16 +10,11 @@ import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
 import { id } from '../schemas.js';
 import { iso } from '../views.js';
-import { getCourse, isEnrolled, policyOf } from '../../store/courses.js';
-import { getSession } from '../../store/sessions.js';
-import { audit } from '../../store/audit.js';
-import { decideFromSubmissions, writeAttendance } from '../../store/attendance.js';
+import { policyOf } from '../../store/courses.js';
 import { WebAuthnRefusal, refusalErrors } from '../../webauthn/refusals.js';
 import { finishRegistration, registrationOptions } from '../../webauthn/registration.js';
 import { finishVerification, verificationOptions } from '../../webauthn/verification.js';
-import { credentialsOfStudent } from '../../webauthn/credentials.js';
 import { LOCALHOST_WEBAUTHN, windowAround } from '../../webauthn/settings.js';
-import { withWebAuthn } from '../../webauthn/tables.js';
 import { biometricDeviceRoutes } from './biometric-devices.js';
 import { authenticationResponseIn, deviceOut, deviceView, registerOptionsOut, registrationResponseIn, verifyOptionsOut, verifyOut } from './biometric-schemas.js';
 
@@ -40,22 +35,21 @@ async function ceremony<T>(fn: () => Promise<T>, onRefusal?: (r: WebAuthnRefusal
 export function biometricRoutes(routes: RouteTable, deps: AppDeps): void {
   const { store, clock, verifiedLookup, logger } = deps;
   const settings = deps.webauthn ?? LOCALHOST_WEBAUTHN;
-  const db = withWebAuthn(store.db);
   const log = logger.child({ module: 'biometric' });
 
   async function studentOf(userId: string) {
-    const s = await db.selectFrom('users').select(['id', 'email', 'full_name']).where('id', '=', userId).executeTakeFirst();
+    const s = await store.accounts.get(userId);
     if (!s) throw notFound('student');
-    return s;
+    return { id: s.id, email: s.email, full_name: s.full_name };
   }
 
   /** The session, if the student may verify for it now: enrolled, and its window not closed. */
   async function verifiableSession(sessionId: string, studentId: string, now: number) {
-    const session = await getSession(store.db, sessionId);
+    const session = await store.sessions.get(sessionId);
     if (!session) throw notFound('session');
-    const course = await getCourse(store.db, session.course_id);
+    const course = await store.courses.get(session.course_id);
     if (!course) throw notFound('course');
-    if (!(await isEnrolled(store.db, course.id, studentId))) throw new HttpError(403, 'not_enrolled', 'you are not enrolled in the course of this session');
+    if (!(await store.courses.isEnrolled(course.id, studentId))) throw new HttpError(403, 'not_enrolled', 'you are not enrolled in the course of this session');
     if (session.ended_at !== null && now > windowAround(session.ended_at, settings.window).to) {
       throw conflict('verification_window_closed', 'the verification window of this session has closed');
     }
@@ -71,7 +65,7 @@ export function biometricRoutes(routes: RouteTable, deps: AppDeps): void {
     async ({ user }) => {
       const now = clock();
       const student = await studentOf(user.id);
-      const options = await ceremony(() => registrationOptions(db, settings, student, now));
+      const options = await ceremony(() => registrationOptions(store.webauthn, settings, student, now));
       return { options, expires_at: iso(now + settings.challengeTtlS * 1000)! };
     },
   );
@@ -88,17 +82,17 @@ export function biometricRoutes(routes: RouteTable, deps: AppDeps): void {
       const now = clock();
       const student = await studentOf(user.id);
       const { credential } = await ceremony(
-        () => finishRegistration(db, settings, student, body.credential as RegistrationResponseJSON, body.device_name ?? null, now),
+        () => finishRegistration(store.webauthn, settings, student, body.credential as RegistrationResponseJSON, body.device_name ?? null, now),
         async (r) => log.info({ student_id: user.id, refusal: r.code }, 'enrolment refused'),
       );
-      await audit(store.db, { at: now, actorId: user.id, action: 'biometric.enrol', target: credential.id, details: { status: credential.status, backup_eligible: credential.backup_eligible === 1 } });
+      await store.audit.record({ at: now, actorId: user.id, action: 'biometric.enrol', target: credential.id, details: { status: credential.status, backup_eligible: credential.backup_eligible === 1 } });
       return { device: deviceView(credential), needs_approval: credential.status === 'pending' };
     },
   );
 
   routes.add(
     { method: 'get', path: '/api/v1/student/biometric/devices', tag: TAG, auth: STUDENT, summary: 'My enrolled devices and their approval status', response: z.object({ items: z.array(deviceOut) }) },
-    async ({ user }) => ({ items: (await credentialsOfStudent(db, user.id)).map(deviceView) }),
+    async ({ user }) => ({ items: (await store.webauthn.credentialsOfStudent(user.id)).map(deviceView) }),
   );
 
   routes.add(
@@ -111,9 +105,9 @@ export function biometricRoutes(routes: RouteTable, deps: AppDeps): void {
     async ({ user, body }) => {
       const now = clock();
       const { session } = await verifiableSession(body.session_id, user.id, now);
-      const active = await credentialsOfStudent(db, user.id, ['active']);
+      const active = await store.webauthn.credentialsOfStudent(user.id, ['active']);
       if (!active.length) throw conflict('no_active_device', 'enrol this phone first, or wait until your new device is approved');
-      const options = await ceremony(() => verificationOptions(db, settings, user.id, session.id, active, now));
+      const options = await ceremony(() => verificationOptions(store.webauthn, settings, user.id, session.id, active, now));
       return { session_id: session.id, options, expires_at: iso(now + settings.challengeTtlS * 1000)! };
     },
   );
@@ -132,11 +126,11 @@ export function biometricRoutes(routes: RouteTable, deps: AppDeps): void {
       const now = clock();
       const { session, course } = await verifiableSession(body.session_id, user.id, now);
       const { verification } = await ceremony(
-        () => finishVerification(db, settings, { studentId: user.id, sessionId: session.id, requireDeviceBound: policyOf(course).requireDeviceBound }, body.credential as AuthenticationResponseJSON, now),
+        () => finishVerification(store.webauthn, settings, { studentId: user.id, sessionId: session.id, requireDeviceBound: policyOf(course).requireDeviceBound }, body.credential as AuthenticationResponseJSON, now),
         async (r) => {
           log.info({ student_id: user.id, session_id: session.id, refusal: r.code }, 'verification refused');
           // A counter going backwards hints at a cloned key: leave a trace staff can act on.
-          if (r.code === 'counter_regression') await audit(store.db, { at: now, actorId: user.id, action: 'biometric.counter_regression', target: body.credential.id.slice(0, 64) });
+          if (r.code === 'counter_regression') await store.audit.record({ at: now, actorId: user.id, action: 'biometric.counter_regression', target: body.credential.id.slice(0, 64) });
         },
       );
       let counts = false;
@@ -145,9 +139,9 @@ export function biometricRoutes(routes: RouteTable, deps: AppDeps): void {
         counts = verification.at >= w.from && verification.at <= w.to;
         // The decision was written at the end; a verification inside the window after it must
         // change the record now, not at some later recomputation.
-        await store.db.transaction().execute(async (trx) => {
-          const entries = await decideFromSubmissions(trx, session, course, now, verifiedLookup);
-          await writeAttendance(trx, session.id, entries.filter((e) => e.student_id === user.id), now);
+        await store.transaction(async (tx) => {
+          const entries = await tx.attendance.decide(session, course, now, verifiedLookup(tx, session));
+          await tx.attendance.writeDecisions(session.id, entries.filter((e) => e.student_id === user.id), now);
         });
       }
       return {

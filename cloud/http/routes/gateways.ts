@@ -9,12 +9,8 @@ import { gatewayClientId } from '../../../shared/mqtt/topics.js';
 import { HttpError, notFound } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
-import { audit } from '../../store/audit.js';
-import type { Room } from '../../store/schema.js';
-import { exchangeProvisioningCode, provisionGateway } from '../../bridge/gateway-store.js';
-import { pendingCountsByRoom } from '../../bridge/command-store.js';
+import type { Gateway, Room } from '../../store/schema.js';
 import { clockSkewFlagged } from '../../bridge/heartbeat.js';
-import { gatewayDb, type Gateway } from '../../bridge/tables.js';
 import { iso } from '../views.js';
 import { id, idParams } from '../schemas.js';
 
@@ -57,8 +53,7 @@ function credentials(gateway: Gateway, room: Room, secret: string, endpoint: { u
 }
 
 export function gatewayRoutes(routes: RouteTable, deps: AppDeps): void {
-  const { clock } = deps;
-  const db = gatewayDb(deps.store.db);
+  const { clock, store } = deps;
 
   routes.add(
     {
@@ -73,13 +68,16 @@ export function gatewayRoutes(routes: RouteTable, deps: AppDeps): void {
     },
     async ({ params, body, user, ctx }) => {
       const endpoint = mqttEndpoint(deps, ctx);
-      const room = await db.selectFrom('rooms').selectAll().where('id', '=', params.id).executeTakeFirst();
+      const room = await store.rooms.get(params.id);
       if (!room) throw notFound('room');
       const now = clock();
-      const p = await provisionGateway(db, { room, mode: body.mode, now, actorId: user.id });
-      await audit(deps.store.db, { at: now, actorId: user.id, action: 'gateway.provision', target: p.gateway.id, details: { room_id: room.id, mode: body.mode, revoked: p.revoked } });
+      const p = await store.transaction(async (tx) => {
+        const provisioned = await tx.gateways.provision({ room, mode: body.mode, now, actorId: user.id });
+        await tx.audit.record({ at: now, actorId: user.id, action: 'gateway.provision', target: provisioned.gateway.id, details: { room_id: room.id, mode: body.mode, revoked: provisioned.revoked } });
+        return provisioned;
+      });
       for (const old of p.revoked) deps.gateways?.disconnect(old);
-      if (await db.selectFrom('course_slots').select('id').where('room_id', '=', room.id).executeTakeFirst()) await deps.gateways?.pushTimetable(room.id);
+      if (await store.timetable.roomHasSlots(room.id)) await deps.gateways?.pushTimetable(room.id);
       ctx.set('Cache-Control', 'no-store');
       const base = { gateway_id: p.gateway.id, room_id: room.id, revoked: p.revoked };
       if (p.code) return { ...base, provisioning_code: p.code.value, expires_at: iso(p.code.expiresAt)!, exchange_path: '/api/v1/gateways/provision' };
@@ -100,14 +98,14 @@ export function gatewayRoutes(routes: RouteTable, deps: AppDeps): void {
       const keys = [`provisioning|${ctx.ip}`];
       const wait = deps.loginLimiter.retryAfter(keys);
       if (wait > 0) throw new HttpError(429, 'too_many_attempts', 'too many wrong provisioning codes; try again later', undefined, { 'Retry-After': String(wait) });
-      const r = await exchangeProvisioningCode(db, body.code, clock());
+      const r = await store.gateways.exchangeProvisioningCode(body.code, clock());
       if (!r.ok) {
         deps.loginLimiter.recordFailure(keys);
         deps.logger.warn({ reason: r.reason }, 'provisioning code refused');
         if (r.reason === 'invalid_code') throw new HttpError(404, 'invalid_code', 'unknown or already used provisioning code');
         throw new HttpError(410, r.reason, r.reason === 'code_expired' ? 'the provisioning code has expired' : 'this gateway was provisioned again; ask for a new code');
       }
-      await audit(deps.store.db, { at: clock(), actorId: null, action: 'gateway.code_exchanged', target: r.gateway.id, details: { room_id: r.room.id } });
+      await store.audit.record({ at: clock(), actorId: null, action: 'gateway.code_exchanged', target: r.gateway.id, details: { room_id: r.room.id } });
       ctx.set('Cache-Control', 'no-store');
       return credentials(r.gateway, r.room, r.secret, endpoint);
     },
@@ -120,9 +118,7 @@ export function gatewayRoutes(routes: RouteTable, deps: AppDeps): void {
       query: z.object({ include_revoked: z.enum(['true', 'false']).default('false') }), response: z.object({ items: z.array(gatewayOut) }),
     },
     async ({ query }) => {
-      let q = db.selectFrom('gateways').innerJoin('rooms', 'rooms.id', 'gateways.room_id').selectAll('gateways').select(['rooms.name as room_name', 'rooms.room_code']).orderBy('rooms.name').orderBy('gateways.created_at', 'desc');
-      if (query.include_revoked === 'false') q = q.where('gateways.revoked_at', 'is', null);
-      const [rows, pending] = await Promise.all([q.execute(), pendingCountsByRoom(db)]);
+      const [rows, pending] = await Promise.all([store.gateways.list({ includeRevoked: query.include_revoked === 'true' }), store.commands.pendingCountsByRoom()]);
       return {
         items: rows.map((g) => ({
           gateway_id: g.id, room_id: g.room_id, room_name: g.room_name, room_code: g.room_code,
@@ -142,9 +138,12 @@ export function gatewayRoutes(routes: RouteTable, deps: AppDeps): void {
     },
     async ({ params, user }) => {
       const now = clock();
-      const res = await db.updateTable('gateways').set({ revoked_at: now }).where('id', '=', params.id).where('revoked_at', 'is', null).executeTakeFirst();
-      if (Number(res.numUpdatedRows) !== 1) throw notFound('gateway');
-      await audit(deps.store.db, { at: now, actorId: user.id, action: 'gateway.revoke', target: params.id });
+      const revoked = await store.transaction(async (tx) => {
+        if (!(await tx.gateways.revoke(params.id, now))) return false;
+        await tx.audit.record({ at: now, actorId: user.id, action: 'gateway.revoke', target: params.id });
+        return true;
+      });
+      if (!revoked) throw notFound('gateway');
       deps.gateways?.disconnect(params.id);
       return null;
     },

@@ -10,12 +10,8 @@ import { uuidv7 } from '../../../shared/ids.js';
 import { HttpError, notFound } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
-import { audit } from '../../store/audit.js';
-import { getCourse } from '../../store/courses.js';
-import { cancelPending, enqueueCommand } from '../../bridge/command-store.js';
-import { activeGatewayForRoom } from '../../bridge/gateway-store.js';
-import { timetableFor } from '../../bridge/timetable.js';
-import { gatewayDb, type CourseSlot } from '../../bridge/tables.js';
+import type { CourseSlot } from '../../store/schema.js';
+import { queueTimetable } from '../../bridge/timetable.js';
 import { id, idParams } from '../schemas.js';
 
 const ADMIN = ['admin'] as const;
@@ -33,11 +29,10 @@ function slotView(s: CourseSlot): z.infer<typeof slotOut> {
 }
 
 export function timetableRoutes(routes: RouteTable, deps: AppDeps): void {
-  const { clock } = deps;
-  const db = gatewayDb(deps.store.db);
+  const { clock, store } = deps;
 
   async function mustGetCourse(courseId: string) {
-    const c = await getCourse(deps.store.db, courseId);
+    const c = await store.courses.get(courseId);
     if (!c) throw notFound('course');
     return c;
   }
@@ -45,10 +40,9 @@ export function timetableRoutes(routes: RouteTable, deps: AppDeps): void {
   /** A room holds one class at a time: a new slot may not overlap another course's (or its own). */
   async function assertFree(slots: Array<z.infer<typeof slotIn>>, courseId: string, replacing: boolean): Promise<void> {
     for (const [i, s] of slots.entries()) {
-      if (!(await db.selectFrom('rooms').select('id').where('id', '=', s.room_id).executeTakeFirst())) throw new HttpError(422, 'unknown_room', `slots[${i}]: room_id names no room`);
-      let q = db.selectFrom('course_slots').selectAll().where('room_id', '=', s.room_id).where('weekday', '=', s.weekday);
-      if (replacing) q = q.where('course_id', '!=', courseId);
-      const others = [...(await q.execute()).map((o) => ({ start: o.start_time, end: o.end_time })), ...slots.filter((o, j) => j !== i && o.room_id === s.room_id && o.weekday === s.weekday)];
+      if (!(await store.rooms.view(s.room_id))) throw new HttpError(422, 'unknown_room', `slots[${i}]: room_id names no room`);
+      const taken = await store.timetable.inRoomOn(s.room_id, s.weekday, replacing ? courseId : undefined);
+      const others = [...taken.map((o) => ({ start: o.start_time, end: o.end_time })), ...slots.filter((o, j) => j !== i && o.room_id === s.room_id && o.weekday === s.weekday)];
       const clash = others.find((o) => minutes(o.start) < minutes(s.end) && minutes(s.start) < minutes(o.end));
       if (clash) throw new HttpError(409, 'slot_overlaps', `slots[${i}] overlaps ${clash.start}-${clash.end} in the same room`);
     }
@@ -58,15 +52,14 @@ export function timetableRoutes(routes: RouteTable, deps: AppDeps): void {
   async function pushRooms(roomIds: Iterable<string>): Promise<z.infer<typeof pushOut>> {
     const out: z.infer<typeof pushOut> = [];
     for (const roomId of new Set(roomIds)) {
-      if (!(await activeGatewayForRoom(db, roomId))) {
+      if (!(await store.gateways.activeForRoom(roomId))) {
         out.push({ room_id: roomId, command_id: null }); // sent when a gateway is provisioned
         continue;
       }
       if (deps.gateways) {
         out.push({ room_id: roomId, command_id: (await deps.gateways.pushTimetable(roomId)).id });
       } else {
-        await cancelPending(db, roomId, 'timetable.set', clock());
-        const cmd = await enqueueCommand(db, { roomId, type: 'timetable.set', data: await timetableFor(db, roomId, deps.settings.timezone), now: clock() });
+        const cmd = await queueTimetable(store, roomId, deps.settings.timezone, clock());
         out.push({ room_id: roomId, command_id: cmd.id });
       }
     }
@@ -80,7 +73,7 @@ export function timetableRoutes(routes: RouteTable, deps: AppDeps): void {
     },
     async ({ params }) => {
       const course = await mustGetCourse(params.id);
-      const rows = await db.selectFrom('course_slots').selectAll().where('course_id', '=', course.id).orderBy('weekday').orderBy('start_time').execute();
+      const rows = await store.timetable.ofCourse(course.id);
       return { timezone: deps.settings.timezone, items: rows.map(slotView) };
     },
   );
@@ -96,8 +89,10 @@ export function timetableRoutes(routes: RouteTable, deps: AppDeps): void {
       await assertFree([body], course.id, false);
       const now = clock();
       const row: CourseSlot = { id: uuidv7(now), course_id: course.id, room_id: body.room_id, weekday: body.weekday, start_time: body.start, end_time: body.end, period_s: body.period_s ?? null, created_at: now };
-      await db.insertInto('course_slots').values(row).execute();
-      await audit(deps.store.db, { at: now, actorId: user.id, action: 'timetable.add', target: course.id, details: { slot: row.id } });
+      await store.transaction(async (tx) => {
+        await tx.timetable.add(row);
+        await tx.audit.record({ at: now, actorId: user.id, action: 'timetable.add', target: course.id, details: { slot: row.id } });
+      });
       return { ...slotView(row), sent: await pushRooms([row.room_id]) };
     },
   );
@@ -113,13 +108,12 @@ export function timetableRoutes(routes: RouteTable, deps: AppDeps): void {
       await assertFree(body.slots, course.id, true);
       const now = clock();
       const rows: CourseSlot[] = body.slots.map((s, i) => ({ id: uuidv7(now + i), course_id: course.id, room_id: s.room_id, weekday: s.weekday, start_time: s.start, end_time: s.end, period_s: s.period_s ?? null, created_at: now }));
-      const before = await db.selectFrom('course_slots').select('room_id').where('course_id', '=', course.id).execute();
-      await db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('course_slots').where('course_id', '=', course.id).execute();
-        if (rows.length) await trx.insertInto('course_slots').values(rows).execute();
+      const before = await store.transaction(async (tx) => {
+        const rooms = await tx.timetable.replaceForCourse(course.id, rows);
+        await tx.audit.record({ at: now, actorId: user.id, action: 'timetable.replace', target: course.id, details: { slots: rows.length } });
+        return rooms;
       });
-      await audit(deps.store.db, { at: now, actorId: user.id, action: 'timetable.replace', target: course.id, details: { slots: rows.length } });
-      return { items: rows.map(slotView), sent: await pushRooms([...before.map((b) => b.room_id), ...rows.map((r) => r.room_id)]) };
+      return { items: rows.map(slotView), sent: await pushRooms([...before, ...rows.map((r) => r.room_id)]) };
     },
   );
 
@@ -129,10 +123,12 @@ export function timetableRoutes(routes: RouteTable, deps: AppDeps): void {
       params: z.object({ id, slot_id: id }), response: z.object({ sent: pushOut }), errors: [[404, 'not_found']],
     },
     async ({ params, user }) => {
-      const slot = await db.selectFrom('course_slots').selectAll().where('id', '=', params.slot_id).where('course_id', '=', params.id).executeTakeFirst();
-      if (!slot) throw notFound('slot');
-      await db.deleteFrom('course_slots').where('id', '=', slot.id).execute();
-      await audit(deps.store.db, { at: clock(), actorId: user.id, action: 'timetable.remove', target: params.id, details: { slot: slot.id } });
+      const slot = await store.timetable.get(params.slot_id);
+      if (!slot || slot.course_id !== params.id) throw notFound('slot');
+      await store.transaction(async (tx) => {
+        await tx.timetable.remove(slot.id);
+        await tx.audit.record({ at: clock(), actorId: user.id, action: 'timetable.remove', target: params.id, details: { slot: slot.id } });
+      });
       return { sent: await pushRooms([slot.room_id]) };
     },
   );
