@@ -14,7 +14,8 @@ import { findAttendanceFrame } from '../../shared/advertisement.js';
 import type { ScanReport, Scanner } from '../../gateway/ble/advertiser.js';
 import { createAdvertiser, createScanner, hostVirtualAir, VIRTUAL_AIR_ENV } from '../../gateway/ble/radio.js';
 import type { AirHub } from '../../gateway/ble/virtual/air-hub.js';
-import { ROOM_CODE, eventually, payloadForWindow, testLogger, windowsOfSession } from './classroom.js';
+import { eventually } from '../helpers/eventually.js';
+import { ROOM_CODE, payloadForWindow, testLogger, windowsOfSession } from './classroom.js';
 
 interface ChildMessage {
   type: string;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AirPacket } from '../../gateway/ble/virtual/air.js';
 import { AirHub, RemoteAir, parseAirAddress } from '../../gateway/ble/virtual/air-hub.js';
-import { eventually } from './classroom.js';
+import { eventually } from '../helpers/eventually.js';
 
 const packet = (from: string, adv: string): AirPacket => ({
   from,

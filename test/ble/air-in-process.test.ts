@@ -8,7 +8,8 @@ import type { Advertiser, ScanReport, Scanner } from '../../gateway/ble/advertis
 import { createVirtualAwareAdvertiser, createVirtualAwareScanner } from '../../gateway/ble/radio.js';
 import { InProcessAir } from '../../gateway/ble/virtual/air.js';
 import type { VirtualController } from '../../gateway/ble/virtual/controller.js';
-import { ROOM_CODE, eventually, payloadForWindow, testLogger, windowsOfSession } from './classroom.js';
+import { eventually } from '../helpers/eventually.js';
+import { ROOM_CODE, payloadForWindow, testLogger, windowsOfSession } from './classroom.js';
 
 const GATEWAY_ADDRESS = 'c0:ff:ee:00:02:01';
 const air = new InProcessAir();

@@ -12,7 +12,8 @@ import { createVirtualAwareAdvertiser } from '../../gateway/ble/radio.js';
 import type { ControllerLogEntry, VirtualController } from '../../gateway/ble/virtual/controller.js';
 import { InProcessAir } from '../../gateway/ble/virtual/air.js';
 import { Opcode, STATUS_COMMAND_DISALLOWED } from '../../gateway/ble/virtual/hci-packets.js';
-import { eventually, payloadForWindow, testLogger, windowsOfSession } from './classroom.js';
+import { eventually } from '../helpers/eventually.js';
+import { payloadForWindow, testLogger, windowsOfSession } from './classroom.js';
 
 /**
  * The 32 parameter bytes of LE Set Advertising Data / Scan Response Data (Core v5.3 Vol 4 Part E

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { createAdvertiser } from '../../gateway/ble/radio.js';
 import { isVirtualHciInstalled } from '../../gateway/ble/virtual/install.js';
-import { eventually, payloadForWindow, testLogger } from './classroom.js';
+import { eventually } from '../helpers/eventually.js';
+import { payloadForWindow, testLogger } from './classroom.js';
 
 describe('bleno advertiser without an adapter', () => {
   it('records the failure in health, keeps the wanted payload and does not throw', async () => {

@@ -96,14 +96,6 @@ export async function gatewayRow(b: BrokerHarness, id: string): Promise<Gateway>
   return b.h.store.db.selectFrom('gateways').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 }
 
-export async function eventually<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { eventually } from '../helpers/eventually.js';
 
 export { setupCourse };

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedToken, newClassroom, startGateway, startWorld, submit, waitGateway, type RoomGateway, type World } from './world.js';
 import type { Classroom, Person } from '../../scripts/classroom/api.js';
 import { startBridge, type RunningBridge } from '../../cloud/bridge/start.js';
+import { eventually } from '../helpers/eventually.js';
 
 const PERIOD_S = 10;
 let w: World;
@@ -60,16 +61,6 @@ function gatewayOutboxDepth(): number {
   }
 }
 
-async function until<T>(fn: () => Promise<T | false> | T | false, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 describe('broker outage mid-session', () => {
   it('keeps the class going and delivers every queued event exactly once after the broker returns', async () => {
     const [dennis, margaret] = c.students as [Person, Person, Person];
@@ -105,7 +96,7 @@ describe('broker outage mid-session', () => {
       if (o.result === 'applied') applied.set(o.id, (applied.get(o.id) ?? 0) + 1);
     });
 
-    await until(() => gatewayOutboxDepth() === 0, 40_000, "the gateway's outbox to drain");
+    await eventually(() => gatewayOutboxDepth() === 0, 40_000, "the gateway's outbox to drain", 200);
     const onGateway = gatewayTokenLog(sessionId);
     expect(onGateway.map((r) => r.w)).toEqual(expect.arrayContaining([first.window, offlineWindow.window]));
     // Every rotation the gateway put on air, also those while offline, reached the cloud once (the envelope's `at` is when it went on air).
@@ -159,10 +150,10 @@ describe('broker outage mid-session', () => {
     expect(['no_active_session', 'window_outside_session', 'token_invalid']).toContain((await submit(w, dennis.token, heard.frame)).body.error?.code);
 
     await startBroker();
-    const session = await until(async () => {
+    const session = await eventually(async () => {
       const list = await w.api.must<{ items: Array<{ session_id: string; source: string; state: string }> }>(200, 'GET', `/api/v1/teacher/sessions?course_id=${c.courseId}`, { token: c.teacher.token });
       return list.items.find((s) => s.source === 'timetable' && s.state === 'live') ?? false;
-    }, 30_000, 'the gateway session in the cloud');
+    }, 30_000, 'the gateway session in the cloud', 200);
     expect(heard.token).toBe(expectedToken(gw.roomSecret, session.session_id, heard.window));
     const current = w.phones.latest(c.roomCode)!;
     expect(['accepted', 'duplicate']).toContain((await submit(w, dennis.token, current.frame)).body.status);

@@ -18,6 +18,7 @@ import type { GatewayStatusSnapshot } from '../../gateway/status-report.js';
 import { KV } from '../../gateway/store/kv.js';
 import { openStore, type GatewayStore } from '../../gateway/store/store.js';
 import { memoryLogger } from '../fakes/memory-logger.js';
+import { eventually } from '../helpers/eventually.js';
 import { CloudObserver, startAedes, type AedesBroker } from './brokers.js';
 import { ROOM_CODE, ROOM_SECRET_HEX, classroomConfig } from './classroom.js';
 
@@ -34,15 +35,7 @@ let controller: VirtualController;
 let scanner: Scanner;
 const reports: ScanReport[] = [];
 
-async function eventually<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const WAIT_MS = 10_000;
 
 beforeAll(async () => {
   broker = await startAedes();
@@ -71,9 +64,9 @@ afterAll(async () => {
 
 describe('gateway on the virtual radio', () => {
   it('advertises the idle frame before any session, and scan shows the room as idle', async () => {
-    await eventually(() => controller.linkLayer().advertisingEnabled, 'advertising enabled');
+    await eventually(() => controller.linkLayer().advertisingEnabled, WAIT_MS, 'advertising enabled');
     expect(controller.linkLayer().advertisingData.toString('hex')).toBe('02010608ffffff0000012345');
-    const idle = await eventually(() => reports.map((r) => describeReport(r, 0xffff)).find((d) => d?.idle), 'an idle report');
+    const idle = await eventually(() => reports.map((r) => describeReport(r, 0xffff)).find((d) => d?.idle), WAIT_MS, 'an idle report');
     expect(idle).toMatchObject({ room_code: ROOM_CODE, w: null, idle: true, rssi: -58 });
   });
 
@@ -84,21 +77,21 @@ describe('gateway on the virtual radio', () => {
     const w = await eventually(() => {
       const now = windowIndex(Date.now(), 60);
       return controller.linkLayer().advertisingData.equals(expectedAd(now)) ? now : undefined;
-    }, 'the session frame on the controller');
+    }, WAIT_MS, 'the session frame on the controller');
     expect(Date.now() - sent).toBeLessThan(1000);
-    const heard = await eventually(() => reports.map((r) => describeReport(r, 0xffff)).find((d) => d?.w === w), 'the scanner hearing the window');
+    const heard = await eventually(() => reports.map((r) => describeReport(r, 0xffff)).find((d) => d?.w === w), WAIT_MS, 'the scanner hearing the window');
     expect(heard).toMatchObject({ room_code: ROOM_CODE, w, token: tokenForWindow(key, w).toString('hex'), rssi: -58 });
   });
 
   it('brings advertising back after the adapter goes down and up, and status shows each state', async () => {
     controller.powerDown();
     expect(controller.linkLayer().advertisingEnabled).toBe(false);
-    await eventually(() => store.kv.get<GatewayStatusSnapshot>(KV.status)?.state !== 'poweredOn', 'the radio reported down');
+    await eventually(() => store.kv.get<GatewayStatusSnapshot>(KV.status)?.state !== 'poweredOn', WAIT_MS, 'the radio reported down');
     controller.powerUp();
-    await eventually(() => controller.linkLayer().advertisingEnabled && controller.linkLayer().advertisingData.length > 0, 'advertising again');
+    await eventually(() => controller.linkLayer().advertisingEnabled && controller.linkLayer().advertisingData.length > 0, WAIT_MS, 'advertising again');
     const now = windowIndex(Date.now(), 60);
     expect(controller.linkLayer().advertisingData.equals(expectedAd(now))).toBe(true);
-    await eventually(() => store.kv.get<GatewayStatusSnapshot>(KV.status)?.state === 'poweredOn', 'poweredOn recorded');
+    await eventually(() => store.kv.get<GatewayStatusSnapshot>(KV.status)?.state === 'poweredOn', WAIT_MS, 'poweredOn recorded');
     expect(daemon.health.check().ok).toBe(true);
   });
 });
