@@ -20,7 +20,6 @@ import { migrateToLatest } from '../cloud/store/migrate.js';
 import { studentStatusCountsQuery, sessionStatusCountsQuery } from '../cloud/store/analytics.js';
 import { localDateRange } from '../cloud/domain/analytics-calendar.js';
 import { createCloudHarness } from '../test/helpers/cloud.js';
-import { createApp } from '../cloud/http/app.js';
 import { generateFaculty, TERM, type FacultyIds } from './analytics-data.js';
 
 const TZ = 'Europe/Berlin';
@@ -110,10 +109,12 @@ async function main(): Promise<void> {
   native.exec('analyze');
   console.log(`4x: ${describeDb(native, files[1])}, generated in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-  const stores = [openStore(`sqlite:${files[0]}`), openStore(`sqlite:${files[1]}`)] as const;
-  // The harness builds the same AppDeps as the tests; its own scratch database stays unused.
-  const h = await createCloudHarness({ deps: { store: stores[0], settings: { timezone: TZ, openRegistration: false, trustProxy: false, tokenTtlS: 3600 } } });
-  const servers = [await listen(h.app.koa.callback()), await listen(createApp({ ...h.deps, store: stores[1] }).koa.callback())];
+  // Two clouds composed as the process composes itself, one per database, signing with one key.
+  const env = (file: string) => ({ DATABASE_URL: `sqlite:${file}`, ATTENDANCE_TIMEZONE: TZ, ATTENDANCE_OPEN_REGISTRATION: 'false', ATTENDANCE_JWT_SECRET_FILE: path.join(dir, 'jwt-secret') });
+  const clouds = [await createCloudHarness({ env: env(files[0]) }), await createCloudHarness({ env: env(files[1]) })] as const;
+  const [h] = clouds;
+  const stores = [clouds[0].store, clouds[1].store] as const;
+  const servers = [await listen(clouds[0].app.koa.callback()), await listen(clouds[1].app.koa.callback())];
   const auth = `Bearer ${(await h.deps.tokens.issue({ id: first.teacherOfFirstCourse, role: 'teacher' })).token}`;
 
   const range = localDateRange(TERM.from, TERM.to, TZ);
@@ -134,8 +135,7 @@ async function main(): Promise<void> {
     server.close();
   }
   native.close();
-  for (const s of stores) await s.close();
-  await h.close();
+  for (const c of clouds) await c.close();
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

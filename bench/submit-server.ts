@@ -1,7 +1,8 @@
 /**
  * Server half of bench/submit.ts, run as a child process so the load generator does not share
  * its event loop. Mode `bare`: a Koa app with one JSON handler (the baseline). Mode `full`: the
- * real cloud app on a fresh SQLite file with a course, students and a live session.
+ * cloud as `cloud/main.ts` composes it (MQTT off) on a fresh SQLite file with courses, students
+ * and live sessions.
  * Prints one JSON line with the port (and, for `full`, what the load generator needs).
  */
 import fs from 'node:fs';
@@ -14,14 +15,8 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import pino from 'pino';
 import type { AddressInfo } from 'node:net';
-import { openStore } from '../cloud/store/db.js';
-import { migrateToLatest } from '../cloud/store/migrate.js';
-import { createTokenService } from '../cloud/auth/jwt.js';
-import { createLoginLimiter } from '../cloud/auth/login-limiter.js';
-import { createMetrics } from '../cloud/metrics.js';
-import { CloudEvents } from '../cloud/events.js';
-import { noVerifications } from '../cloud/store/attendance.js';
-import { createApp } from '../cloud/http/app.js';
+import { loadCloudConfig } from '../cloud/config.js';
+import { composeCloud } from '../cloud/main.js';
 import { uuidv7 } from '../shared/ids.js';
 
 const mode = process.argv[2];
@@ -56,11 +51,11 @@ async function bare(): Promise<void> {
 
 async function full(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'att-bench-'));
-  const store = openStore(`sqlite:${path.join(dir, 'bench.db')}`);
-  await migrateToLatest(store);
-  const tokens = createTokenService(randomBytes(32), 3600);
+  const config = loadCloudConfig({ ATTENDANCE_DATA_DIR: dir, MQTT_DISABLED: 'true' });
+  const cloud = await composeCloud(config, { logger: pino({ level: 'silent' }) });
+  const { tokens } = cloud.deps;
   const now = Date.now();
-  const db = store.db;
+  const db = cloud.store.db;
   const teacherId = uuidv7();
   await db.insertInto('users').values({ id: teacherId, email: 't@bench', full_name: 'T', role: 'teacher', password_hash: 'x', created_at: now }).execute();
   // Several rooms, each with a live session of its own course that every student takes: the load
@@ -88,13 +83,7 @@ async function full(): Promise<void> {
       roomList.push({ roomCode: 4242 + r, roomSecret, sessionId });
     }
   });
-  const logger = pino({ level: 'silent' });
-  const app = createApp({
-    store, tokens, logger, clock: Date.now, loginLimiter: createLoginLimiter(10, 900), metrics: createMetrics(),
-    events: new CloudEvents(logger), verifiedLookup: noVerifications,
-    settings: { timezone: 'UTC', openRegistration: true, trustProxy: false, tokenTtlS: 3600 },
-  });
-  const port = await listen(app.koa.callback());
+  const port = await listen(cloud.app.koa.callback());
   console.log(JSON.stringify({ port, rooms: roomList, periodS: PERIOD_S, auth }));
 }
 

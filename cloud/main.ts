@@ -1,6 +1,8 @@
 /**
- * Composition root of the cloud process: config → logger → store (migrated) → keys → app →
- * HTTP server. Later features (MQTT broker and bridge, scheduled jobs) plug in here.
+ * Composition root of the cloud process (docs/architecture.md, "Composition"): config → logger
+ * → store (migrated, first admin) → events, keys, metrics → MQTT bridge → app. `composeCloud`
+ * builds it all without listening; `startCloud` adds the HTTP server and the scheduled jobs.
+ * The tests build the cloud through `composeCloud` too, so they run the application users run.
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -18,52 +20,103 @@ import { createMetrics } from './metrics.js';
 import { CloudEvents } from './events.js';
 import { createVerifiedLookup } from './webauthn/verified-lookup.js';
 import { startRetentionJob } from './jobs/retention.js';
-import { createApp } from './http/app.js';
+import { createApp, type App } from './http/app.js';
 import type { AppDeps } from './http/deps.js';
-import { startBridge, type RunningBridge } from './bridge/start.js';
+import { MqttBridge } from './bridge/start.js';
 
-export interface RunningCloud {
-  url: string;
+export interface CloudOptions {
+  logger?: Logger;
+  /** Server time in ms (tests pass a controllable one). */
+  clock?: () => number;
+}
+
+/** The cloud, built and started but for the HTTP server. */
+export interface ComposedCloud {
+  config: CloudConfig;
   logger: Logger;
   store: Store;
   deps: AppDeps;
-  /** The MQTT broker/link/ingest; null with MQTT_DISABLED. */
-  bridge: RunningBridge | null;
+  app: App;
+  /** The MQTT broker/link/ingest and the gateway hub; null with MQTT_DISABLED. */
+  bridge: MqttBridge | null;
+  /** Stops the bridge, releases the app's listeners and closes the database. */
   stop(): Promise<void>;
 }
 
-export async function startCloud(config: CloudConfig, opts: { logger?: Logger; clock?: () => number } = {}): Promise<RunningCloud> {
+export interface RunningCloud extends ComposedCloud {
+  url: string;
+}
+
+export async function composeCloud(config: CloudConfig, opts: CloudOptions = {}): Promise<ComposedCloud> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? Date.now;
   const store = openStore(config.databaseUrl);
-  const applied = await migrateToLatest(store);
-  if (applied.length) logger.info({ migrations: applied }, 'database migrated');
-  await ensureFirstAdmin(store.accounts, config.admin, clock(), logger.child({ module: 'accounts' }), path.join(config.dataDir, 'initial-admin.txt'));
+  try {
+    const applied = await migrateToLatest(store);
+    if (applied.length) logger.info({ migrations: applied }, 'database migrated');
+    await ensureFirstAdmin(store.accounts, config.admin, clock(), logger.child({ module: 'accounts' }), path.join(config.dataDir, 'initial-admin.txt'));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
 
+  const events = new CloudEvents(logger);
+  const metrics = createMetrics({ defaultMetrics: true });
+  const verifiedLookup = createVerifiedLookup(config.webauthn.window, clock);
+  const bridge = config.mqtt.disabled
+    ? null
+    : new MqttBridge(config.mqtt, { store, events, verifiedLookup, clock, logger, timezone: config.timezone, registry: metrics.registry });
+  try {
+    await bridge?.start();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const deps: AppDeps = {
     store,
     tokens: createTokenService(loadOrCreateSigningKey(config.jwtSecretFile), config.tokenTtlS, clock),
     logger: logger.child({ module: 'http' }),
     clock,
     loginLimiter: createLoginLimiter(config.login.maxAttempts, config.login.windowS, clock),
-    metrics: createMetrics({ defaultMetrics: true }),
-    events: new CloudEvents(logger),
-    verifiedLookup: createVerifiedLookup(config.webauthn.window, clock),
+    metrics,
+    events,
+    verifiedLookup,
     webauthn: config.webauthn,
+    ...(bridge ? { gateways: bridge.hub } : {}),
     settings: { timezone: config.timezone, openRegistration: config.openRegistration, trustProxy: config.trustProxy, tokenTtlS: config.tokenTtlS },
   };
-  const bridge = config.mqtt.disabled
-    ? null
-    : await startBridge(config.mqtt, { store, events: deps.events, verifiedLookup: deps.verifiedLookup, clock, logger, timezone: config.timezone, registry: deps.metrics.registry });
-  if (bridge) deps.gateways = bridge.hub;
   const app = createApp(deps);
-  const server = http.createServer(app.koa.callback());
+  return {
+    config,
+    logger,
+    store,
+    deps,
+    app,
+    bridge,
+    async stop() {
+      await bridge?.stop();
+      app.close();
+      await store.close();
+    },
+  };
+}
+
+export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): Promise<RunningCloud> {
+  const cloud = await composeCloud(config, opts);
+  const { logger, store } = cloud;
+  const clock = opts.clock ?? Date.now;
+  const server = http.createServer(cloud.app.koa.callback());
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (err) {
+    await cloud.stop();
+    throw err;
+  }
   const addr = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${host}:${addr.port}`;
@@ -72,19 +125,15 @@ export async function startCloud(config: CloudConfig, opts: { logger?: Logger; c
   const retention = startRetentionJob({ store, logger: logger.child({ module: 'retention' }), clock, retentionDays: config.retentionDays, timezone: config.timezone });
 
   return {
+    ...cloud,
     url,
-    logger,
-    store,
-    deps,
-    bridge,
     async stop() {
       await retention.stop();
-      await bridge?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await store.close();
+      await cloud.stop();
       logger.info('attendance cloud stopped');
     },
   };

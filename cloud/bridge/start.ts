@@ -1,13 +1,14 @@
 /**
- * Starts the MQTT side of the cloud (docs/operations.md): the embedded aedes broker unless MQTT_URL names
+ * The MQTT side of the cloud (docs/operations.md): the embedded aedes broker unless MQTT_URL names
  * an external one, the cloud's own client (its own credentials: generated per start for the
  * embedded broker, MQTT_USERNAME/MQTT_PASSWORD for an external one), the event ingest and the
- * command hub. Called by the composition root (cloud/main.ts).
+ * command hub. Built once by the composition root (cloud/main.ts); the hub lives as long as the
+ * bridge, while broker and link can be stopped and started again (a broker restart) beneath it.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { createBridgeMetrics } from './metrics.js';
+import { createBridgeMetrics, type BridgeMetrics } from './metrics.js';
 import type { MqttConfig } from '../config.js';
 import type { CloudEvents } from '../events.js';
 import type { VerifiedLookup } from '../store/attendance.js';
@@ -29,98 +30,130 @@ export interface BridgeDeps {
   registry?: Registry;
 }
 
-export interface RunningBridge {
-  hub: GatewayHub;
-  ingest: EventIngest;
-  /** Calls `fn` with the outcome of every event the link delivered (tests, benchmarks). */
-  onIngested(fn: (o: IngestOutcome) => void): () => void;
-  link: CloudMqttLink;
+interface Transport {
   broker: EmbeddedBroker | null;
-  /** The URL the cloud's client connects to. */
+  link: CloudMqttLink;
+  queue: IngestQueue | null;
   brokerUrl: string;
-  stop(): Promise<void>;
 }
 
-export async function startBridge(mqtt: MqttConfig, deps: BridgeDeps): Promise<RunningBridge> {
-  const log = deps.logger;
-  const { store } = deps;
-  let broker: EmbeddedBroker | null = null;
-  let credentials = { username: mqtt.username, password: mqtt.password };
-  if (!mqtt.url) {
-    // A broker that is just starting has no gateway connected: whatever the table says from before
-    // a restart is stale (retained statuses lived in the old broker's memory). Reconnecting
-    // gateways publish `online` again.
-    await store.gateways.markAllOffline(deps.clock());
-    const cloud = { username: `cloud-${randomBytes(6).toString('hex')}`, password: randomBytes(32).toString('base64url') };
-    credentials = cloud;
-    broker = await startEmbeddedBroker({
-      port: mqtt.port, host: mqtt.host, topicPrefix: mqtt.topicPrefix, cloud, ...(mqtt.tls ? { tls: mqtt.tls } : {}), logger: log.child({ module: 'broker' }),
-      lookupGateway: async (id) => {
-        const g = await store.gateways.get(id);
-        return g ? { secretHash: g.secret_hash, revoked: g.revoked_at !== null } : null;
+export class MqttBridge {
+  /** The room gateways' commands and confirmations (AppDeps.gateways): one for the bridge's life. */
+  readonly hub: GatewayHub;
+  readonly ingest: EventIngest;
+  private transport: Transport | null = null;
+  private readonly listeners = new Set<(o: IngestOutcome) => void>();
+  private readonly metrics: BridgeMetrics;
+  private readonly log: Logger;
+  /** The embedded broker's port: the configured one, then the one it got (gateways were told it). */
+  private port: number;
+
+  constructor(private readonly mqtt: MqttConfig, private readonly deps: BridgeDeps) {
+    this.log = deps.logger;
+    this.port = mqtt.port;
+    this.metrics = createBridgeMetrics(deps.registry, () => this.transport?.broker?.connectedClients() ?? 0, () => this.transport?.link.connected ?? false);
+    const transport = () => this.transport;
+    this.hub = new GatewayHub({
+      store: deps.store, clock: deps.clock, logger: this.log.child({ module: 'gateways' }), topicPrefix: mqtt.topicPrefix, timezone: deps.timezone,
+      publisher: {
+        get connected(): boolean {
+          return transport()?.link.connected ?? false;
+        },
+        publish: (topic, payload) => this.link.publish(topic, payload),
       },
+      disconnect: (id) => this.transport?.broker?.disconnectGateway(id) ?? false,
+      publicMqttUrl: (requestHost) => mqtt.publicUrl ?? mqtt.url ?? `${mqtt.tls ? 'mqtts' : 'mqtt'}://${requestHost}:${this.port}`,
+      ackTimeoutMs: mqtt.ackTimeoutMs,
+      onPublished: (type) => this.metrics.commands.inc({ type }),
+    });
+    this.ingest = new EventIngest({
+      store: deps.store, events: deps.events, verifiedLookup: deps.verifiedLookup, clock: deps.clock, logger: this.log.child({ module: 'ingest' }),
+      onCommandResult: (cmd) => this.hub.onCommandResult(cmd),
     });
   }
-  const brokerUrl = mqtt.url ?? broker!.url;
 
-  const listeners = new Set<(o: IngestOutcome) => void>();
-  const report = (o: IngestOutcome) => {
-    metrics.events.inc({ type: o.result === 'rejected' ? 'unknown' : o.type, result: o.result === 'rejected' ? o.code : o.result });
-    for (const fn of listeners) fn(o);
-  };
-  const metrics = createBridgeMetrics(deps.registry, () => broker?.connectedClients() ?? 0, () => link.connected);
-  const hub: GatewayHub = new GatewayHub({
-    store, clock: deps.clock, logger: log.child({ module: 'gateways' }), topicPrefix: mqtt.topicPrefix, timezone: deps.timezone,
-    publisher: { get connected(): boolean { return link.connected; }, publish: (topic, payload) => link.publish(topic, payload) },
-    disconnect: (id) => broker?.disconnectGateway(id) ?? false,
-    publicMqttUrl: (requestHost) => mqtt.publicUrl ?? mqtt.url ?? `${mqtt.tls ? 'mqtts' : 'mqtt'}://${requestHost}:${broker!.port}`,
-    ackTimeoutMs: mqtt.ackTimeoutMs,
-    onPublished: (type) => metrics.commands.inc({ type }),
-  });
-  const ingest = new EventIngest({
-    store, events: deps.events, verifiedLookup: deps.verifiedLookup, clock: deps.clock, logger: log.child({ module: 'ingest' }),
-    onCommandResult: (cmd) => hub.onCommandResult(cmd),
-  });
-  const queue = broker ? new IngestQueue(ingest, log.child({ module: 'ingest' }), report) : null;
-  // Referenced by the hub's publisher above only when it publishes, after this line ran.
-  const link: CloudMqttLink = new CloudMqttLink({
-    url: brokerUrl, username: credentials.username, password: credentials.password, clientId: mqtt.clientId, topicPrefix: mqtt.topicPrefix,
-    sharedSubscription: Boolean(mqtt.url),
-    ...(broker && mqtt.tls ? { ca: mqtt.tls.cert, loopbackTls: true } : mqtt.ca ? { ca: mqtt.ca } : {}), logger: log.child({ module: 'mqtt' }),
-    // Embedded broker: hand over at once and commit in batches (ingest-queue.ts says why).
-    // External broker: acknowledge each event only after its commit.
-    onEvent: async (gatewayId, payload) => {
-      if (queue) return queue.push({ gatewayId, payload });
-      report(await ingest.handle(gatewayId, payload));
-    },
-    onStatus: (gatewayId, payload) => hub.onStatus(gatewayId, payload),
-  });
-  link.on('connect', () => void hub.flushAll().catch((err: unknown) => log.error({ err }, 'flushing pending commands failed')));
-  try {
-    await link.start(broker ? 15_000 : 5_000);
-  } catch (err) {
-    if (broker) {
-      // Our own broker over loopback: not reaching it is a bug or a resource problem, not weather.
-      hub.stop();
-      await link.stop();
-      await broker.close();
-      throw err;
-    }
-    // An external broker that is down must not take the API down with it: students keep
-    // submitting over HTTP, commands queue in the database, and the link keeps reconnecting.
-    log.error({ err: (err as Error).message, url: brokerUrl }, 'external MQTT broker unreachable at start; running without it until it answers');
+  get link(): CloudMqttLink {
+    if (!this.transport) throw new Error('the MQTT bridge is not started');
+    return this.transport.link;
   }
-  return {
-    hub, ingest, link, broker, brokerUrl,
-    onIngested(fn) {
-      listeners.add(fn);
-      return () => listeners.delete(fn);
-    },
-    async stop() {
-      hub.stop();
-      await link.stop();
-      await queue?.idle(); // a clean stop commits what the embedded broker already acknowledged
-      await broker?.close();
-    },
-  };
+
+  get broker(): EmbeddedBroker | null {
+    return this.transport?.broker ?? null;
+  }
+
+  /** The URL the cloud's client connects to. */
+  get brokerUrl(): string {
+    return this.transport?.brokerUrl ?? this.mqtt.url ?? '';
+  }
+
+  /** Calls `fn` with the outcome of every event the link delivered (tests, benchmarks). */
+  onIngested(fn: (o: IngestOutcome) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  async start(): Promise<void> {
+    if (this.transport) return;
+    const { mqtt, deps, log } = this;
+    let broker: EmbeddedBroker | null = null;
+    let credentials = { username: mqtt.username, password: mqtt.password };
+    if (!mqtt.url) {
+      // A broker that is just starting has no gateway connected: whatever the table says from
+      // before a restart is stale (retained statuses lived in the old broker's memory).
+      // Reconnecting gateways publish `online` again.
+      await deps.store.gateways.markAllOffline(deps.clock());
+      const cloud = { username: `cloud-${randomBytes(6).toString('hex')}`, password: randomBytes(32).toString('base64url') };
+      credentials = cloud;
+      broker = await startEmbeddedBroker({
+        port: this.port, host: mqtt.host, topicPrefix: mqtt.topicPrefix, cloud, ...(mqtt.tls ? { tls: mqtt.tls } : {}), logger: log.child({ module: 'broker' }),
+        lookupGateway: async (id) => {
+          const g = await deps.store.gateways.get(id);
+          return g ? { secretHash: g.secret_hash, revoked: g.revoked_at !== null } : null;
+        },
+      });
+      this.port = broker.port;
+    }
+    const brokerUrl = mqtt.url ?? broker!.url;
+    const report = (o: IngestOutcome) => {
+      this.metrics.events.inc({ type: o.result === 'rejected' ? 'unknown' : o.type, result: o.result === 'rejected' ? o.code : o.result });
+      for (const fn of this.listeners) fn(o);
+    };
+    const queue = broker ? new IngestQueue(this.ingest, log.child({ module: 'ingest' }), report) : null;
+    const link = new CloudMqttLink({
+      url: brokerUrl, username: credentials.username, password: credentials.password, clientId: mqtt.clientId, topicPrefix: mqtt.topicPrefix,
+      sharedSubscription: Boolean(mqtt.url),
+      ...(broker && mqtt.tls ? { ca: mqtt.tls.cert, loopbackTls: true } : mqtt.ca ? { ca: mqtt.ca } : {}), logger: log.child({ module: 'mqtt' }),
+      // Embedded broker: hand over at once and commit in batches (ingest-queue.ts says why).
+      // External broker: acknowledge each event only after its commit.
+      onEvent: async (gatewayId, payload) => {
+        if (queue) return queue.push({ gatewayId, payload });
+        report(await this.ingest.handle(gatewayId, payload));
+      },
+      onStatus: (gatewayId, payload) => this.hub.onStatus(gatewayId, payload),
+    });
+    link.on('connect', () => void this.hub.flushAll().catch((err: unknown) => log.error({ err }, 'flushing pending commands failed')));
+    this.transport = { broker, link, queue, brokerUrl };
+    try {
+      await link.start(broker ? 15_000 : 5_000);
+    } catch (err) {
+      if (broker) {
+        // Our own broker over loopback: not reaching it is a bug or a resource problem, not weather.
+        await this.stop();
+        throw err;
+      }
+      // An external broker that is down must not take the API down with it: students keep
+      // submitting over HTTP, commands queue in the database, and the link keeps reconnecting.
+      log.error({ err: (err as Error).message, url: brokerUrl }, 'external MQTT broker unreachable at start; running without it until it answers');
+    }
+  }
+
+  async stop(): Promise<void> {
+    const t = this.transport;
+    if (!t) return;
+    this.transport = null;
+    this.hub.stop();
+    await t.link.stop();
+    await t.queue?.idle(); // a clean stop commits what the embedded broker already acknowledged
+    await t.broker?.close();
+  }
 }

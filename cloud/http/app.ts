@@ -8,29 +8,16 @@ import { bodyParser } from '@koa/bodyparser';
 import type { AppDeps } from './deps.js';
 import { errorMiddleware } from './errors.js';
 import { RouteTable } from './route.js';
-import { healthRoutes, type ReadinessCheck } from './routes/health.js';
-import { authRoutes } from './routes/auth.js';
-import { adminAccountRoutes } from './routes/admin-accounts.js';
-import { adminCourseRoutes } from './routes/admin-courses.js';
-import { teacherSessionRoutes } from './routes/teacher-sessions.js';
-import { studentRoutes } from './routes/student.js';
-import { featureModules } from './modules.js';
-
-/** A feature module adds its routes (API routes through the table, others on the router). */
-export type RouteModule = (routes: RouteTable, deps: AppDeps, router: Router) => void;
-
-export interface AppOptions {
-  /** Extra route modules on top of the core routes and `featureModules`. */
-  modules?: RouteModule[];
-  readinessChecks?: ReadinessCheck[];
-}
+import { routeModules } from './modules.js';
 
 export interface App {
   koa: Koa;
   routes: RouteTable;
+  /** Releases what the route modules hold (their event listeners); the server is closed by its owner. */
+  close(): void;
 }
 
-export function createApp(deps: AppDeps, opts: AppOptions = {}): App {
+export function createApp(deps: AppDeps): App {
   const koa = new Koa({ proxy: deps.settings.trustProxy });
   const router = new Router();
   const routes = new RouteTable(router, deps.tokens);
@@ -60,15 +47,19 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): App {
     }),
   );
 
-  healthRoutes(router, deps, opts.readinessChecks ?? []);
-  authRoutes(routes, deps);
-  adminAccountRoutes(routes, deps);
-  adminCourseRoutes(routes, deps);
-  teacherSessionRoutes(routes, deps);
-  studentRoutes(routes, deps);
-  for (const mod of [...featureModules, ...(opts.modules ?? [])]) mod(routes, deps, router);
+  const releases: Array<() => void> = [];
+  for (const mod of routeModules) {
+    const release = mod(routes, deps, router);
+    if (release) releases.push(release);
+  }
 
   koa.use(router.routes());
   koa.use(router.allowedMethods());
-  return { koa, routes };
+  return {
+    koa,
+    routes,
+    close: () => {
+      for (const release of releases.splice(0)) release();
+    },
+  };
 }

@@ -1,8 +1,16 @@
 /**
- * Feature modules mounted by createApp besides the core routes. Each feature adds one line here,
- * so the composition root and the tests always build the same application.
+ * The route registry: every module of the HTTP app, in mounting order. One list and one
+ * signature, so the composition root and the tests always build the same application.
  */
-import type { RouteModule } from './app.js';
+import type Router from '@koa/router';
+import type { AppDeps } from './deps.js';
+import type { RouteTable } from './route.js';
+import { healthRoutes } from './routes/health.js';
+import { authRoutes } from './routes/auth.js';
+import { adminAccountRoutes } from './routes/admin-accounts.js';
+import { adminCourseRoutes } from './routes/admin-courses.js';
+import { teacherSessionRoutes } from './routes/teacher-sessions.js';
+import { studentRoutes } from './routes/student.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { docsRoutes } from './routes/docs.js';
 import { dashboardRoutes } from '../dashboard/routes.js';
@@ -10,7 +18,20 @@ import { biometricModule } from './routes/biometric.js';
 import { gatewayRoutes } from './routes/gateways.js';
 import { timetableRoutes } from './routes/timetables.js';
 
-export const featureModules: RouteModule[] = [
+/**
+ * A module adds its routes: API routes through the table (validated, documented in OpenAPI),
+ * plain ones (health, static files) on the router. It may return a function that releases what
+ * it holds (listeners, caches) when the app closes.
+ */
+export type RouteModule = (routes: RouteTable, deps: AppDeps, router: Router) => void | (() => void);
+
+export const routeModules: readonly RouteModule[] = [
+  healthRoutes,
+  authRoutes,
+  adminAccountRoutes,
+  adminCourseRoutes,
+  teacherSessionRoutes,
+  studentRoutes,
   analyticsRoutes,
   docsRoutes,
   dashboardRoutes,

@@ -42,7 +42,7 @@ export interface AnalyticsWorld {
 }
 
 export async function buildAnalyticsWorld(): Promise<AnalyticsWorld> {
-  const h = await createCloudHarness({ deps: { settings: { timezone: TZ, openRegistration: true, trustProxy: false, tokenTtlS: 3600 } } });
+  const h = await createCloudHarness({ env: { ATTENDANCE_TIMEZONE: TZ } });
   const auth = async (u: TestUser) => ({ Authorization: `Bearer ${(await h.deps.tokens.issue({ id: u.id, role: (await roleOf(h, u.id)) })).token}` });
   const admin = await h.user('admin');
   const teacher = await h.user('teacher', 'Grace');

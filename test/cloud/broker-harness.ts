@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { expect } from 'vitest';
 import { createCloudHarness, testClock, type CloudHarness } from '../helpers/cloud.js';
 import { setupCourse, type CourseFixture } from '../helpers/fixtures.js';
-import { startBridge, type RunningBridge } from '../../cloud/bridge/start.js';
+import type { MqttBridge } from '../../cloud/bridge/start.js';
 import type { Gateway } from '../../cloud/store/schema.js';
 import { gatewayTopics, type GatewayTopics } from '../../shared/mqtt/topics.js';
 import { uuidv7 } from '../../shared/ids.js';
@@ -16,7 +16,7 @@ import { uuidv7 } from '../../shared/ids.js';
 export interface BrokerHarness {
   h: CloudHarness;
   topicPrefix: string;
-  bridge: RunningBridge;
+  bridge: MqttBridge;
   /** Starts the bridge again on the same database (a cloud restart; the broker's memory is gone). */
   restartBridge(): Promise<void>;
   close(): Promise<void>;
@@ -32,32 +32,28 @@ export interface BrokerHarnessOptions {
 }
 
 export async function startBrokerHarness(opts: BrokerHarnessOptions = {}): Promise<BrokerHarness> {
-  const h = await createCloudHarness({ clock: testClock(Date.now()) });
   const topicPrefix = opts.external?.topicPrefix ?? 'att/v1';
-  const start = () =>
-    startBridge(
-      {
-        port: 0, host: '127.0.0.1', url: opts.external?.url ?? null, username: null, password: null, topicPrefix, disabled: false,
-        tls: opts.tls ?? null, ca: null, publicUrl: null, clientId: opts.external?.clientId ?? 'cloud-test', ackTimeoutMs: opts.ackTimeoutMs ?? 1500,
-      },
-      { store: h.store, events: h.deps.events, verifiedLookup: h.deps.verifiedLookup, clock: h.clock, logger: opts.logger ?? h.deps.logger, timezone: 'UTC' },
-    );
-  const harness: BrokerHarness = {
+  const h = await createCloudHarness({
+    clock: testClock(Date.now()),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    env: {
+      MQTT_DISABLED: 'false', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_TOPIC_PREFIX: topicPrefix,
+      MQTT_CLIENT_ID: opts.external?.clientId ?? 'cloud-test', MQTT_ACK_TIMEOUT_MS: String(opts.ackTimeoutMs ?? 1500),
+      ...(opts.external ? { MQTT_URL: opts.external.url } : {}),
+    },
+    configure: (c) => (opts.tls ? { ...c, mqtt: { ...c.mqtt, tls: opts.tls } } : c),
+  });
+  const bridge = h.cloud.bridge!;
+  return {
     h,
     topicPrefix,
-    bridge: await start(),
+    bridge,
     async restartBridge() {
-      await harness.bridge.stop();
-      harness.bridge = await start();
-      h.deps.gateways = harness.bridge.hub;
+      await bridge.stop();
+      await bridge.start();
     },
-    async close() {
-      await harness.bridge.stop();
-      await h.close();
-    },
+    close: () => h.close(),
   };
-  h.deps.gateways = harness.bridge.hub;
-  return harness;
 }
 
 export interface ProvisionedGateway {

@@ -1,25 +1,22 @@
 /**
  * Test harness for the cloud: a real database (a fresh SQLite file, or PostgreSQL when
- * TEST_DATABASE_URL is set — each harness then gets its own schema), the real app, real JWTs,
- * and a controllable clock. Requests go through supertest against app.callback(), no port.
+ * TEST_DATABASE_URL is set — each harness then gets its own schema), the cloud built by the same
+ * composition function as the process (`composeCloud`), real JWTs and a controllable clock.
+ * Requests go through supertest against app.callback(), no port.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import pg from 'pg';
 import supertest from 'supertest';
-import { openStore, type Store } from '../../cloud/store/db.js';
-import { migrateToLatest } from '../../cloud/store/migrate.js';
-import { createTokenService } from '../../cloud/auth/jwt.js';
-import { createLoginLimiter } from '../../cloud/auth/login-limiter.js';
-import { createMetrics } from '../../cloud/metrics.js';
-import { CloudEvents } from '../../cloud/events.js';
-import { createVerifiedLookup } from '../../cloud/webauthn/verified-lookup.js';
-import { DEFAULT_CHALLENGE_TTL_S, DEFAULT_WINDOW, type WebAuthnSettings } from '../../cloud/webauthn/settings.js';
-import { createApp, type App, type AppOptions } from '../../cloud/http/app.js';
+import { loadCloudConfig, type CloudConfig } from '../../cloud/config.js';
+import { composeCloud, type ComposedCloud } from '../../cloud/main.js';
+import type { Store } from '../../cloud/store/db.js';
+import type { App } from '../../cloud/http/app.js';
 import type { AppDeps } from '../../cloud/http/deps.js';
+import type { WebAuthnSettings } from '../../cloud/webauthn/settings.js';
 import type { Role } from '../../cloud/store/schema.js';
 
 export interface TestClock {
@@ -41,16 +38,27 @@ export function testClock(start = Date.UTC(2026, 8, 7, 8, 0, 0)): TestClock {
   return fn;
 }
 
-/** The relying party the tests' software authenticator talks to. */
-export const TEST_WEBAUTHN: WebAuthnSettings = {
-  rpId: 'attendance.uni.example',
-  rpName: 'Classroom attendance (test)',
-  origins: ['https://attendance.uni.example'],
-  window: DEFAULT_WINDOW,
-  challengeTtlS: DEFAULT_CHALLENGE_TTL_S,
+/** The relying party the tests' software authenticator talks to (set through the environment). */
+const TEST_RP_ENV = {
+  ATTENDANCE_RP_ID: 'attendance.uni.example',
+  ATTENDANCE_RP_NAME: 'Classroom attendance (test)',
+  ATTENDANCE_ORIGINS: 'https://attendance.uni.example',
 };
+export const TEST_WEBAUTHN: WebAuthnSettings = loadCloudConfig(TEST_RP_ENV).webauthn;
+
+export interface HarnessOptions {
+  clock?: TestClock;
+  /** The cloud's logger (default: silent, or TEST_LOG_LEVEL). */
+  logger?: Logger;
+  /** Settings on top of the harness's own, as the environment would give them (e.g. ATTENDANCE_TIMEZONE). */
+  env?: Record<string, string>;
+  /** Adjusts the configuration after it is read (e.g. TLS material held in memory). */
+  configure?: (config: CloudConfig) => CloudConfig;
+}
 
 export interface CloudHarness {
+  /** The cloud as `cloud/main.ts` composes it (no HTTP server: requests go through supertest). */
+  cloud: ComposedCloud;
   app: App;
   deps: AppDeps;
   store: Store;
@@ -61,61 +69,50 @@ export interface CloudHarness {
   close(): Promise<void>;
 }
 
-async function openTestStore(): Promise<{ store: Store; cleanup: () => Promise<void> }> {
+/** A database of its own for each harness: a fresh SQLite file, or a fresh PostgreSQL schema. */
+async function testDatabase(dir: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const pgUrl = process.env.TEST_DATABASE_URL;
-  if (pgUrl) {
-    const schema = `t_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: pgUrl });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
-    const url = new URL(pgUrl);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    const store = openStore(url.toString());
-    return {
-      store,
-      cleanup: async () => {
-        await store.close();
-        const c = new pg.Client({ connectionString: pgUrl });
-        await c.connect();
-        await c.query(`drop schema ${schema} cascade`);
-        await c.end();
-      },
-    };
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'att-cloud-'));
-  const store = openStore(`sqlite:${path.join(dir, 'attendance.db')}`);
+  if (!pgUrl) return { url: `sqlite:${path.join(dir, 'attendance.db')}`, drop: async () => {} };
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  const url = new URL(pgUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
   return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: pgUrl });
+      await c.connect();
+      await c.query(`drop schema ${schema} cascade`);
+      await c.end();
     },
   };
 }
 
-export async function createCloudHarness(opts: { appOptions?: AppOptions; deps?: Partial<AppDeps>; clock?: TestClock } = {}): Promise<CloudHarness> {
-  const { store, cleanup } = await openTestStore();
-  await migrateToLatest(store);
+export async function createCloudHarness(opts: HarnessOptions = {}): Promise<CloudHarness> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'att-cloud-'));
+  const database = await testDatabase(dir);
   const clock = opts.clock ?? testClock();
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const deps: AppDeps = {
-    store,
-    tokens: createTokenService(randomBytes(32), 86_400, clock),
-    logger,
-    clock,
-    loginLimiter: createLoginLimiter(5, 900, clock),
-    metrics: createMetrics(),
-    events: new CloudEvents(logger),
-    verifiedLookup: createVerifiedLookup(opts.deps?.webauthn?.window ?? TEST_WEBAUTHN.window, clock),
-    webauthn: TEST_WEBAUTHN,
-    settings: { timezone: 'UTC', openRegistration: true, trustProxy: false, tokenTtlS: 3600 },
-    ...opts.deps,
+  const env = {
+    ATTENDANCE_DATA_DIR: dir,
+    DATABASE_URL: database.url,
+    MQTT_DISABLED: 'true',
+    ATTENDANCE_TOKEN_TTL_S: '86400',
+    ATTENDANCE_LOGIN_MAX_ATTEMPTS: '5',
+    ATTENDANCE_LOGIN_WINDOW_S: '900',
+    ...TEST_RP_ENV,
+    ...opts.env,
   };
-  const app = createApp(deps, opts.appOptions);
+  const loaded = loadCloudConfig(env);
+  const config = opts.configure ? opts.configure(loaded) : loaded;
+  const cloud = await composeCloud(config, { logger: opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), clock });
+  const { app, deps, store } = cloud;
   const callback = app.koa.callback();
   let n = 0;
   return {
+    cloud,
     app,
     deps,
     store,
@@ -129,6 +126,10 @@ export async function createCloudHarness(opts: { appOptions?: AppOptions; deps?:
       const { token } = await deps.tokens.issue({ id: u.id, role });
       return { id: u.id, email, password, auth: { Authorization: `Bearer ${token}` } };
     },
-    close: cleanup,
+    async close() {
+      await cloud.stop();
+      await database.drop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

@@ -1,10 +1,9 @@
 /** Liveness, readiness and Prometheus metrics. Plain Koa routes: no auth, no secrets inside. */
 import type Router from '@koa/router';
 import type { AppDeps } from '../deps.js';
+import type { RouteTable } from '../route.js';
 
-export type ReadinessCheck = () => Promise<{ name: string; ok: boolean; detail?: string }>;
-
-export function healthRoutes(router: Router, deps: AppDeps, extraChecks: ReadinessCheck[]): void {
+export function healthRoutes(_routes: RouteTable, deps: AppDeps, router: Router): void {
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
@@ -17,13 +16,6 @@ export function healthRoutes(router: Router, deps: AppDeps, extraChecks: Readine
     } catch (err) {
       deps.logger.warn({ err }, 'readiness: database ping failed');
       checks.push({ name: 'database', ok: false, detail: 'database unreachable' });
-    }
-    for (const check of extraChecks) {
-      try {
-        checks.push(await check());
-      } catch {
-        checks.push({ name: 'check', ok: false, detail: 'check failed' });
-      }
     }
     const ok = checks.every((c) => c.ok);
     ctx.status = ok ? 200 : 503;

@@ -48,10 +48,9 @@ function expectedTokenCache(max = 4096) {
   };
 }
 
-export function studentRoutes(routes: RouteTable, deps: AppDeps): void {
+export function studentRoutes(routes: RouteTable, deps: AppDeps): () => void {
   const { store, clock, metrics, events } = deps;
   const tokensOf = expectedTokenCache();
-  // Its listeners live as long as the process: the app has no stop hook to close it from.
   const context = createSubmissionContext(store, events);
   const writer = store.submissions.writer();
 
@@ -118,4 +117,6 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): void {
       };
     },
   );
+
+  return () => context.close();
 }
