@@ -117,7 +117,7 @@ async function startLatency(cloud: RunningCloud, api: CloudApi, adminToken: stri
     const start = await api.must<{ session_id: string; gateway: { state: string } }>(201, 'POST', '/api/v1/teacher/session/start', { token: c.teacher.token, body: { course_id: c.courseId, room_id: c.roomId, period_s: 60 } });
     const answered = performance.now();
     const key = deriveSessionKey(secret, start.session_id);
-    const heard = await phones.waitFor((f) => f.roomCode === c.roomCode && f.token === tokenForWindow(key, f.window).toString('hex'), 5000, 'the new session on air');
+    const heard = await phones.waitFor((f) => f.roomCode === c.roomCode && f.token === tokenForWindow(key, f.w).toString('hex'), 5000, 'the new session on air');
     if (run >= 3) {
       // Warm-up runs excluded. firstHeardAt is wall-clock ms from the scan report.
       toHeard.push(heard.firstHeardAt - tappedWall);

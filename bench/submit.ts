@@ -63,7 +63,7 @@ async function load(info: ServerInfo, label: string) {
     if (!keys.length) return { body: JSON.stringify({ frame: '01'.repeat(17), rssi: -60 }) };
     const room = keys[Math.floor(i / students) % keys.length]!;
     const w = windowIndex(Date.now(), info.periodS!);
-    return { body: JSON.stringify({ frame: encodeFrame({ roomCode: room.roomCode, window: w, token: tokenForWindow(room.key, w) }).toString('hex'), rssi: -60 }), auth: info.auth![i % students] };
+    return { body: JSON.stringify({ frame: encodeFrame({ roomCode: room.roomCode, w, token: tokenForWindow(room.key, w) }).toString('hex'), rssi: -60 }), auth: info.auth![i % students] };
   };
   // Warm up (JIT, SQLite page cache) before measuring.
   const warmEnd = Date.now() + 1500;

@@ -30,7 +30,7 @@ export class OnAirEncoder {
   }
 
   sessionPayload(sessionId: string, w: number): AdvertisingPayload {
-    const frame = encodeFrame({ roomCode: this.id.roomCode, window: w, token: this.token(sessionId, w) });
+    const frame = encodeFrame({ roomCode: this.id.roomCode, w, token: this.token(sessionId, w) });
     return { advertisingData: advertisingData(frame, this.id.companyId), scanResponse: scanResponseData(this.id.localName) };
   }
 

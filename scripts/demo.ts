@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     const r = await api.call<{ status?: string; error?: { code: string } }>('POST', '/api/v1/student/token/submit', { token: who.token, body: { frame: f.frame, rssi: f.rssi } });
     const outcome = r.body.status ?? r.body.error?.code ?? String(r.status);
     log.push(outcome);
-    say(`  ${who.fullName.padEnd(18)} window ${f.window}: ${outcome}${note}`);
+    say(`  ${who.fullName.padEnd(18)} window ${f.w}: ${outcome}${note}`);
     return outcome;
   };
   const onTime = [ada, alan, katherine, donald];
@@ -94,11 +94,11 @@ async function main(): Promise<void> {
     if (f.roomCode !== c.roomCode) return;
     if (!firstFrame) {
       firstFrame = f;
-      say(`phones hear room ${f.roomCode} window ${f.window} ${Date.now() - tapped} ms after the tap`);
+      say(`phones hear room ${f.roomCode} window ${f.w} ${Date.now() - tapped} ms after the tap`);
     }
     for (const s of onTime) void submit(s, f);
     // Frances and Edsger walk in after the late threshold: they hear only windows starting later.
-    const windowStartedAfter = f.window * PERIOD_S * 1000 - (sessionStartedAt ?? Date.now());
+    const windowStartedAfter = f.w * PERIOD_S * 1000 - (sessionStartedAt ?? Date.now());
     if (windowStartedAfter >= LATE_AFTER_S * 1000) for (const s of late) void submit(s, f, ' (arrived late)');
   });
   tapped = Date.now();

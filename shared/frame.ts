@@ -9,7 +9,8 @@ export const FRAME_BYTES = 17;
 
 export interface Frame {
   roomCode: number;
-  window: number;
+  /** The window index w (docs/protocol.md). */
+  w: number;
   token: Buffer;
 }
 
@@ -28,12 +29,12 @@ function assertUint32(name: string, value: number): void {
 
 export function encodeFrame(frame: Frame): Buffer {
   assertUint32('room_code', frame.roomCode);
-  assertUint32('window', frame.window);
+  assertUint32('window', frame.w);
   if (frame.token.length !== TOKEN_BYTES) throw new FrameError(`token must be ${TOKEN_BYTES} bytes, got ${frame.token.length}`);
   const out = Buffer.alloc(FRAME_BYTES);
   out[0] = FRAME_VERSION;
   out.writeUInt32BE(frame.roomCode, 1);
-  out.writeUInt32BE(frame.window, 5);
+  out.writeUInt32BE(frame.w, 5);
   Buffer.from(frame.token).copy(out, 9);
   return out;
 }
@@ -42,7 +43,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   if (bytes.length !== FRAME_BYTES) throw new FrameError(`frame must be ${FRAME_BYTES} bytes, got ${bytes.length}`);
   const buf = Buffer.from(bytes);
   if (buf[0] !== FRAME_VERSION) throw new FrameError(`unsupported frame version 0x${buf[0]!.toString(16).padStart(2, '0')}`);
-  return { roomCode: buf.readUInt32BE(1), window: buf.readUInt32BE(5), token: Buffer.from(buf.subarray(9, 17)) };
+  return { roomCode: buf.readUInt32BE(1), w: buf.readUInt32BE(5), token: Buffer.from(buf.subarray(9, 17)) };
 }
 
 const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;

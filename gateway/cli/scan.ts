@@ -20,7 +20,7 @@ export interface ScanOptions {
 export function describeReport(r: ScanReport, companyId: number): Record<string, unknown> | null {
   const frame = findAttendanceFrame(r.advertisingData, companyId);
   if (frame) {
-    return { address: r.address, rssi: r.rssi, room_code: frame.roomCode, w: frame.window, token: frame.token.toString('hex'), at: new Date(r.at).toISOString() };
+    return { address: r.address, rssi: r.rssi, room_code: frame.roomCode, w: frame.w, token: frame.token.toString('hex'), at: new Date(r.at).toISOString() };
   }
   const idle = findIdleFrame(r.advertisingData, companyId);
   return idle ? { address: r.address, rssi: r.rssi, room_code: idle.roomCode, w: null, idle: true, at: new Date(r.at).toISOString() } : null;

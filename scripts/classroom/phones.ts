@@ -13,7 +13,7 @@ import type { Air } from '../../gateway/ble/virtual/air.js';
 
 export interface HeardFrame {
   roomCode: number;
-  window: number;
+  w: number;
   token: string;
   /** The 17-byte frame, hex: what the student app submits. */
   frame: string;
@@ -44,7 +44,7 @@ export class PhoneListener {
     if (!f) return;
     const frame = encodeFrame(f).toString('hex');
     if (!this.heard.has(frame)) {
-      const heard: HeardFrame = { roomCode: f.roomCode, window: f.window, token: f.token.toString('hex'), frame, rssi: report.rssi, firstHeardAt: report.at };
+      const heard: HeardFrame = { roomCode: f.roomCode, w: f.w, token: f.token.toString('hex'), frame, rssi: report.rssi, firstHeardAt: report.at };
       this.heard.set(frame, heard);
       this.latestByRoom.set(f.roomCode, heard);
       for (const wake of this.waiters) wake();

@@ -19,7 +19,7 @@ import { ROOM_CODE, payloadForWindow, testLogger, windowsOfSession } from './cla
 
 interface ChildMessage {
   type: string;
-  window?: number;
+  w?: number;
   roomCode?: number;
   token?: string;
   rssi?: number;
@@ -71,7 +71,7 @@ describe('virtual air between processes', () => {
         const report = reports.find((candidate) => candidate.address === 'c0:ff:ee:00:03:01');
         return report ? findAttendanceFrame(report.advertisingData) : undefined;
       }, 5_000, 'a report from the gateway process');
-      expect(frame).toEqual({ roomCode: ROOM_CODE, window: w, token: payloadForWindow(w!).advertisingData.subarray(16) });
+      expect(frame).toEqual({ roomCode: ROOM_CODE, w, token: payloadForWindow(w!).advertisingData.subarray(16) });
     } finally {
       await scanner.stop();
     }
@@ -86,7 +86,7 @@ describe('virtual air between processes', () => {
     await advertiser.start();
     try {
       advertiser.setPayload(payloadForWindow(w!));
-      const heard = await eventually(() => fromPhone.find((message) => message.type === 'frame' && message.window === w), 10_000, 'the phone to hear the frame');
+      const heard = await eventually(() => fromPhone.find((message) => message.type === 'frame' && message.w === w), 10_000, 'the phone to hear the frame');
       expect(heard).toMatchObject({
         address: 'c0:ff:ee:00:03:03',
         roomCode: ROOM_CODE,

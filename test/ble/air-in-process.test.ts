@@ -44,12 +44,12 @@ afterAll(async () => {
   await air.close();
 });
 
-function framesHeard(since: number): Array<{ window: number; token: string; rssi: number }> {
+function framesHeard(since: number): Array<{ w: number; token: string; rssi: number }> {
   return reports
     .filter((report) => report.at >= since && report.address === GATEWAY_ADDRESS)
     .flatMap((report) => {
       const frame = findAttendanceFrame(report.advertisingData);
-      return frame && frame.roomCode === ROOM_CODE ? [{ window: frame.window, token: frame.token.toString('hex'), rssi: report.rssi }] : [];
+      return frame && frame.roomCode === ROOM_CODE ? [{ w: frame.w, token: frame.token.toString('hex'), rssi: report.rssi }] : [];
     });
 }
 
@@ -65,7 +65,7 @@ describe('virtual air, one process', () => {
     }, 5_000, 'three reports of the frame');
     const expectedToken = payload.advertisingData.subarray(16).toString('hex');
     for (const frame of heard) {
-      expect(frame).toMatchObject({ window: w, token: expectedToken });
+      expect(frame).toMatchObject({ w, token: expectedToken });
       expect(frame.rssi).toBeGreaterThanOrEqual(-69);
       expect(frame.rssi).toBeLessThanOrEqual(-65);
     }
@@ -77,7 +77,7 @@ describe('virtual air, one process', () => {
     const [, next] = windowsOfSession(10, 2);
     const since = Date.now();
     advertiser.setPayload(payloadForWindow(next!));
-    await eventually(() => framesHeard(since).some((frame) => frame.window === next), 5_000, 'the next window on air');
+    await eventually(() => framesHeard(since).some((frame) => frame.w === next), 5_000, 'the next window on air');
   });
 
   it('scans again after the phone\'s adapter goes down and comes back', async () => {
@@ -87,7 +87,7 @@ describe('virtual air, one process', () => {
     await eventually(() => !scannerController.linkLayer().scanEnabled && scannerStates.includes('poweredOff'), 3_000, 'scanner poweredOff');
     const since = Date.now();
     scannerController.powerUp();
-    await eventually(() => framesHeard(since).some((frame) => frame.window === w), 5_000, 'reports after the adapter returned');
+    await eventually(() => framesHeard(since).some((frame) => frame.w === w), 5_000, 'reports after the adapter returned');
   });
 
   it('hears nothing from the gateway after it stops advertising', async () => {

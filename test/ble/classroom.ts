@@ -23,7 +23,7 @@ export function windowsOfSession(periodS: number, count: number): number[] {
 export function payloadForWindow(w: number): AdvertisingPayload {
   const token = tokenForWindow(deriveSessionKey(ROOM_SECRET, SESSION_ID), w);
   return {
-    advertisingData: advertisingData(encodeFrame({ roomCode: ROOM_CODE, window: w, token })),
+    advertisingData: advertisingData(encodeFrame({ roomCode: ROOM_CODE, w, token })),
     scanResponse: scanResponseData(LOCAL_NAME),
   };
 }

@@ -18,7 +18,7 @@ describe('noble advertisement re-encoding', () => {
       txPowerLevel: -4,
     });
     expect(bytes.subarray(0, 2 + manufacturerData.length).toString('hex')).toBe('14ffffff01000123450059e2c006c9a0994e042a82');
-    expect(findAttendanceFrame(bytes)).toEqual({ roomCode: ROOM_CODE, window: 5890752, token: Buffer.from('06c9a0994e042a82', 'hex') });
+    expect(findAttendanceFrame(bytes)).toEqual({ roomCode: ROOM_CODE, w: 5890752, token: Buffer.from('06c9a0994e042a82', 'hex') });
     const structures = parseAdStructures(bytes).map((ad) => [ad.type, ad.data.toString('hex')]);
     expect(structures).toContainEqual([0x07, payload.scanResponse.subarray(2, 18).toString('hex')]);
     expect(structures).toContainEqual([0x09, Buffer.from('ATT 101').toString('hex')]);

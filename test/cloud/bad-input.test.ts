@@ -50,7 +50,7 @@ describe('submissions that must be refused', () => {
     ['token of another session in the same room', () => ({ frame: frameAt(f, otherSid, PERIOD, now()) }), 422, 'token_invalid'],
     ['token of another room for this room code', () => {
       const w = windowIndex(now(), PERIOD);
-      return { frame: encodeFrame({ roomCode: f.roomCode, window: w, token: tokenForWindow(deriveSessionKey(other.roomSecret, sid), w) }).toString('hex') };
+      return { frame: encodeFrame({ roomCode: f.roomCode, w, token: tokenForWindow(deriveSessionKey(other.roomSecret, sid), w) }).toString('hex') };
     }, 422, 'token_invalid'],
     ['a room of a course the student is not in', () => ({ frame: frameAt(other, otherSid, PERIOD, now()) }), 403, 'not_enrolled'],
     ['window from the past', () => ({ frame: frameAt(f, sid, PERIOD, now() - 3 * 60_000) }), 422, 'window_expired'],

@@ -58,7 +58,7 @@ describe('broker outage mid-session', () => {
     const start = await w.api.call<{ session_id: string; gateway: { state: string } }>('POST', '/api/v1/teacher/session/start', { token: c.teacher.token, body: { course_id: c.courseId, room_id: c.roomId, period_s: PERIOD_S } });
     expect(start.body.gateway.state).toBe('confirmed');
     const sessionId = start.body.session_id;
-    const isOurs = (f: { roomCode: number; window: number; token: string }) => f.roomCode === c.roomCode && f.token === expectedToken(gw.roomSecret, sessionId, f.window);
+    const isOurs = (f: { roomCode: number; w: number; token: string }) => f.roomCode === c.roomCode && f.token === expectedToken(gw.roomSecret, sessionId, f.w);
     // Dennis's and Margaret's phones submit every new frame they hear, for the whole class.
     const answers: string[] = [];
     const submitBoth = (f: { frame: string }) => {
@@ -73,7 +73,7 @@ describe('broker outage mid-session', () => {
     await waitGateway(w, gw.gatewayId, () => true, 1000, 'the API'); // HTTP is unaffected
 
     // The gateway rotates on its own and students keep submitting over HTTP.
-    const offlineWindow = await w.phones.waitFor((f) => isOurs(f) && f.window === first.window + 1, (PERIOD_S + 3) * 1000, 'a window advertised while offline');
+    const offlineWindow = await w.phones.waitFor((f) => isOurs(f) && f.w === first.w + 1, (PERIOD_S + 3) * 1000, 'a window advertised while offline');
     await new Promise((r) => setTimeout(r, 300));
     expect(answers.filter((a) => a === 'accepted').length).toBeGreaterThanOrEqual(4); // both windows, both students
     await new Promise((r) => setTimeout(r, 1500)); // a heartbeat or two more in the outbox
@@ -89,7 +89,7 @@ describe('broker outage mid-session', () => {
 
     await eventually(() => gatewayOutboxDepth() === 0, 40_000, "the gateway's outbox to drain", 200);
     const onGateway = gatewayTokenLog(sessionId);
-    expect(onGateway.map((r) => r.w)).toEqual(expect.arrayContaining([first.window, offlineWindow.window]));
+    expect(onGateway.map((r) => r.w)).toEqual(expect.arrayContaining([first.w, offlineWindow.w]));
     // Every rotation the gateway put on air, also those while offline, reached the cloud once (the envelope's `at` is when it went on air).
     const inCloud = await w.cloud.store.db.selectFrom('ingested_events').select('at').where('gateway_id', '=', gw.gatewayId).where('type', '=', 'token.rotated')
       .where('at', '>=', onGateway[0]!.advertised_from).orderBy('at').execute();
@@ -145,7 +145,7 @@ describe('broker outage mid-session', () => {
       const list = await w.api.must<{ items: Array<{ session_id: string; source: string; state: string }> }>(200, 'GET', `/api/v1/teacher/sessions?course_id=${c.courseId}`, { token: c.teacher.token });
       return list.items.find((s) => s.source === 'timetable' && s.state === 'live') ?? false;
     }, 30_000, 'the gateway session in the cloud', 200);
-    expect(heard.token).toBe(expectedToken(gw.roomSecret, session.session_id, heard.window));
+    expect(heard.token).toBe(expectedToken(gw.roomSecret, session.session_id, heard.w));
     const current = w.phones.latest(c.roomCode)!;
     expect(['accepted', 'duplicate']).toContain((await submit(w, dennis.token, current.frame)).body.status);
     const end = await w.api.call<{ gateway: { state: string } }>('POST', `/api/v1/teacher/session/${session.session_id}/end`, { token: c.teacher.token });

@@ -32,7 +32,7 @@ describe('a remote session on a gateway process', () => {
     expect(start.status).toBe(201);
     expect(start.body.gateway.state).toBe('confirmed');
     const sessionId = start.body.session_id;
-    const isOurs = (f: { roomCode: number; window: number; token: string }) => f.roomCode === c.roomCode && f.token === expectedToken(gw.roomSecret, sessionId, f.window);
+    const isOurs = (f: { roomCode: number; w: number; token: string }) => f.roomCode === c.roomCode && f.token === expectedToken(gw.roomSecret, sessionId, f.w);
 
     const first = await w.phones.waitFor(isOurs, 5000, "the session's token on air");
     expect(first.firstHeardAt - tapped).toBeLessThan(1000);
@@ -48,7 +48,7 @@ describe('a remote session on a gateway process', () => {
     expect((await submit(w, barbara.token, forged)).body.error?.code).toBe('token_invalid');
 
     // Window 2, after the rotation the gateway does by itself: Barbara arrives, Edsger never does.
-    const second = await w.phones.waitFor((f) => isOurs(f) && f.window === first.window + 1, (PERIOD_S + 3) * 1000, 'the next window');
+    const second = await w.phones.waitFor((f) => isOurs(f) && f.w === first.w + 1, (PERIOD_S + 3) * 1000, 'the next window');
     for (const s of [ada, alan, barbara]) expect((await submit(w, s.token, second.frame)).body.status).toBe('accepted');
 
     const end = await w.api.call<{ gateway: { state: string }; counts: Record<string, number> }>('POST', `/api/v1/teacher/session/${sessionId}/end`, { token: c.teacher.token });
@@ -96,7 +96,7 @@ describe('a timetable slot', () => {
       if (!session) await new Promise((r) => setTimeout(r, 100));
     }
     expect(session).toBeDefined();
-    const heard = await w.phones.waitFor((f) => f.roomCode === c.roomCode && f.token === expectedToken(gw.roomSecret, session!.session_id, f.window), 5000, 'the timetable session on air');
+    const heard = await w.phones.waitFor((f) => f.roomCode === c.roomCode && f.token === expectedToken(gw.roomSecret, session!.session_id, f.w), 5000, 'the timetable session on air');
     expect((await submit(w, c.students[0]!.token, heard.frame)).body.status).toBe('accepted');
     const end = await w.api.call<{ gateway: { state: string } }>('POST', `/api/v1/teacher/session/${session!.session_id}/end`, { token: c.teacher.token });
     expect(end.status).toBe(200);

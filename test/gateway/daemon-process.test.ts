@@ -74,7 +74,7 @@ describe('gateway daemon process', () => {
     const config = writeGatewayConfig(dir, { mqtt_url: broker.url });
     const sessionId = uuidv7();
     const key = deriveSessionKey(Buffer.from(ROOM_SECRET_HEX, 'hex'), sessionId);
-    const expectedAd = (w: number) => advertisingData(encodeFrame({ roomCode: ROOM_CODE, window: w, token: tokenForWindow(key, w) })).toString('hex');
+    const expectedAd = (w: number) => advertisingData(encodeFrame({ roomCode: ROOM_CODE, w, token: tokenForWindow(key, w) })).toString('hex');
 
     const first = spawnGateway(config);
     await cloud.waitFor((o) => o.statuses.some((s) => s.state === 'online'), 20_000, 'online');

@@ -25,7 +25,7 @@ import { ROOM_CODE, ROOM_SECRET_HEX, classroomConfig } from './classroom.js';
 const PREFIX = 'att/v1';
 const sessionId = uuidv7();
 const key = deriveSessionKey(Buffer.from(ROOM_SECRET_HEX, 'hex'), sessionId);
-const expectedAd = (w: number) => advertisingData(encodeFrame({ roomCode: ROOM_CODE, window: w, token: tokenForWindow(key, w) }));
+const expectedAd = (w: number) => advertisingData(encodeFrame({ roomCode: ROOM_CODE, w, token: tokenForWindow(key, w) }));
 
 let broker: AedesBroker;
 let cloud: CloudObserver;

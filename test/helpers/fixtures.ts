@@ -40,5 +40,5 @@ export async function setupCourse(h: CloudHarness, opts: { students?: number; po
 export function frameAt(f: Pick<CourseFixture, 'roomCode' | 'roomSecret'>, sessionId: string, periodS: number, atMs: number): string {
   const w = windowIndex(atMs, periodS);
   const token = tokenForWindow(deriveSessionKey(f.roomSecret, sessionId), w);
-  return encodeFrame({ roomCode: f.roomCode, window: w, token }).toString('hex');
+  return encodeFrame({ roomCode: f.roomCode, w, token }).toString('hex');
 }

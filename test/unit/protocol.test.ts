@@ -25,7 +25,7 @@ describe('golden vectors', () => {
     const key = deriveSessionKey(SECRET, SESSION);
     expect(windowIndex(ms, period)).toBe(w);
     expect(tokenForWindow(key, w).toString('hex')).toBe(token);
-    expect(encodeFrame({ roomCode: ROOM, window: w, token: tokenForWindow(key, w) }).toString('hex')).toBe(frame);
+    expect(encodeFrame({ roomCode: ROOM, w, token: tokenForWindow(key, w) }).toString('hex')).toBe(frame);
   });
   it('builds the on-air advertising data', () => {
     const frame = Buffer.from(VECTORS[0]![4], 'hex');
@@ -54,11 +54,11 @@ describe('windows', () => {
 describe('frame codec', () => {
   it('round-trips every valid frame', () => {
     fc.assert(
-      fc.property(fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffffffff }), fc.uint8Array({ minLength: 8, maxLength: 8 }), (roomCode, window, token) => {
-        const bytes = encodeFrame({ roomCode, window, token: Buffer.from(token) });
+      fc.property(fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffffffff }), fc.uint8Array({ minLength: 8, maxLength: 8 }), (roomCode, w, token) => {
+        const bytes = encodeFrame({ roomCode, w, token: Buffer.from(token) });
         const back = decodeFrame(bytes);
         expect(back.roomCode).toBe(roomCode);
-        expect(back.window).toBe(window);
+        expect(back.w).toBe(w);
         expect(back.token.equals(Buffer.from(token))).toBe(true);
       }),
     );
@@ -68,9 +68,9 @@ describe('frame codec', () => {
     expect(() => decodeFrame(Buffer.alloc(17))).toThrow(/unsupported frame version 0x00/);
     expect(() => decodeFrameHex('zz')).toThrow(FrameError);
     expect(() => decodeFrameHex('01' + '00'.repeat(15) + '0')).toThrow(/34 hex characters/);
-    expect(() => encodeFrame({ roomCode: -1, window: 0, token: Buffer.alloc(8) })).toThrow(/room_code/);
-    expect(() => encodeFrame({ roomCode: 1, window: 2 ** 32, token: Buffer.alloc(8) })).toThrow(/window/);
-    expect(() => encodeFrame({ roomCode: 1, window: 1, token: Buffer.alloc(7) })).toThrow(/token/);
+    expect(() => encodeFrame({ roomCode: -1, w: 0, token: Buffer.alloc(8) })).toThrow(/room_code/);
+    expect(() => encodeFrame({ roomCode: 1, w: 2 ** 32, token: Buffer.alloc(8) })).toThrow(/window/);
+    expect(() => encodeFrame({ roomCode: 1, w: 1, token: Buffer.alloc(7) })).toThrow(/token/);
   });
   it('never throws anything but FrameError on arbitrary input', () => {
     fc.assert(
@@ -119,7 +119,7 @@ describe('advertisement parsing', () => {
     const frame = Buffer.from(VECTORS[2]![4], 'hex');
     const found = findAttendanceFrame(advertisingData(frame));
     expect(found?.roomCode).toBe(ROOM);
-    expect(found?.window).toBe(5890753);
+    expect(found?.w).toBe(5890753);
     expect(findAttendanceFrame(advertisingData(frame, 0x004c))).toBeNull();
     // An iBeacon-like payload: Apple company id, not ours.
     expect(findAttendanceFrame(Buffer.from('0201061aff4c000215' + '00'.repeat(21), 'hex'))).toBeNull();

@@ -70,7 +70,7 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): () => void {
       const receivedAt = clock();
       let frame: Frame;
       try {
-        frame = 'frame' in body ? decodeFrameHex(body.frame.toLowerCase()) : { roomCode: body.room_code, window: body.window, token: parseHex('token', body.token.toLowerCase(), TOKEN_BYTES) };
+        frame = 'frame' in body ? decodeFrameHex(body.frame.toLowerCase()) : { roomCode: body.room_code, w: body.window, token: parseHex('token', body.token.toLowerCase(), TOKEN_BYTES) };
       } catch (e) {
         if (e instanceof FrameError) refuse(400, 'frame_invalid', e.message);
         throw e;
@@ -81,14 +81,14 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): () => void {
       if (!(await context.isEnrolled(course.id, user.id, receivedAt))) refuse(403, 'not_enrolled', 'you are not enrolled in the course of this session');
       const verdict = validateSubmission(
         { startedAt: session.started_at, endedAt: session.ended_at, periodS: session.period_s, graceS: course.grace_s },
-        tokensOf(session.id, room.secret), frame.window, frame.token, receivedAt,
+        tokensOf(session.id, room.secret), frame.w, frame.token, receivedAt,
       );
       // Every window or token refusal is well-formed input the server will not accept: 422.
       if (!verdict.ok) refuse(422, verdict.code, verdict.message);
-      const { added, windowsSeen } = await writer.record({ sessionId: session.id, studentId: user.id, w: frame.window, receivedAt, rssi: body.rssi ?? null, via: 'app' });
+      const { added, windowsSeen } = await writer.record({ sessionId: session.id, studentId: user.id, w: frame.w, receivedAt, rssi: body.rssi ?? null, via: 'app' });
       metrics.submissions.inc({ result: added ? 'accepted' : 'duplicate' });
       // record() resolves once the row has committed (its batch's transaction included).
-      if (added) events.emit('submission.accepted', { session_id: session.id, student_id: user.id, w: frame.window, at: receivedAt });
+      if (added) events.emit('submission.accepted', { session_id: session.id, student_id: user.id, w: frame.w, at: receivedAt });
       return {
         status: added ? ('accepted' as const) : ('duplicate' as const),
         session_id: session.id,

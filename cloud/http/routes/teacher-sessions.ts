@@ -106,7 +106,7 @@ export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
       ctx.set('Cache-Control', 'no-store');
       return {
         room_code: room.room_code, window: w, token: token.toString('hex'),
-        frame: encodeFrame({ roomCode: room.room_code, window: w, token }).toString('hex'),
+        frame: encodeFrame({ roomCode: room.room_code, w, token }).toString('hex'),
         valid_until: iso(windowEndMs(w, session.period_s))!,
       };
     },
