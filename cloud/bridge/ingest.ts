@@ -66,7 +66,6 @@ const GATEWAY_CACHE_MS = 1000;
 
 export class EventIngest {
   private readonly gateways = new Map<string, { gateway: Gateway; at: number }>();
-  private readonly sessionRooms = new Map<string, string>();
 
   constructor(private readonly deps: IngestDeps) {}
 
@@ -222,24 +221,12 @@ export class EventIngest {
   }
 
   /** The session must exist and belong to the gateway's room: a gateway reports only on its own room. */
-  private async sessionInRoom(gateway: Gateway, sessionId: string) {
-    const session = await this.store.sessions.get(sessionId);
+  /** The session an event names, refused unless it is known and belongs to the gateway's room. */
+  private async sessionInRoom(repos: Repositories, gateway: Gateway, sessionId: string): Promise<Session> {
+    const session = await repos.sessions.get(sessionId);
     if (!session) throw new Rejection('unknown_session', `session ${sessionId} is not known to the cloud`);
     if (session.room_id !== gateway.room_id) throw new Rejection('wrong_room', `session ${sessionId} belongs to another room`);
     return session;
-  }
-
-  /** Like sessionInRoom for the room only; a session never changes room, so the answer is cached. */
-  private async checkSessionRoom(tx: Repositories, gateway: Gateway, sessionId: string): Promise<void> {
-    let roomId = this.sessionRooms.get(sessionId);
-    if (roomId === undefined) {
-      const row = await tx.sessions.get(sessionId);
-      if (!row) throw new Rejection('unknown_session', `session ${sessionId} is not known to the cloud`);
-      roomId = row.room_id;
-      if (this.sessionRooms.size > 10_000) this.sessionRooms.clear();
-      this.sessionRooms.set(sessionId, roomId);
-    }
-    if (roomId !== gateway.room_id) throw new Rejection('wrong_room', `session ${sessionId} belongs to another room`);
   }
 
   /** Sessions the gateway started (timetable, offline, operator) appear in the cloud with its id. */
@@ -268,7 +255,7 @@ export class EventIngest {
   }
 
   private async sessionEnded(gateway: Gateway, d: EventData<'session.ended'>, receivedAt: number): Promise<SessionFact> {
-    const session = await this.sessionInRoom(gateway, d.session_id);
+    const session = await this.sessionInRoom(this.store, gateway, d.session_id);
     if (session.state !== 'live') return null; // ended in the cloud first (teacher), or a repeat
     const course = await this.store.courses.get(session.course_id);
     if (!course) throw new Error(`session ${session.id} names no course`);
@@ -282,7 +269,7 @@ export class EventIngest {
 
   /** Checked and deduplicated like every event; nothing else is stored (the gateway records what it advertised itself). */
   private async tokenRotated(tx: Repositories, gateway: Gateway, d: EventData<'token.rotated'>): Promise<void> {
-    await this.checkSessionRoom(tx, gateway, d.session_id);
+    await this.sessionInRoom(tx, gateway, d.session_id);
   }
 
   private async commandResult(tx: Repositories, gateway: Gateway, d: EventData<'command.result'>, receivedAt: number, after: Array<() => void>): Promise<void> {

@@ -7,17 +7,25 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Store } from '../store/db.js';
-import type { PurgeCounts } from '../store/webauthn.js';
 
 const DAY_MS = 86_400_000;
 /** 03:17 local time: off the hour so many installations do not hit shared databases together. */
 export const RETENTION_SCHEDULE = '17 3 * * *';
 
-export type { PurgeCounts };
+export interface PurgeCounts {
+  submissions: number;
+  verifications: number;
+  challenges: number;
+}
 
 /** One purge, in one transaction: raw data of sessions ended over `retentionDays` ago, expired challenges. */
 export function purgeRawData(store: Store, now: number, retentionDays: number): Promise<PurgeCounts> {
-  return store.webauthn.purgeRawData(now - retentionDays * DAY_MS, now);
+  const endedBefore = now - retentionDays * DAY_MS;
+  return store.transaction(async (tx) => ({
+    submissions: await tx.submissions.purgeEndedBefore(endedBefore),
+    verifications: await tx.webauthn.purgeVerificationsEndedBefore(endedBefore),
+    challenges: await tx.webauthn.purgeExpiredChallenges(now),
+  }));
 }
 
 export interface RetentionJobOptions {
@@ -44,7 +52,7 @@ export interface RetentionJob {
 export function startRetentionJob(opts: RetentionJobOptions): RetentionJob {
   const { store, logger, clock, retentionDays } = opts;
   async function runOnce(): Promise<PurgeCounts | null> {
-    const { ran, result } = await store.webauthn.withJobLock(store.dialect, 'retention', () => purgeRawData(store, clock(), retentionDays));
+    const { ran, result } = await store.withJobLock('retention', () => purgeRawData(store, clock(), retentionDays));
     if (!ran || !result) {
       logger.info('retention purge skipped: another instance holds the lock');
       return null;

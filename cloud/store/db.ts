@@ -20,6 +20,11 @@ export interface Store extends Repositories {
   close(): Promise<void>;
   /** Runs `fn` in one transaction: everything it does through `tx` commits or rolls back together. */
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` only if no other cloud instance holds the named job lock (an advisory lock on
+   * PostgreSQL; SQLite has one instance, so always).
+   */
+  withJobLock<T>(name: string, fn: () => Promise<T>): Promise<{ ran: boolean; result?: T }>;
   /** For migrations, tests and benchmarks only; product code goes through the repositories. */
   readonly db: Kysely<Database>;
 }
@@ -44,6 +49,7 @@ function storeOn(db: Kysely<Database>, dialect: Dialect, ping: () => Promise<voi
     ping,
     close: () => db.destroy(),
     transaction: (fn) => unitOfWork(db, (tx) => fn(tx)),
+    withJobLock: (name, fn) => dialect.withJobLock(db, name, fn),
   };
 }
 

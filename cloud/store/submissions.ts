@@ -15,6 +15,13 @@ export interface SessionForRoom {
 export class SubmissionRepository {
   constructor(private readonly db: Queryable) {}
 
+  /** Deletes the raw submissions of sessions that ended before `endedBefore`; returns how many. */
+  async purgeEndedBefore(endedBefore: number): Promise<number> {
+    const oldSessions = this.db.selectFrom('sessions').select('id').where('state', '=', 'ended').where('ended_at', '<', endedBefore);
+    const res = await this.db.deleteFrom('submissions').where('session_id', 'in', oldSessions).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
   /**
    * The session a token for `roomCode` belongs to at `now`: the live one, or one that ended less
    * than its course's grace period ago (a student who heard the last window just before the end).

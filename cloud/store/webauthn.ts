@@ -3,9 +3,8 @@
  * verification verdicts. The ceremonies themselves live in cloud/webauthn/; nothing stored here
  * is biometric (docs/privacy.md).
  */
-import type { Dialect } from './dialect.js';
 import { isUniqueViolation } from './errors.js';
-import { unitOfWork, type Queryable } from './repositories.js';
+import type { Queryable } from './repositories.js';
 import type { CredentialStatus, StoredChallenge, StoredCredential, User, Verification } from './schema.js';
 
 /** Another row already holds this authenticator credential ID (the unique index). */
@@ -13,12 +12,6 @@ export class CredentialTakenError extends Error {}
 
 /** A credential with its student, as staff see it. */
 export type CredentialWithStudent = StoredCredential & Pick<User, 'email' | 'full_name'>;
-
-export interface PurgeCounts {
-  submissions: number;
-  verifications: number;
-  challenges: number;
-}
 
 export class WebAuthnRepository {
   constructor(private readonly db: Queryable) {}
@@ -158,22 +151,16 @@ export class WebAuthnRepository {
    * core table; their delete sits here so the purge stays one unit of work (it belongs with the
    * submission repository once that has a purge of its own).
    */
-  purgeRawData(endedBefore: number, now: number): Promise<PurgeCounts> {
-    return unitOfWork(this.db, async (_tx, trx) => {
-      const oldSessions = trx.selectFrom('sessions').select('id').where('state', '=', 'ended').where('ended_at', '<', endedBefore);
-      const subs = await trx.deleteFrom('submissions').where('session_id', 'in', oldSessions).executeTakeFirst();
-      const vers = await trx.deleteFrom('verifications').where('session_id', 'in', oldSessions).executeTakeFirst();
-      // An expired challenge can no longer be answered, so nothing is lost by deleting it at once.
-      const chal = await trx.deleteFrom('webauthn_challenges').where('expires_at', '<=', now).executeTakeFirst();
-      return { submissions: Number(subs.numDeletedRows), verifications: Number(vers.numDeletedRows), challenges: Number(chal.numDeletedRows) };
-    });
+  /** Deletes the verification records of sessions that ended before `endedBefore`; returns how many. */
+  async purgeVerificationsEndedBefore(endedBefore: number): Promise<number> {
+    const oldSessions = this.db.selectFrom('sessions').select('id').where('state', '=', 'ended').where('ended_at', '<', endedBefore);
+    const res = await this.db.deleteFrom('verifications').where('session_id', 'in', oldSessions).executeTakeFirst();
+    return Number(res.numDeletedRows);
   }
 
-  /**
-   * Runs `fn` only if no other cloud instance holds the named job lock (the dialect's advisory
-   * lock on PostgreSQL; always on SQLite). Here because the lock needs the database handle.
-   */
-  withJobLock<T>(dialect: Dialect, name: string, fn: () => Promise<T>): Promise<{ ran: boolean; result?: T }> {
-    return dialect.withJobLock(this.db, name, fn);
+  /** Deletes expired challenges: one can no longer be answered, so nothing is lost. */
+  async purgeExpiredChallenges(now: number): Promise<number> {
+    const res = await this.db.deleteFrom('webauthn_challenges').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(res.numDeletedRows);
   }
 }
