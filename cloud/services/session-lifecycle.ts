@@ -20,47 +20,43 @@ export interface SessionLifecycleDeps {
   store: Store;
   events: CloudEvents;
   verifiedLookup: VerifiedLookup;
-  /** Read at each call (the composition root may attach the hub after building the app); absent without MQTT. */
+  /** The gateway hub; absent with MQTT disabled (then nobody is asked). */
   gateways?: SessionGateways;
 }
 
 export interface SessionChange {
   session: Session;
-  /** The room gateway's answer; null when there is no gateway link or none was asked. */
+  /** The room gateway's answer; null when there is no gateway link. */
   gateway: GatewayAck | null;
-}
-
-/**
- * `confirm: false` is for changes the gateway itself reported: it already knows, so it is not
- * sent a command.
- */
-export interface ChangeOptions {
-  confirm?: boolean;
 }
 
 export class SessionLifecycle {
   constructor(private readonly deps: SessionLifecycleDeps) {}
 
   /** Starts a session; throws RoomBusyError (cloud/store/sessions.ts) when the room has a live one. */
-  async start(input: StartSessionInput, opts: ChangeOptions = {}): Promise<SessionChange> {
+  async start(input: StartSessionInput): Promise<SessionChange> {
     const session = await this.deps.store.sessions.start(input);
     this.deps.events.emit('session.started', session);
-    return { session, gateway: await this.confirm(session, 'session.start', opts) };
+    return { session, gateway: await this.confirm(session, 'session.start') };
   }
 
   /**
    * Ends a live session, writing every enrolled student's decision and the audit row in one
    * transaction. Null when the session was no longer live (someone else ended it first).
    */
-  async end(input: Omit<EndSessionInput, 'verifiedLookup'>, opts: ChangeOptions = {}): Promise<SessionChange | null> {
+  async end(input: Omit<EndSessionInput, 'verifiedLookup'>): Promise<SessionChange | null> {
     const ended = await this.deps.store.sessions.end({ ...input, verifiedLookup: this.deps.verifiedLookup });
     if (!ended) return null;
     this.deps.events.emit('session.ended', ended);
-    return { session: ended, gateway: await this.confirm(ended, 'session.end', opts) };
+    return { session: ended, gateway: await this.confirm(ended, 'session.end') };
   }
 
-  private async confirm(session: Session, command: SessionCommand, opts: ChangeOptions): Promise<GatewayAck | null> {
-    if (opts.confirm === false || !this.deps.gateways) return null;
+  /**
+   * Only for changes made in the cloud: sessions a gateway started or ended itself arrive through
+   * the ingest (cloud/bridge/ingest.ts), which commits and emits them and never sends them back.
+   */
+  private async confirm(session: Session, command: SessionCommand): Promise<GatewayAck | null> {
+    if (!this.deps.gateways) return null;
     return this.deps.gateways.sessionCommand(session, command);
   }
 }

@@ -84,7 +84,8 @@ export class GatewayStore {
 
   /**
    * Deletes history older than `retentionMs`: closed advertised-window rows and processed command ids.
-   * The cloud holds its own copy (token.rotated events); the SD card must not fill up over years.
+   * The cloud does not need the history (it checks tokens against the room secret and its own
+   * clock); it is kept here for operators for 90 days, and the SD card must not fill up over years.
    * Command ids are kept far longer than any broker would redeliver a command.
    */
   prune(nowMs: number, retentionMs = 90 * 24 * 3600 * 1000): { advertisedWindows: number; commands: number } {
