@@ -132,6 +132,15 @@ describe('bleno advertiser on the virtual controller', () => {
     expect(controller.linkLayer().advertisingData).toEqual(payload.advertisingData);
   });
 
+  /** Clears the enable fault and checks the advertiser reaches the air with `advertisingData` and reports in sync. */
+  async function expectRecoveryOnceFaultClears(advertisingData: Buffer): Promise<void> {
+    const applied = once(advertiser, 'applied');
+    controller.setFault(Opcode.LeSetAdvertiseEnable, null);
+    await applied;
+    expect(controller.linkLayer()).toMatchObject({ advertisingEnabled: true, advertisingData });
+    expect(advertiser.health().inSync).toBe(true);
+  }
+
   it('records the error and retries with backoff when the controller refuses to advertise', async () => {
     controller.setFault(Opcode.LeSetAdvertiseEnable, { status: STATUS_COMMAND_DISALLOWED });
     const payload = payloadForWindow(windowsOfSession(10, 9)[8]!);
@@ -140,11 +149,7 @@ describe('bleno advertiser on the virtual controller', () => {
     expect(error).toMatch(/Command Disallowed/);
     expect(advertiser.health().inSync).toBe(false);
 
-    const applied = once(advertiser, 'applied');
-    controller.setFault(Opcode.LeSetAdvertiseEnable, null);
-    await applied;
-    expect(controller.linkLayer()).toMatchObject({ advertisingEnabled: true, advertisingData: payload.advertisingData });
-    expect(advertiser.health().inSync).toBe(true);
+    await expectRecoveryOnceFaultClears(payload.advertisingData);
   });
 
   it('re-sends when the controller silently swallows the enable command', async () => {
@@ -154,11 +159,7 @@ describe('bleno advertiser on the virtual controller', () => {
     await eventually(() => /did not confirm/.test(advertiser.health().lastError ?? ''), 4_000, 'the confirmation timeout');
     expect(advertiser.health().inSync).toBe(false);
 
-    const applied = once(advertiser, 'applied');
-    controller.setFault(Opcode.LeSetAdvertiseEnable, null);
-    await applied;
-    expect(controller.linkLayer()).toMatchObject({ advertisingEnabled: true, advertisingData: payload.advertisingData });
-    expect(advertiser.health().inSync).toBe(true);
+    await expectRecoveryOnceFaultClears(payload.advertisingData);
   });
 
   it('refuses a second adapter in the same process (bleno is a singleton)', async () => {

@@ -12,34 +12,30 @@ const b64url = (max: number) => z.string().min(1).max(max).regex(/^[A-Za-z0-9_-]
 // Credential IDs are at most 1023 bytes (L2 §5.8.3) → 1364 base64url characters.
 const credentialId = b64url(1364);
 
-export const registrationResponseIn = z.object({
+/** The PublicKeyCredential envelope both ceremonies share; `response` is the ceremony's own part. */
+const publicKeyCredential = <R extends z.ZodRawShape>(response: R) => z.object({
   id: credentialId,
   rawId: credentialId,
   type: z.literal('public-key'),
   authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
   clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
-  response: z.object({
-    clientDataJSON: b64url(4096),
-    attestationObject: b64url(64 * 1024),
-    transports: z.array(z.string().max(32)).max(8).optional(),
-    authenticatorData: b64url(16 * 1024).optional(),
-    publicKey: b64url(4096).optional(),
-    publicKeyAlgorithm: z.number().int().optional(),
-  }),
+  response: z.object(response),
+});
+
+export const registrationResponseIn = publicKeyCredential({
+  clientDataJSON: b64url(4096),
+  attestationObject: b64url(64 * 1024),
+  transports: z.array(z.string().max(32)).max(8).optional(),
+  authenticatorData: b64url(16 * 1024).optional(),
+  publicKey: b64url(4096).optional(),
+  publicKeyAlgorithm: z.number().int().optional(),
 }).describe('The PublicKeyCredential from navigator.credentials.create(), as credential.toJSON()');
 
-export const authenticationResponseIn = z.object({
-  id: credentialId,
-  rawId: credentialId,
-  type: z.literal('public-key'),
-  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
-  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
-  response: z.object({
-    clientDataJSON: b64url(4096),
-    authenticatorData: b64url(16 * 1024),
-    signature: b64url(1024),
-    userHandle: b64url(128).optional(),
-  }),
+export const authenticationResponseIn = publicKeyCredential({
+  clientDataJSON: b64url(4096),
+  authenticatorData: b64url(16 * 1024),
+  signature: b64url(1024),
+  userHandle: b64url(128).optional(),
 }).describe('The PublicKeyCredential from navigator.credentials.get(), as credential.toJSON()');
 
 /** WebAuthn options JSON, passed to PublicKeyCredential.parse{Creation,Request}OptionsFromJSON(). */
