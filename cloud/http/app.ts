@@ -6,7 +6,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { AppDeps } from './deps.js';
-import { errorMiddleware } from './errors.js';
+import { bodyParserError, errorMiddleware } from './errors.js';
 import { RouteTable } from './route.js';
 import { routeModules } from './modules.js';
 
@@ -42,7 +42,7 @@ export function createApp(deps: AppDeps): App {
       textLimit: '1mb',
       jsonStrict: true,
       onError: (err) => {
-        throw err;
+        throw bodyParserError(err);
       },
     }),
   );

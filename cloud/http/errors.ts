@@ -25,12 +25,21 @@ export const conflict = (code: string, message: string, details?: unknown) => ne
 export const unprocessable = (code: string, message: string, details?: unknown) => new HttpError(422, code, message, details);
 
 /** Errors thrown by the body parser (co-body / raw-body) carry a status and a type. */
-function fromParserError(err: { status?: number; type?: string; message?: string }): HttpError | null {
+function fromStatusError(err: { status?: number; type?: string; message?: string }): HttpError | null {
   if (typeof err.status !== 'number' || err.status < 400 || err.status >= 500) return null;
   if (err.type === 'entity.too.large') return new HttpError(413, 'payload_too_large', 'request body is too large');
   if (err.type === 'entity.parse.failed' || err.message?.includes('JSON')) return new HttpError(400, 'malformed_json', 'request body is not valid JSON');
   if (err.status === 415) return new HttpError(415, 'unsupported_media_type', 'unsupported content type');
   return new HttpError(err.status, 'bad_request', err.message ?? 'bad request');
+}
+
+/**
+ * Whatever the body parser throws is the client's body at fault, never a bug: a status error from
+ * co-body / raw-body keeps its status; anything else (zlib failing on a truncated or invalid
+ * `Content-Encoding: gzip | deflate | br` body) is a 400.
+ */
+export function bodyParserError(err: unknown): HttpError {
+  return fromStatusError(err as never) ?? new HttpError(400, 'malformed_body', 'request body could not be decoded (check Content-Encoding)');
 }
 
 export function errorMiddleware(logger: Logger) {
@@ -44,7 +53,7 @@ export function errorMiddleware(logger: Logger) {
         throw new HttpError(405, 'method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}`, undefined, { Allow: String(ctx.response.get('Allow')) });
       }
     } catch (err) {
-      const http = err instanceof HttpError ? err : fromParserError(err as never);
+      const http = err instanceof HttpError ? err : fromStatusError(err as never);
       if (http) {
         ctx.status = http.status;
         for (const [k, v] of Object.entries(http.headers)) ctx.set(k, v);

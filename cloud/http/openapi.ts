@@ -50,6 +50,7 @@ function errorCodes(spec: RouteSpec): Map<number, Set<string>> {
   if (spec.body || spec.query || spec.params) add(400, 'validation_error');
   if (spec.body) {
     add(400, 'malformed_json');
+    add(400, 'malformed_body');
     add(413, 'payload_too_large');
     add(415, 'unsupported_media_type');
   }

@@ -13,7 +13,7 @@ import { iso } from '../views.js';
 import { id } from '../schemas.js';
 import { sendCsv, toCsv, wantsCsv, type CsvColumn } from '../csv.js';
 import { attendancePercentage, studentPercentages, trendSeries, type StudentPercentage, type TrendBucket } from '../../domain/analytics.js';
-import { addDays, daysBetween, isLocalDate, localDateOf, localDateRange, monthDays } from '../../domain/analytics-calendar.js';
+import { FIRST_DATE, LAST_DATE, addDays, daysBetween, isLocalDate, localDateOf, localDateRange, monthDays } from '../../domain/analytics-calendar.js';
 import type { Course } from '../../store/schema.js';
 
 const TEACHER = ['teacher', 'admin'] as const;
@@ -21,8 +21,10 @@ const TEACHER = ['teacher', 'admin'] as const;
 export const MAX_TREND_DAYS = 366;
 const DEFAULT_TREND_DAYS = 28;
 
-const localDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD').refine(isLocalDate, 'is not a calendar date');
-const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month YYYY-MM');
+const localDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
+  .refine(isLocalDate, `is not a calendar date from ${FIRST_DATE} to ${LAST_DATE}`);
+const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month YYYY-MM')
+  .refine((m) => monthDays(m) !== null, `is not a month from ${FIRST_DATE.slice(0, 7)} to ${LAST_DATE.slice(0, 7)}`);
 const format = z.enum(['json', 'csv']).optional().describe('csv answers text/csv (also chosen by `Accept: text/csv`)');
 const counts = { present: z.number().int(), late: z.number().int(), absent: z.number().int(), excused: z.number().int() };
 const rate = z.number().nullable().describe('(present + late) / (present + late + absent) × 100, 2 decimals; null when nothing counts');
@@ -63,6 +65,7 @@ const trendColumns: CsvColumn<TrendBucket>[] = (
 ).map((k) => ({ header: k, value: (r: TrendBucket) => r[k] }));
 
 const courseRefOf = (c: Course) => ({ id: c.id, code: c.code, name: c.name });
+const withinCalendar = (date: string) => (date < FIRST_DATE ? FIRST_DATE : date > LAST_DATE ? LAST_DATE : date);
 
 /** Returns the JSON body, or answers CSV on ctx (then the route table leaves the body alone). */
 function answer<T>(ctx: Context, fmt: 'json' | 'csv' | undefined, json: unknown, csv: { filename: string; columns: readonly CsvColumn<T>[]; rows: readonly T[] }): unknown {
@@ -93,7 +96,8 @@ export function analyticsRoutes(routes: RouteTable, deps: AppDeps): void {
       if (query.period === 'semester') {
         const term = course.term_id ? await store.courses.getTerm(course.term_id) : undefined;
         if (!term) throw new HttpError(422, 'no_term', 'the course has no term; ask for period=month');
-        days = { from: term.starts_on, to: term.ends_on };
+        // A term is any ISO date pair; the calendar has no day outside FIRST_DATE … LAST_DATE to count.
+        days = { from: withinCalendar(term.starts_on), to: withinCalendar(term.ends_on) };
       } else {
         days = monthDays(query.month ?? today().slice(0, 7))!;
       }
@@ -144,6 +148,8 @@ export function analyticsRoutes(routes: RouteTable, deps: AppDeps): void {
     async ({ user, query, ctx }) => {
       const to = query.to ?? (query.from ? addDays(query.from, DEFAULT_TREND_DAYS - 1) : today());
       const from = query.from ?? addDays(to, -(DEFAULT_TREND_DAYS - 1));
+      // A default end or start can fall off the calendar (from=9999-12-31 alone).
+      if (!isLocalDate(from) || !isLocalDate(to)) throw badRequest('invalid_range', `the range must lie within ${FIRST_DATE} … ${LAST_DATE}`, { from, to });
       const span = daysBetween(from, to) + 1;
       if (span < 1) throw badRequest('invalid_range', 'from must not be after to', { from, to });
       if (span > MAX_TREND_DAYS) throw badRequest('range_too_long', `the range spans ${span} days; at most ${MAX_TREND_DAYS} are allowed`, { from, to });
