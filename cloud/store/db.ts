@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as SqliteDatabaseLike } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase as SqliteDatabaseLike } from 'kysely';
 import type { Database } from './schema.js';
 import { dialectFor, type Dialect } from './dialect.js';
 import { createRepositories, unitOfWork, type Repositories } from './repositories.js';
@@ -17,6 +17,8 @@ export interface Store extends Repositories {
   readonly dialect: Dialect;
   /** Cheap liveness query for /readyz. */
   ping(): Promise<void>;
+  /** Commits one write (the readiness_probe row): fails when the database reads but refuses writes (disk full, read-only). */
+  probeWrite(now: number): Promise<void>;
   close(): Promise<void>;
   /** Runs `fn` in one transaction: everything it does through `tx` commits or rolls back together. */
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
@@ -47,6 +49,9 @@ function storeOn(db: Kysely<Database>, dialect: Dialect, ping: () => Promise<voi
     db,
     dialect,
     ping,
+    probeWrite: async (now) => {
+      await sql`update readiness_probe set written_at = ${now} where id = 1`.execute(db);
+    },
     close: () => db.destroy(),
     transaction: (fn) => unitOfWork(db, (tx) => fn(tx)),
     withJobLock: (name, fn) => dialect.withJobLock(db, name, fn),
