@@ -58,8 +58,22 @@ function storeOn(db: Kysely<Database>, dialect: Dialect, ping: () => Promise<voi
   };
 }
 
+/**
+ * The database holds room secrets: a directory the cloud creates is 0700 and a database file it
+ * creates is 0600, whatever the umask. SQLite gives the -wal and -shm files the mode of the
+ * database file, so they are 0600 too. Existing files keep the mode their owner chose.
+ */
+function createPrivately(file: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  try {
+    fs.closeSync(fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
 function openSqlite(file: string): Store {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') createPrivately(file);
   const native = new SqliteDatabase(file);
   native.pragma('journal_mode = WAL');
   native.pragma('synchronous = NORMAL');
