@@ -8,6 +8,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { isValidTimeZone } from '../shared/time-zone.js';
 import { rpIdFitsOrigin, type WebAuthnSettings } from './webauthn/settings.js';
+import type { LoginLimits } from './auth/login-limiter.js';
+import { parseProxyTrust, type ProxyTrust } from './http/client-address.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalString = z.string().trim().min(1).optional();
@@ -42,8 +44,19 @@ const envSchema = z
     ATTENDANCE_TOKEN_TTL_S: z.coerce.number().int().min(60).max(86_400).default(3600),
     ATTENDANCE_OPEN_REGISTRATION: z.enum(['0', '1', 'true', 'false']).default('true').transform((v) => v === '1' || v === 'true'),
     ATTENDANCE_LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
+    ATTENDANCE_LOGIN_MAX_PER_ACCOUNT: z.coerce.number().int().min(1).max(10_000).default(20),
+    ATTENDANCE_LOGIN_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000).default(50),
     ATTENDANCE_LOGIN_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(900),
-    ATTENDANCE_TRUST_PROXY: z.enum(['0', '1', 'true', 'false']).default('false').transform((v) => v === '1' || v === 'true'),
+    ATTENDANCE_LOGIN_MAX_WAIT_S: z.coerce.number().int().min(1).max(86_400).default(900),
+    ATTENDANCE_REGISTER_MAX_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(30),
+    ATTENDANCE_TRUST_PROXY: z.string().default('false').transform((v, ctx) => {
+      try {
+        return parseProxyTrust(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
     ATTENDANCE_RP_ID: z.string().trim().toLowerCase().regex(/^[a-z0-9.-]+$/, 'must be a domain name such as attendance.uni.example').default('localhost'),
     ATTENDANCE_RP_NAME: z.string().trim().min(1).max(64).default('Classroom attendance'),
     // WebAuthn origins: https web origins, http://localhost for development, and Android app
@@ -107,8 +120,11 @@ export interface CloudConfig {
   jwtSecretFile: string;
   tokenTtlS: number;
   openRegistration: boolean;
-  login: { maxAttempts: number; windowS: number };
-  trustProxy: boolean;
+  login: LoginLimits;
+  /** Self-registrations per client network in any rolling hour. */
+  registerMaxPerHour: number;
+  /** How far X-Forwarded-For is trusted (cloud/http/client-address.ts). */
+  trustProxy: ProxyTrust;
   logLevel: string;
   webauthn: WebAuthnSettings;
   /** Raw submissions and verifications of sessions ended longer ago are deleted (docs/privacy.md). */
@@ -161,7 +177,14 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv = process.env): CloudConf
     jwtSecretFile: e.ATTENDANCE_JWT_SECRET_FILE ?? path.join(dataDir, 'jwt-secret'),
     tokenTtlS: e.ATTENDANCE_TOKEN_TTL_S,
     openRegistration: e.ATTENDANCE_OPEN_REGISTRATION,
-    login: { maxAttempts: e.ATTENDANCE_LOGIN_MAX_ATTEMPTS, windowS: e.ATTENDANCE_LOGIN_WINDOW_S },
+    login: {
+      perPair: e.ATTENDANCE_LOGIN_MAX_ATTEMPTS,
+      perAccount: e.ATTENDANCE_LOGIN_MAX_PER_ACCOUNT,
+      perAddress: e.ATTENDANCE_LOGIN_MAX_PER_ADDRESS,
+      windowS: e.ATTENDANCE_LOGIN_WINDOW_S,
+      maxWaitS: e.ATTENDANCE_LOGIN_MAX_WAIT_S,
+    },
+    registerMaxPerHour: e.ATTENDANCE_REGISTER_MAX_PER_HOUR,
     trustProxy: e.ATTENDANCE_TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     webauthn: {

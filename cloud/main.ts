@@ -16,6 +16,7 @@ import { ensureFirstAdmin } from './services/first-admin.js';
 import { loadOrCreateSigningKey } from './auth/keys.js';
 import { createTokenService } from './auth/jwt.js';
 import { createLoginLimiter } from './auth/login-limiter.js';
+import { createRegistrationLimiter } from './auth/registration-limiter.js';
 import { createMetrics } from './metrics.js';
 import { CloudEvents } from './events.js';
 import { createVerifiedLookup } from './webauthn/verified-lookup.js';
@@ -77,7 +78,8 @@ export async function composeCloud(config: CloudConfig, opts: CloudOptions = {})
     tokens: createTokenService(loadOrCreateSigningKey(config.jwtSecretFile), config.tokenTtlS, clock),
     logger: logger.child({ module: 'http' }),
     clock,
-    loginLimiter: createLoginLimiter(config.login.maxAttempts, config.login.windowS, clock),
+    loginLimiter: createLoginLimiter(config.login, clock),
+    registrationLimiter: createRegistrationLimiter(config.registerMaxPerHour, clock),
     metrics,
     events,
     verifiedLookup,

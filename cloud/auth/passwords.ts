@@ -1,6 +1,10 @@
 /**
  * Password hashing with scrypt (node:crypto). Stored as `scrypt$N$r$p$salt$hash` (base64) so the
  * parameters can be raised later without breaking existing hashes.
+ *
+ * scrypt runs in libuv's thread pool (4 threads by default), first come first served. New hashes
+ * (registration, new passwords) therefore run one at a time, so a flood of registrations holds at
+ * most one thread and a login's check never queues behind it.
  */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
@@ -15,9 +19,21 @@ function scrypt(password: string, salt: Buffer, keyLen: number, opts: ScryptOpti
   });
 }
 
+/** Runs `fn`s one at a time, in order. */
+function oneAtATime(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (fn) => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+const newHashes = oneAtATime();
+
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scrypt(password, salt, KEY_LEN, { N, r: R, p: P, maxmem: 64 * 1024 * 1024 });
+  const key = await newHashes(() => scrypt(password, salt, KEY_LEN, { N, r: R, p: P, maxmem: 64 * 1024 * 1024 }));
   return `scrypt$${N}$${R}$${P}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 

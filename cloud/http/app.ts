@@ -9,6 +9,7 @@ import type { AppDeps } from './deps.js';
 import { bodyParserError, errorMiddleware } from './errors.js';
 import { RouteTable } from './route.js';
 import { routeModules } from './modules.js';
+import { clientAddressResolver, trustsAnyProxy } from './client-address.js';
 
 export interface App {
   koa: Koa;
@@ -18,10 +19,16 @@ export interface App {
 }
 
 export function createApp(deps: AppDeps): App {
-  const koa = new Koa({ proxy: deps.settings.trustProxy });
+  const koa = new Koa({ proxy: trustsAnyProxy(deps.settings.trustProxy) });
   const router = new Router();
   const routes = new RouteTable(router, deps.tokens);
 
+  // ctx.ip is the client as far as ATTENDANCE_TRUST_PROXY trusts X-Forwarded-For, never its leftmost entry.
+  const clientAddress = clientAddressResolver(deps.settings.trustProxy);
+  koa.use((ctx, next) => {
+    ctx.request.ip = clientAddress(ctx.req.socket.remoteAddress ?? '', ctx.get('X-Forwarded-For'));
+    return next();
+  });
   koa.use(errorMiddleware(deps.logger));
   koa.use(async (ctx, next) => {
     const start = process.hrtime.bigint();

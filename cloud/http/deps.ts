@@ -2,6 +2,8 @@
 import type { Logger } from 'pino';
 import type { TokenService } from '../auth/jwt.js';
 import type { LoginLimiter } from '../auth/login-limiter.js';
+import type { RegistrationLimiter } from '../auth/registration-limiter.js';
+import type { ProxyTrust } from './client-address.js';
 import type { CloudEvents } from '../events.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/db.js';
@@ -16,6 +18,7 @@ export interface AppDeps {
   /** Server time in ms: the only clock that validation trusts. Tests pass a controllable one. */
   clock: () => number;
   loginLimiter: LoginLimiter;
+  registrationLimiter: RegistrationLimiter;
   metrics: Metrics;
   events: CloudEvents;
   verifiedLookup: VerifiedLookup;
@@ -27,5 +30,5 @@ export interface AppDeps {
   webauthn?: WebAuthnSettings;
   /** The room gateways over MQTT; absent with MQTT_DISABLED, then commands only queue. */
   gateways?: GatewayHub;
-  settings: { timezone: string; openRegistration: boolean; trustProxy: boolean; tokenTtlS: number };
+  settings: { timezone: string; openRegistration: boolean; trustProxy: ProxyTrust; tokenTtlS: number };
 }

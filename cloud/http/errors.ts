@@ -23,6 +23,8 @@ export const notFound = (what: string) => new HttpError(404, 'not_found', `${wha
 export const forbidden = (message = 'you are not allowed to do this') => new HttpError(403, 'forbidden', message);
 export const conflict = (code: string, message: string, details?: unknown) => new HttpError(409, code, message, details);
 export const unprocessable = (code: string, message: string, details?: unknown) => new HttpError(422, code, message, details);
+/** A limiter's refusal (login, registration): 429 with the seconds to wait in Retry-After. */
+export const tooManyAttempts = (message: string, retryAfterS: number) => new HttpError(429, 'too_many_attempts', message, undefined, { 'Retry-After': String(retryAfterS) });
 
 /** Errors thrown by the body parser (co-body / raw-body) carry a status and a type. */
 function fromStatusError(err: { status?: number; type?: string; message?: string }): HttpError | null {

@@ -1,6 +1,6 @@
 /** /api/v1/auth: self-registration (students only), login (JSON or OAuth2 password form), me. */
 import { z } from 'zod';
-import { HttpError, conflict, notFound } from '../errors.js';
+import { HttpError, conflict, notFound, tooManyAttempts } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
 import { DuplicateEmailError, publicUser } from '../../store/accounts.js';
@@ -27,10 +27,12 @@ export function authRoutes(routes: RouteTable, deps: AppDeps): void {
       summary: 'Register a student account',
       description: 'Creates a **student** account. Any role or is_teacher field is ignored: teachers and admins are created by an admin.',
       body: registerBody, response: userOut,
-      errors: [[400, 'validation_error'], [403, 'registration_closed'], [409, 'email_taken']],
+      errors: [[400, 'validation_error'], [403, 'registration_closed'], [409, 'email_taken'], [429, 'too_many_attempts']],
     },
-    async ({ body }) => {
+    async ({ body, ctx }) => {
       if (!deps.settings.openRegistration) throw new HttpError(403, 'registration_closed', 'self-registration is disabled; ask an administrator');
+      const registerWait = deps.registrationLimiter.attempt(ctx.ip);
+      if (registerWait > 0) throw tooManyAttempts('too many registrations from this address; try again later', registerWait);
       try {
         return await store.accounts.create({ ...body, role: 'student' }, clock());
       } catch (e) {
@@ -44,22 +46,22 @@ export function authRoutes(routes: RouteTable, deps: AppDeps): void {
     {
       method: 'post', path: '/api/v1/auth/token', tag: 'auth', auth: 'public',
       summary: 'Log in and get an access token',
-      description: 'Accepts JSON `{email, password}` or the OAuth2 password form (`username`, `password`). Repeated failures from one address for one account are answered 429 with Retry-After.',
+      description: 'Accepts JSON `{email, password}` or the OAuth2 password form (`username`, `password`). Repeated failures for an account, from an address, or both, are answered 429 with Retry-After.',
       body: tokenBody, bodyMediaTypes: ['application/x-www-form-urlencoded'], response: tokenOut,
       errors: [[400, 'validation_error'], [401, 'invalid_credentials'], [429, 'too_many_attempts']],
     },
     async ({ body, ctx }) => {
-      const keys = [`${body.email}|${ctx.ip}`];
-      const wait = loginLimiter.retryAfter(keys);
-      if (wait > 0) throw new HttpError(429, 'too_many_attempts', 'too many failed logins; try again later', undefined, { 'Retry-After': String(wait) });
+      const attempt = { account: body.email, address: ctx.ip };
+      const wait = loginLimiter.attempt(attempt);
+      if (wait > 0) throw tooManyAttempts('too many failed logins; try again later', wait);
       const user = await store.accounts.findByEmail(body.email);
       // Verify against a dummy hash for unknown accounts so timing does not reveal which exist.
       const ok = await verifyPassword(body.password, user?.password_hash ?? (await DUMMY_HASH_PROMISE));
       if (!user || !ok) {
-        loginLimiter.recordFailure(keys);
+        loginLimiter.failed(attempt);
         throw new HttpError(401, 'invalid_credentials', 'e-mail or password is wrong', undefined, { 'WWW-Authenticate': 'Bearer realm="attendance"' });
       }
-      loginLimiter.reset(keys);
+      loginLimiter.succeeded(attempt);
       const { token, expiresIn } = await tokens.issue({ id: user.id, role: user.role });
       ctx.set('Cache-Control', 'no-store');
       return { access_token: token, token_type: 'bearer' as const, expires_in: expiresIn };

@@ -6,7 +6,7 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { gatewayClientId } from '../../../shared/mqtt/topics.js';
-import { HttpError, notFound } from '../errors.js';
+import { HttpError, notFound, tooManyAttempts } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
 import type { Gateway, Room } from '../../store/schema.js';
@@ -95,16 +95,17 @@ export function gatewayRoutes(routes: RouteTable, deps: AppDeps): void {
     async ({ body, ctx }) => {
       const endpoint = mqttEndpoint(deps, ctx);
       // Codes carry 80 bits, but a public endpoint still gets the login's brute-force brake.
-      const keys = [`provisioning|${ctx.ip}`];
-      const wait = deps.loginLimiter.retryAfter(keys);
-      if (wait > 0) throw new HttpError(429, 'too_many_attempts', 'too many wrong provisioning codes; try again later', undefined, { 'Retry-After': String(wait) });
+      const attempt = { account: 'gateway provisioning', address: ctx.ip };
+      const wait = deps.loginLimiter.attempt(attempt);
+      if (wait > 0) throw tooManyAttempts('too many wrong provisioning codes; try again later', wait);
       const r = await store.gateways.exchangeProvisioningCode(body.code, clock());
       if (!r.ok) {
-        deps.loginLimiter.recordFailure(keys);
+        deps.loginLimiter.failed(attempt);
         deps.logger.warn({ reason: r.reason }, 'provisioning code refused');
         if (r.reason === 'invalid_code') throw new HttpError(404, 'invalid_code', 'unknown or already used provisioning code');
         throw new HttpError(410, r.reason, r.reason === 'code_expired' ? 'the provisioning code has expired' : 'this gateway was provisioned again; ask for a new code');
       }
+      deps.loginLimiter.succeeded(attempt);
       await store.audit.record({ at: clock(), actorId: null, action: 'gateway.code_exchanged', target: r.gateway.id, details: { room_id: r.room.id } });
       ctx.set('Cache-Control', 'no-store');
       return credentials(r.gateway, r.room, r.secret, endpoint);
