@@ -1,14 +1,29 @@
 /**
- * Retention (docs/privacy.md): raw evidence is kept only as long as it can still matter. Every
- * night we delete, for sessions that ended more than N days ago, the accepted token submissions
- * and the verification records, and every challenge past its expiry. The attendance decisions
- * (status, presence, verified flag, reasons, overrides) and enrolled public keys stay.
+ * Retention (docs/privacy.md, docs/operations.md "Retention"): raw evidence is kept only as long
+ * as it can still matter. Every night we delete, for sessions that ended more than N days ago, the
+ * accepted token submissions and the verification records, and every challenge past its expiry.
+ * The attendance decisions (status, presence, verified flag, reasons, overrides) and enrolled
+ * public keys stay. The cloud's own event history is bounded in the same purge: gateway event ids
+ * past their dedupe horizon and commands settled long ago.
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Store } from '../store/db.js';
 
 const DAY_MS = 86_400_000;
+/**
+ * How long an ingested event id is remembered, so a gateway's resend is recognised. A gateway
+ * resends an event whose PUBACK it never saw when it reconnects, however long it was away; 180
+ * days outlasts any break a room's gateway sits unplugged through with events in its outbox.
+ */
+export const EVENT_ID_RETENTION_DAYS = 180;
+/**
+ * Heartbeats: 1,440 a day per gateway, and a repeat only rewrites the gateway's last reported
+ * state, which the next heartbeat rewrites again; a week covers any reconnect resend.
+ */
+export const HEARTBEAT_ID_RETENTION_DAYS = 7;
+/** Settled gateway commands are kept as history for as long as event ids. */
+export const SETTLED_COMMAND_RETENTION_DAYS = EVENT_ID_RETENTION_DAYS;
 /** 03:17 local time: off the hour so many installations do not hit shared databases together. */
 export const RETENTION_SCHEDULE = '17 3 * * *';
 
@@ -16,15 +31,22 @@ export interface PurgeCounts {
   submissions: number;
   verifications: number;
   challenges: number;
+  ingestedEvents: number;
+  commands: number;
 }
 
-/** One purge, in one transaction: raw data of sessions ended over `retentionDays` ago, expired challenges. */
+/**
+ * One purge, in one transaction: raw data of sessions ended over `retentionDays` ago, expired
+ * challenges, event ids past their horizon, long-settled commands.
+ */
 export function purgeRawData(store: Store, now: number, retentionDays: number): Promise<PurgeCounts> {
   const endedBefore = now - retentionDays * DAY_MS;
   return store.transaction(async (tx) => ({
     submissions: await tx.submissions.purgeEndedBefore(endedBefore),
     verifications: await tx.webauthn.purgeVerificationsEndedBefore(endedBefore),
     challenges: await tx.webauthn.purgeExpiredChallenges(now),
+    ingestedEvents: await tx.gateways.purgeIngestedBefore(now - HEARTBEAT_ID_RETENTION_DAYS * DAY_MS, now - EVENT_ID_RETENTION_DAYS * DAY_MS),
+    commands: await tx.commands.purgeSettledBefore(now - SETTLED_COMMAND_RETENTION_DAYS * DAY_MS),
   }));
 }
 

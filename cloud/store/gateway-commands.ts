@@ -104,6 +104,16 @@ export class GatewayCommandRepository {
     return Number(res.numUpdatedRows) === 1 ? { ...cmd, state: 'cancelled', result_at: now, error_code: 'withdrawn' } : null;
   }
 
+  /**
+   * Deletes commands settled (confirmed, failed, cancelled) before `before`. Only pending commands
+   * are ever published again, so a settled one is history; a late repeated result for a deleted
+   * command finds no row and is ignored, as for any unknown id. Returns how many were deleted.
+   */
+  async purgeSettledBefore(before: number): Promise<number> {
+    const res = await this.db.deleteFrom('gateway_commands').where('state', '<>', 'pending').where('result_at', '<', before).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
   /** The session's newest command of a type. */
   forSession(sessionId: string, type: CommandType): Promise<GatewayCommand | undefined> {
     return this.db.selectFrom('gateway_commands').selectAll().where('session_id', '=', sessionId).where('type', '=', type).orderBy('created_at', 'desc').orderBy('seq', 'desc').limit(1).executeTakeFirst();

@@ -142,6 +142,21 @@ export class GatewayRepository {
     return (await this.db.selectFrom('ingested_events').select('id').where('id', '=', eventId).executeTakeFirst()) !== undefined;
   }
 
+  /**
+   * Forgets event ids first received before the horizons (retention, docs/operations.md
+   * "Retention"): heartbeats, whose repeat only rewrites the gateway's last state, before
+   * `heartbeatsBefore`; every other event before `othersBefore`. Returns how many were deleted.
+   */
+  async purgeIngestedBefore(heartbeatsBefore: number, othersBefore: number): Promise<number> {
+    const res = await this.db.deleteFrom('ingested_events')
+      .where((eb) => eb.or([
+        eb.and([eb('type', '=', 'heartbeat'), eb('received_at', '<', heartbeatsBefore)]),
+        eb.and([eb('type', '<>', 'heartbeat'), eb('received_at', '<', othersBefore)]),
+      ]))
+      .executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
   /** Records an event id; false when it was already recorded (a repeat: apply nothing). */
   async recordIngested(event: IngestedEvent): Promise<boolean> {
     const res = await this.db.insertInto('ingested_events').values(event).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
