@@ -13,6 +13,8 @@ import { parseProxyTrust, type ProxyTrust } from './http/client-address.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalString = z.string().trim().min(1).optional();
+/** Default of ATTENDANCE_GATEWAY_START_TOLERANCE_S. */
+export const DEFAULT_GATEWAY_START_TOLERANCE_S = 300;
 
 const envSchema = z
   .object({
@@ -37,6 +39,7 @@ const envSchema = z
     MQTT_PUBLIC_URL: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'must be an mqtt:// or mqtts:// URL').optional(),
     MQTT_CLIENT_ID: z.string().regex(/^cloud-[A-Za-z0-9_.-]{1,60}$/, 'must start with cloud- (the broker requires it)').optional(),
     MQTT_ACK_TIMEOUT_MS: z.coerce.number().int().min(0).max(30_000).default(2000),
+    ATTENDANCE_GATEWAY_START_TOLERANCE_S: z.coerce.number().int().min(10).max(3600).default(DEFAULT_GATEWAY_START_TOLERANCE_S),
     ATTENDANCE_TIMEZONE: z.string().default('UTC').refine(isValidTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin' }),
     ATTENDANCE_ADMIN_EMAIL: z.email().optional(),
     ATTENDANCE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
@@ -107,6 +110,8 @@ export interface MqttConfig {
   clientId: string;
   /** How long a session start/end waits for the room gateway's confirmation. */
   ackTimeoutMs: number;
+  /** How far a gateway's reported session times may be from the cloud's clock, after its measured skew (cloud/bridge/gateway-session-checks.ts). */
+  gatewayStartToleranceMs: number;
 }
 
 export interface CloudConfig {
@@ -171,6 +176,7 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv = process.env): CloudConf
       publicUrl: e.MQTT_PUBLIC_URL ?? null,
       clientId: e.MQTT_CLIENT_ID ?? `cloud-${os.hostname().replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 40) || 'host'}`,
       ackTimeoutMs: e.MQTT_ACK_TIMEOUT_MS,
+      gatewayStartToleranceMs: e.ATTENDANCE_GATEWAY_START_TOLERANCE_S * 1000,
     },
     timezone: e.ATTENDANCE_TIMEZONE,
     admin: e.ATTENDANCE_ADMIN_EMAIL && e.ATTENDANCE_ADMIN_PASSWORD ? { email: e.ATTENDANCE_ADMIN_EMAIL.toLowerCase(), password: e.ATTENDANCE_ADMIN_PASSWORD } : null,

@@ -14,7 +14,7 @@ import { guarded } from '../shared/guarded.js';
 import { uuidv7 } from '../shared/ids.js';
 import { isValidTimeZone } from '../shared/time-zone.js';
 import type { GatewayEvents } from './events.js';
-import { localTime, minutesOf } from './local-time.js';
+import { localTime, minutesOf } from '../shared/local-time.js';
 import type { RuntimeConfig } from './runtime-config.js';
 import type { SessionManager } from './sessions.js';
 import { KV } from './store/kv.js';

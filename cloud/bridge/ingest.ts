@@ -12,7 +12,9 @@
  *
  * A session the gateway started or ended is committed here and `session.started` /
  * `session.ended` emitted once, after the commit. The hub is not asked: nothing goes back to the
- * gateway that reported it.
+ * gateway that reported it. Its course, room and times are checked first
+ * (gateway-session-checks.ts); a refused one is recorded like any refusal, so a redelivery is not
+ * refused again.
  */
 import type { Logger } from 'pino';
 import { parseEvent, type EventData, type EventType } from '../../shared/mqtt/messages.js';
@@ -23,6 +25,8 @@ import type { Store } from '../store/db.js';
 import type { Repositories } from '../store/repositories.js';
 import type { Gateway, GatewayCommand, Room, Session } from '../store/schema.js';
 import { RoomBusyError } from '../store/sessions.js';
+import { DEFAULT_GATEWAY_START_TOLERANCE_S } from '../config.js';
+import { checkGatewayEnd, checkGatewayStart, type Checked, type SessionCheckSettings } from './gateway-session-checks.js';
 import { applyHeartbeat } from './heartbeat.js';
 
 export type IngestOutcome =
@@ -51,6 +55,10 @@ export interface IngestDeps {
   logger: Logger;
   /** Called after a command.result settled a pending command (after the commit). */
   onCommandResult?: (cmd: GatewayCommand) => void;
+  /** The institution's time zone, in which the room's timetable slots are read (default UTC). */
+  timezone?: string;
+  /** ATTENDANCE_GATEWAY_START_TOLERANCE_S in ms: how far a gateway's session times may be from the cloud's clock. */
+  startToleranceMs?: number;
 }
 
 /** The domain event a session event's commit made true, emitted by handleSessionEvent after it. */
@@ -64,10 +72,19 @@ class Rejection extends Error {
 
 const GATEWAY_CACHE_MS = 1000;
 
+/** The time a session check accepted, on the cloud's clock; a refusal becomes the event's rejection. */
+function accepted(c: Checked): number {
+  if (!c.ok) throw new Rejection(c.code, c.message);
+  return c.at;
+}
+
 export class EventIngest {
   private readonly gateways = new Map<string, { gateway: Gateway; at: number }>();
+  private readonly sessionChecks: SessionCheckSettings;
 
-  constructor(private readonly deps: IngestDeps) {}
+  constructor(private readonly deps: IngestDeps) {
+    this.sessionChecks = { timezone: deps.timezone ?? 'UTC', toleranceMs: deps.startToleranceMs ?? DEFAULT_GATEWAY_START_TOLERANCE_S * 1000 };
+  }
 
   private get store(): Store {
     return this.deps.store;
@@ -127,8 +144,10 @@ export class EventIngest {
    * fails (a redelivery then finds the session and emits nothing again).
    */
   private async handleSessionEvent(item: Prepared): Promise<IngestOutcome> {
-    const { gateway, record } = item;
+    const { record } = item;
     if (await this.store.gateways.isIngested(record.id)) return this.duplicate(item);
+    // Read afresh, not from the cache: the checks use the skew the latest heartbeat measured.
+    const gateway = (await this.store.gateways.get(item.gateway.id)) ?? item.gateway;
     let fact: SessionFact;
     try {
       fact = await this.applySession(gateway, item.type as 'session.started' | 'session.ended', item.data, item.receivedAt);
@@ -197,7 +216,7 @@ export class EventIngest {
 
   private applySession(gateway: Gateway, type: 'session.started' | 'session.ended', data: unknown, receivedAt: number): Promise<SessionFact> {
     return type === 'session.started'
-      ? this.sessionStarted(gateway, data as EventData<'session.started'>)
+      ? this.sessionStarted(gateway, data as EventData<'session.started'>, receivedAt)
       : this.sessionEnded(gateway, data as EventData<'session.ended'>, receivedAt);
   }
 
@@ -220,7 +239,6 @@ export class EventIngest {
     return room;
   }
 
-  /** The session must exist and belong to the gateway's room: a gateway reports only on its own room. */
   /** The session an event names, refused unless it is known and belongs to the gateway's room. */
   private async sessionInRoom(repos: Repositories, gateway: Gateway, sessionId: string): Promise<Session> {
     const session = await repos.sessions.get(sessionId);
@@ -229,23 +247,27 @@ export class EventIngest {
     return session;
   }
 
-  /** Sessions the gateway started (timetable, offline, operator) appear in the cloud with its id. */
-  private async sessionStarted(gateway: Gateway, d: EventData<'session.started'>): Promise<SessionFact> {
+  /**
+   * A session the cloud started through the hub is known already (the gateway reports it is on
+   * air). Any other is recorded with the gateway's id only when it is what the room's timetable
+   * has the gateway start, at a time near the cloud's clock (gateway-session-checks.ts).
+   */
+  private async sessionStarted(gateway: Gateway, d: EventData<'session.started'>, receivedAt: number): Promise<SessionFact> {
     const room = await this.roomOf(gateway);
     if (d.room_code !== room.room_code) throw new Rejection('wrong_room', `room code ${d.room_code} is not this gateway's room`);
     const existing = await this.store.sessions.get(d.session_id);
     if (existing) {
       if (existing.room_id !== room.id) throw new Rejection('wrong_room', `session ${d.session_id} belongs to another room`);
-      return null; // a session the cloud started: the gateway reports it is on air
+      return null;
     }
+    if (d.source === 'cloud') throw new Rejection('unknown_session', `session ${d.session_id} was not started by the cloud`);
     if (!d.course_id) throw new Rejection('course_required', 'a session without a course cannot be recorded');
     const course = await this.store.courses.get(d.course_id);
     if (!course) throw new Rejection('unknown_course', `course ${d.course_id} does not exist`);
+    const claim = { courseId: course.id, startedAt: Date.parse(d.started_at), endsAt: d.ends_at ? Date.parse(d.ends_at) : null };
+    const startedAt = accepted(checkGatewayStart(claim, gateway, await this.store.timetable.ofRoom(room.id), receivedAt, this.sessionChecks));
     try {
-      const session = await this.store.sessions.start({
-        id: d.session_id, course, room, periodS: d.period_s, startedAt: Date.parse(d.started_at),
-        source: d.source === 'cloud' ? 'gateway' : d.source, startedBy: null,
-      });
+      const session = await this.store.sessions.start({ id: d.session_id, course, room, periodS: d.period_s, startedAt, source: d.source, startedBy: null });
       this.deps.logger.info({ gatewayId: gateway.id, sessionId: session.id, source: session.source }, 'session started by the gateway');
       return { event: 'session.started', session };
     } catch (e) {
@@ -259,8 +281,7 @@ export class EventIngest {
     if (session.state !== 'live') return null; // ended in the cloud first (teacher), or a repeat
     const course = await this.store.courses.get(session.course_id);
     if (!course) throw new Error(`session ${session.id} names no course`);
-    // The gateway's clock says when; bounded by what the cloud knows to be possible.
-    const endedAt = Math.min(Math.max(Date.parse(d.ended_at), session.started_at), receivedAt);
+    const endedAt = accepted(checkGatewayEnd(Date.parse(d.ended_at), session, gateway, receivedAt, this.sessionChecks));
     const ended = await this.store.sessions.end({ session, course, endedAt, actorId: null, verifiedLookup: this.deps.verifiedLookup });
     if (!ended) return null; // ended in the cloud meanwhile
     this.deps.logger.info({ gatewayId: gateway.id, sessionId: session.id, reason: d.reason }, 'session ended by the gateway');

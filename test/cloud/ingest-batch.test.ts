@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../shared/ids.js';
 import { envelope, provision, setupCourse, startBrokerHarness, type BrokerHarness, type ProvisionedGateway } from './broker-harness.js';
-import type { CourseFixture } from '../helpers/fixtures.js';
+import { slotAround, type CourseFixture } from '../helpers/fixtures.js';
 
 let b: BrokerHarness;
 let f: CourseFixture;
@@ -23,6 +23,7 @@ afterEach(async () => {
 
 describe('a batch of gateway events', () => {
   it('applies them in order, each id once, refusals alone', async () => {
+    await slotAround(b.h, f, b.h.clock());
     const sessionId = uuidv7(b.h.clock());
     const at = new Date(b.h.clock()).toISOString();
     const rotated = (w: number, id = uuidv7()) => envelope('token.rotated', { session_id: sessionId, w, advertised_at: at }, id);

@@ -8,7 +8,7 @@ import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../shared/ids.js';
 import { connectGateway, connectOutcome, envelope, eventually, gatewayRow, provision, setupCourse, startBrokerHarness, type BrokerHarness, type ProvisionedGateway } from './broker-harness.js';
-import type { CourseFixture } from '../helpers/fixtures.js';
+import { slotAround, type CourseFixture } from '../helpers/fixtures.js';
 import { createLogger } from '../../cloud/logger.js';
 import { memoryLogger } from '../fakes/memory-logger.js';
 
@@ -43,6 +43,7 @@ function timetableStart(sessionId: string, startedAt: number, roomCode = f.roomC
 
 describe('sessions started by the gateway', () => {
   it('a timetable session appears in the cloud once, with the id the gateway chose, and its end is recorded', async () => {
+    await slotAround(b.h, f, b.h.clock());
     const sessionId = uuidv7(b.h.clock());
     const started = envelope('session.started', timetableStart(sessionId, b.h.clock() - 1000));
     await publish(started);

@@ -42,3 +42,17 @@ export function frameAt(f: Pick<CourseFixture, 'roomCode' | 'roomSecret'>, sessi
   const token = tokenForWindow(deriveSessionKey(f.roomSecret, sessionId), w);
   return encodeFrame({ roomCode: f.roomCode, w, token }).toString('hex');
 }
+
+/**
+ * Gives the course a weekly slot in its room around `atMs` (UTC, the harness's time zone), so that
+ * a session the room's gateway starts by its timetable then is one the cloud accepts.
+ */
+export async function slotAround(h: CloudHarness, f: Pick<CourseFixture, 'admin' | 'courseId' | 'roomId'>, atMs: number): Promise<{ weekday: number; start: string; end: string }> {
+  const at = new Date(atMs);
+  const minute = at.getUTCHours() * 60 + at.getUTCMinutes();
+  const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+  const slot = { weekday: at.getUTCDay(), start: hhmm(Math.max(0, minute - 60)), end: hhmm(Math.min(23 * 60 + 59, minute + 60)) };
+  const res = await h.http().post(`/api/v1/admin/courses/${f.courseId}/timetable`).set(f.admin.auth).send({ ...slot, room_id: f.roomId });
+  expect(res.status).toBe(201);
+  return slot;
+}
