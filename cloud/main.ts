@@ -15,6 +15,7 @@ import { migrateToLatest } from './store/migrate.js';
 import { ensureFirstAdmin } from './services/first-admin.js';
 import { loadOrCreateSigningKey } from './auth/keys.js';
 import { createTokenService } from './auth/jwt.js';
+import { createAccountStandings } from './auth/account-standings.js';
 import { createLoginLimiter } from './auth/login-limiter.js';
 import { createRegistrationLimiter } from './auth/registration-limiter.js';
 import { createMetrics } from './metrics.js';
@@ -51,6 +52,8 @@ export interface RunningCloud extends ComposedCloud {
 export async function composeCloud(config: CloudConfig, opts: CloudOptions = {}): Promise<ComposedCloud> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? Date.now;
+  // Read before the database opens: a bad key file stops the start with nothing to undo.
+  const signingKey = loadOrCreateSigningKey(config.jwtSecretFile);
   const store = openStore(config.databaseUrl);
   try {
     const applied = await migrateToLatest(store);
@@ -62,6 +65,7 @@ export async function composeCloud(config: CloudConfig, opts: CloudOptions = {})
   }
 
   const events = new CloudEvents(logger);
+  const standings = createAccountStandings(store.accounts, events, clock);
   const metrics = createMetrics({ defaultMetrics: true });
   const verifiedLookup = createVerifiedLookup(config.webauthn.window, clock);
   const bridge = config.mqtt.disabled
@@ -75,7 +79,7 @@ export async function composeCloud(config: CloudConfig, opts: CloudOptions = {})
   }
   const deps: AppDeps = {
     store,
-    tokens: createTokenService(loadOrCreateSigningKey(config.jwtSecretFile), config.tokenTtlS, clock),
+    tokens: createTokenService(signingKey, config.tokenTtlS, standings, clock),
     logger: logger.child({ module: 'http' }),
     clock,
     loginLimiter: createLoginLimiter(config.login, clock),
@@ -98,6 +102,7 @@ export async function composeCloud(config: CloudConfig, opts: CloudOptions = {})
     async stop() {
       await bridge?.stop();
       app.close();
+      standings.close();
       await store.close();
     },
   };

@@ -10,7 +10,7 @@ export const role = z.enum(['student', 'teacher', 'admin']);
 export const isoDate = z.iso.date();
 export const idParams = z.object({ id });
 
-export const userOut = z.object({ id, email: z.string(), full_name: z.string(), role, created_at: z.number().int() });
+export const userOut = z.object({ id, email: z.string(), full_name: z.string(), role, created_at: z.number().int(), deactivated_at: z.number().int().nullable() });
 
 export const errorOut = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),

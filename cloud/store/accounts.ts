@@ -1,17 +1,36 @@
 /** Accounts. E-mails are stored lower-cased; the password hash never leaves this module's callers. */
+import { sql } from 'kysely';
 import { uuidv7 } from '../../shared/ids.js';
 import { hashPassword } from '../auth/passwords.js';
 import { isUniqueViolation } from './errors.js';
-import type { Queryable } from './repositories.js';
+import { preparedQuery } from './prepared.js';
+import { unitOfWork, type Queryable } from './repositories.js';
 import type { Role, User } from './schema.js';
 
-export type PublicUser = Omit<User, 'password_hash'>;
+export type PublicUser = Omit<User, 'password_hash' | 'token_version'>;
 
 export function publicUser(u: User): PublicUser {
-  return { id: u.id, email: u.email, full_name: u.full_name, role: u.role, created_at: u.created_at };
+  return { id: u.id, email: u.email, full_name: u.full_name, role: u.role, created_at: u.created_at, deactivated_at: u.deactivated_at };
 }
 
 export class DuplicateEmailError extends Error {}
+
+/** The change would leave no active admin account. */
+export class LastAdminError extends Error {}
+
+/** What decides whether an account's tokens hold: its current token version, and whether it is active. */
+export interface AccountStanding {
+  tokenVersion: number;
+  active: boolean;
+}
+
+/** A role change, or deactivation (a time) and reactivation (null). */
+export type AccountChange = { role: Role } | { deactivatedAt: number | null };
+
+// Read on the authentication path (through a short cache, cloud/auth/account-standings.ts).
+const standingQuery = preparedQuery(['id'] as const, (db, p) =>
+  (db as unknown as Queryable).selectFrom('users').select(['token_version', 'deactivated_at']).where('id', '=', p.id),
+);
 
 export interface NewAccount {
   email: string;
@@ -29,7 +48,7 @@ export class AccountRepository {
   async create(input: NewAccount, now: number): Promise<PublicUser> {
     const email = normalEmail(input.email);
     if (await this.findByEmail(email)) throw new DuplicateEmailError(email);
-    const row: User = { id: uuidv7(now), email, full_name: input.full_name.trim(), role: input.role, password_hash: await hashPassword(input.password), created_at: now };
+    const row: User = { id: uuidv7(now), email, full_name: input.full_name.trim(), role: input.role, password_hash: await hashPassword(input.password), created_at: now, token_version: 0, deactivated_at: null };
     try {
       await this.db.insertInto('users').values(row).execute();
     } catch (e) {
@@ -50,7 +69,7 @@ export class AccountRepository {
 
   /** A page of accounts in e-mail order, optionally of one role. */
   list(opts: { role?: Role; limit: number; offset: number }): Promise<PublicUser[]> {
-    let q = this.db.selectFrom('users').select(['id', 'email', 'full_name', 'role', 'created_at']).orderBy('email').limit(opts.limit).offset(opts.offset);
+    let q = this.db.selectFrom('users').select(['id', 'email', 'full_name', 'role', 'created_at', 'deactivated_at']).orderBy('email').limit(opts.limit).offset(opts.offset);
     if (opts.role) q = q.where('role', '=', opts.role);
     return q.execute();
   }
@@ -61,6 +80,46 @@ export class AccountRepository {
       ...(emails.length ? await this.db.selectFrom('users').select(['id', 'email', 'role']).where('email', 'in', emails).execute() : []),
       ...(ids.length ? await this.db.selectFrom('users').select(['id', 'email', 'role']).where('id', 'in', ids).execute() : []),
     ];
+  }
+
+  async standing(id: string): Promise<AccountStanding | null> {
+    const row = (await standingQuery(this.db, { id })).rows[0];
+    return row ? { tokenVersion: Number(row.token_version), active: row.deactivated_at === null } : null;
+  }
+
+  /** Sets a new password and raises the token version (every earlier token dies); the new version, or null if there is no such account. */
+  async setPassword(id: string, password: string): Promise<number | null> {
+    const hash = await hashPassword(password);
+    const row = await this.db.updateTable('users').set({ password_hash: hash, token_version: sql`token_version + 1` }).where('id', '=', id).returning('token_version').executeTakeFirst();
+    return row ? row.token_version : null;
+  }
+
+  /** Raises the token version: every token issued so far dies. The new version, or null if there is no such account. */
+  async revokeTokens(id: string): Promise<number | null> {
+    const row = await this.db.updateTable('users').set({ token_version: sql`token_version + 1` }).where('id', '=', id).returning('token_version').executeTakeFirst();
+    return row ? row.token_version : null;
+  }
+
+  /**
+   * Changes the role, or deactivates or reactivates the account, and raises its token version;
+   * a change to what the account already is changes nothing (`after` is then `before`). Undefined
+   * when there is no such account; throws LastAdminError when no active admin would remain. The
+   * active admins' rows are locked first (a no-op update, valid on both backends), so on
+   * PostgreSQL two admins demoting each other wait for one another and the second sees the
+   * first's commit instead of both succeeding.
+   */
+  async change(id: string, change: AccountChange): Promise<{ before: User; after: User } | undefined> {
+    return unitOfWork(this.db, async (_tx, trx) => {
+      await trx.updateTable('users').set({ token_version: sql`token_version` }).where('role', '=', 'admin').where('deactivated_at', 'is', null).execute();
+      const before = await trx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!before) return undefined;
+      const fields = 'role' in change ? { role: change.role } : { deactivated_at: change.deactivatedAt };
+      if ('role' in change ? before.role === change.role : (before.deactivated_at === null) === (change.deactivatedAt === null)) return { before, after: before };
+      const after = await trx.updateTable('users').set({ ...fields, token_version: sql`token_version + 1` }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+      const admin = await trx.selectFrom('users').select('id').where('role', '=', 'admin').where('deactivated_at', 'is', null).limit(1).executeTakeFirst();
+      if (!admin) throw new LastAdminError(id);
+      return { before, after };
+    });
   }
 
   async hasAdmin(): Promise<boolean> {

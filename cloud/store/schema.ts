@@ -15,6 +15,10 @@ export interface UsersTable {
   role: Role;
   password_hash: string;
   created_at: number;
+  /** Added by migration 006_account_tokens: the `ver` claim a token must carry to be accepted. */
+  token_version: Generated<number>;
+  /** Added by migration 006_account_tokens: set while the account is deactivated. */
+  deactivated_at: number | null;
 }
 
 export interface TermsTable {

@@ -1,4 +1,4 @@
-/** The cloud process refuses to start with a message, not a stack trace, on bad config or a busy port. */
+/** The cloud process refuses to start with a message, not a stack trace, on bad config, a bad signing key or a busy port. */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -25,6 +25,17 @@ describe('attendance-cloud start-up', () => {
     expect(r.stderr).toContain('PORT');
     expect(r.stderr).toContain('ATTENDANCE_TIMEZONE');
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('refuses a bad signing-key file with exit code 78 and names the variable', () => {
+    const file = path.join(dataDir, 'jwt-secret-too-short');
+    fs.writeFileSync(file, Buffer.alloc(16, 1).toString('base64'));
+    const r = runCloud({ ATTENDANCE_JWT_SECRET_FILE: file, MQTT_DISABLED: 'true' });
+    expect(r.status).toBe(78);
+    expect(r.stderr).toContain('refusing to start');
+    expect(r.stderr).toContain('ATTENDANCE_JWT_SECRET_FILE');
+    expect(r.stderr).toContain('at least 32 bytes');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('says which port is taken when the MQTT port is in use', async () => {

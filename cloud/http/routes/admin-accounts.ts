@@ -1,10 +1,13 @@
-/** /api/v1/admin: accounts, terms and rooms (role admin). */
+/**
+ * /api/v1/admin: accounts (create, read, change the role, deactivate and reactivate), terms and
+ * rooms (role admin).
+ */
 import { z } from 'zod';
 import { uuidv7 } from '../../../shared/ids.js';
 import { conflict, notFound, unprocessable } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
-import { DuplicateEmailError, publicUser } from '../../store/accounts.js';
+import { DuplicateEmailError, LastAdminError, publicUser, type AccountChange } from '../../store/accounts.js';
 import { TermNameTakenError } from '../../store/courses.js';
 import { RoomCodeExhaustedError, RoomNameTakenError } from '../../store/rooms.js';
 import { email, fullName, id, idParams, isoDate, password, role, userOut } from '../schemas.js';
@@ -20,7 +23,28 @@ const termOut = z.object({ id, name: z.string(), starts_on: z.string(), ends_on:
 const roomOut = z.object({ id, name: z.string(), room_code: z.number().int(), created_at: z.number().int() });
 
 export function adminAccountRoutes(routes: RouteTable, deps: AppDeps): void {
-  const { store, clock } = deps;
+  const { store, clock, events } = deps;
+
+  /**
+   * Applies a role change or (de)activation and audits it. A real change raises the account's
+   * token version, so its tokens stop working at once; the account logs in again.
+   */
+  async function changeAccount(actorId: string, targetId: string, change: AccountChange, action: string) {
+    let result;
+    try {
+      result = await store.accounts.change(targetId, change);
+    } catch (e) {
+      if (e instanceof LastAdminError) throw conflict('last_admin', 'this is the last active admin account; make another admin first');
+      throw e;
+    }
+    if (!result) throw notFound('user');
+    const { before, after } = result;
+    if (after !== before) {
+      await store.audit.record({ at: clock(), actorId, action, target: targetId, details: 'role' in change ? { from: before.role, to: after.role } : {} });
+      events.emit('account.tokens_revoked', { user_id: targetId });
+    }
+    return publicUser(after);
+  }
 
   routes.add(
     {
@@ -51,6 +75,33 @@ export function adminAccountRoutes(routes: RouteTable, deps: AppDeps): void {
       if (!u) throw notFound('user');
       return publicUser(u);
     },
+  );
+
+  routes.add(
+    {
+      method: 'put', path: '/api/v1/admin/users/:id/role', tag: 'admin', auth: ADMIN, summary: "Change an account's role",
+      description: 'The account\'s tokens stop working at once; it logs in again to act with its new role. The last active admin cannot be demoted.',
+      params: idParams, body: z.object({ role }), response: userOut, errors: [[404, 'not_found'], [409, 'last_admin']],
+    },
+    ({ params, body, user }) => changeAccount(user.id, params.id, { role: body.role }, 'user.role_change'),
+  );
+
+  routes.add(
+    {
+      method: 'post', path: '/api/v1/admin/users/:id/deactivate', tag: 'admin', auth: ADMIN, summary: 'Deactivate an account',
+      description: 'The account can no longer log in (answered like a wrong password) and its tokens stop working at once. Its records stay. The last active admin cannot be deactivated.',
+      params: idParams, response: userOut, errors: [[404, 'not_found'], [409, 'last_admin']],
+    },
+    ({ params, user }) => changeAccount(user.id, params.id, { deactivatedAt: clock() }, 'user.deactivate'),
+  );
+
+  routes.add(
+    {
+      method: 'post', path: '/api/v1/admin/users/:id/reactivate', tag: 'admin', auth: ADMIN, summary: 'Reactivate an account',
+      description: 'The account can log in again with its password; tokens from before its deactivation stay dead.',
+      params: idParams, response: userOut, errors: [[404, 'not_found']],
+    },
+    ({ params, user }) => changeAccount(user.id, params.id, { deactivatedAt: null }, 'user.reactivate'),
   );
 
   routes.add(

@@ -16,7 +16,7 @@ const tokenBody = z.union([
   z.object({ username: email, password: z.string().min(1).max(256), grant_type: z.literal('password').optional() }).transform((b) => ({ email: b.username, password: b.password })),
 ]);
 
-const tokenOut = z.object({ access_token: z.string(), token_type: z.literal('bearer'), expires_in: z.number().int() });
+export const tokenOut = z.object({ access_token: z.string(), token_type: z.literal('bearer'), expires_in: z.number().int() });
 
 export function authRoutes(routes: RouteTable, deps: AppDeps): void {
   const { store, clock, tokens, loginLimiter } = deps;
@@ -57,12 +57,13 @@ export function authRoutes(routes: RouteTable, deps: AppDeps): void {
       const user = await store.accounts.findByEmail(body.email);
       // Verify against a dummy hash for unknown accounts so timing does not reveal which exist.
       const ok = await verifyPassword(body.password, user?.password_hash ?? (await DUMMY_HASH_PROMISE));
-      if (!user || !ok) {
+      // A deactivated account is refused like a wrong password.
+      if (!user || !ok || user.deactivated_at !== null) {
         loginLimiter.failed(attempt);
         throw new HttpError(401, 'invalid_credentials', 'e-mail or password is wrong', undefined, { 'WWW-Authenticate': 'Bearer realm="attendance"' });
       }
       loginLimiter.succeeded(attempt);
-      const { token, expiresIn } = await tokens.issue({ id: user.id, role: user.role });
+      const { token, expiresIn } = await tokens.issue(user);
       ctx.set('Cache-Control', 'no-store');
       return { access_token: token, token_type: 'bearer' as const, expires_in: expiresIn };
     },
