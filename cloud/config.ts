@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { MAX_PAYLOAD_BYTES } from '../shared/mqtt/topics.js';
 import { isValidTimeZone } from '../shared/time-zone.js';
+import type { MqttLimits } from './broker/limits.js';
 import { rpIdFitsOrigin, type WebAuthnSettings } from './webauthn/settings.js';
 import type { LoginLimits } from './auth/login-limiter.js';
 import { parseProxyTrust, type ProxyTrust } from './http/client-address.js';
@@ -39,6 +41,12 @@ const envSchema = z
     MQTT_PUBLIC_URL: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'must be an mqtt:// or mqtts:// URL').optional(),
     MQTT_CLIENT_ID: z.string().regex(/^cloud-[A-Za-z0-9_.-]{1,60}$/, 'must start with cloud- (the broker requires it)').optional(),
     MQTT_ACK_TIMEOUT_MS: z.coerce.number().int().min(0).max(30_000).default(2000),
+    // Limits of the embedded broker (cloud/broker/limits.ts, docs/operations.md "MQTT limits").
+    MQTT_MAX_PACKET_BYTES: z.coerce.number().int().min(1024).max(268_435_455).default(MAX_PAYLOAD_BYTES + 1024),
+    MQTT_MAX_CONNECT_BYTES: z.coerce.number().int().min(256).max(65_536).default(4096),
+    MQTT_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+    MQTT_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(5000),
+    MQTT_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(2500),
     ATTENDANCE_GATEWAY_START_TOLERANCE_S: z.coerce.number().int().min(10).max(3600).default(DEFAULT_GATEWAY_START_TOLERANCE_S),
     ATTENDANCE_TIMEZONE: z.string().default('UTC').refine(isValidTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin' }),
     ATTENDANCE_ADMIN_EMAIL: z.email().optional(),
@@ -110,6 +118,8 @@ export interface MqttConfig {
   clientId: string;
   /** How long a session start/end waits for the room gateway's confirmation. */
   ackTimeoutMs: number;
+  /** Packet sizes, CONNECT deadline and connection caps of the embedded broker. */
+  limits: MqttLimits;
   /** How far a gateway's reported session times may be from the cloud's clock, after its measured skew (cloud/bridge/gateway-session-checks.ts). */
   gatewayStartToleranceMs: number;
 }
@@ -176,6 +186,13 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv = process.env): CloudConf
       publicUrl: e.MQTT_PUBLIC_URL ?? null,
       clientId: e.MQTT_CLIENT_ID ?? `cloud-${os.hostname().replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 40) || 'host'}`,
       ackTimeoutMs: e.MQTT_ACK_TIMEOUT_MS,
+      limits: {
+        maxPacketBytes: e.MQTT_MAX_PACKET_BYTES,
+        maxConnectBytes: e.MQTT_MAX_CONNECT_BYTES,
+        connectTimeoutMs: e.MQTT_CONNECT_TIMEOUT_MS,
+        maxConnections: e.MQTT_MAX_CONNECTIONS,
+        maxConnectionsPerAddress: e.MQTT_MAX_CONNECTIONS_PER_ADDRESS,
+      },
       gatewayStartToleranceMs: e.ATTENDANCE_GATEWAY_START_TOLERANCE_S * 1000,
     },
     timezone: e.ATTENDANCE_TIMEZONE,

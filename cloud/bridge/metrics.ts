@@ -4,6 +4,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 export interface BridgeMetrics {
   events: Counter<'type' | 'result'>;
   commands: Counter<'type'>;
+  brokerLimits: Counter<'reason'>;
 }
 
 export function createBridgeMetrics(registry: Registry | undefined, connectedClients: () => number, linkUp: () => boolean): BridgeMetrics {
@@ -19,5 +20,6 @@ export function createBridgeMetrics(registry: Registry | undefined, connectedCli
   return {
     events: new Counter({ name: 'attendance_gateway_events_total', help: 'Gateway events by type and result (applied, duplicate, or the rejection code)', labelNames: ['type', 'result'], registers }),
     commands: new Counter({ name: 'attendance_gateway_commands_published_total', help: 'Commands published to gateways (including re-sends)', labelNames: ['type'], registers }),
+    brokerLimits: new Counter({ name: 'attendance_mqtt_connections_closed_over_limit_total', help: 'Connections the embedded broker closed over a limit, by reason (cloud/broker/limits.ts)', labelNames: ['reason'], registers }),
   };
 }

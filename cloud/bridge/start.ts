@@ -106,6 +106,7 @@ export class MqttBridge {
       credentials = cloud;
       broker = await startEmbeddedBroker({
         port: this.port, host: mqtt.host, topicPrefix: mqtt.topicPrefix, cloud, ...(mqtt.tls ? { tls: mqtt.tls } : {}), logger: log.child({ module: 'broker' }),
+        limits: mqtt.limits, onLimit: (reason) => this.metrics.brokerLimits.inc({ reason }),
         lookupGateway: async (id) => {
           const g = await deps.store.gateways.get(id);
           return g ? { secretHash: g.secret_hash, revoked: g.revoked_at !== null } : null;

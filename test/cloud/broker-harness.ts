@@ -29,6 +29,8 @@ export interface BrokerHarnessOptions {
   external?: { url: string; topicPrefix: string; clientId: string };
   /** Logger of the MQTT side (default: the harness's silent one). */
   logger?: Logger;
+  /** More settings, as the environment would give them (e.g. the broker's limits). */
+  env?: Record<string, string>;
 }
 
 export async function startBrokerHarness(opts: BrokerHarnessOptions = {}): Promise<BrokerHarness> {
@@ -40,6 +42,7 @@ export async function startBrokerHarness(opts: BrokerHarnessOptions = {}): Promi
       MQTT_DISABLED: 'false', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_TOPIC_PREFIX: topicPrefix,
       MQTT_CLIENT_ID: opts.external?.clientId ?? 'cloud-test', MQTT_ACK_TIMEOUT_MS: String(opts.ackTimeoutMs ?? 1500),
       ...(opts.external ? { MQTT_URL: opts.external.url } : {}),
+      ...opts.env,
     },
     configure: (c) => (opts.tls ? { ...c, mqtt: { ...c.mqtt, tls: opts.tls } } : c),
   });
