@@ -1,19 +1,20 @@
 /**
  * The cloud's own MQTT client (the cloud always talks MQTT through an `mqtt` client,
  * to the embedded broker over loopback or to an external one). It subscribes to every gateway's
- * `events` (as a shared subscription on an external broker, so several cloud instances split
- * the ingest) and `status`, and publishes commands with QoS 1.
+ * `status` and, when it is given `onEvent`, to their `events` (as a shared subscription on an
+ * external broker, so several cloud instances split the ingest), and publishes commands with QoS 1.
+ * With the embedded broker the events do not pass through here: the broker hands them to the
+ * ingest itself, before it acknowledges them (cloud/broker/embedded.ts).
  *
  * A PUBLISH is acknowledged only after its handler finished (mqtt.js `handleMessage`), one at a
- * time, in order. With an external broker the handler commits the event first, so it is in the
- * database before the broker may forget it; if the database keeps failing, the connection is
- * dropped so the broker redelivers the unacknowledged message after the reconnect (MQTT 3.1.1
- * §4.4). With the embedded broker the handler only queues (ingest-queue.ts).
+ * time, in order. The events handler commits the event first, so it is in the database before the
+ * broker may forget it; if the database keeps failing, the connection is dropped so the broker
+ * redelivers the unacknowledged message after the reconnect (MQTT 3.1.1 §4.4).
  */
 import { EventEmitter } from 'node:events';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { eventsWildcard, parseGatewayTopic, sharedEventsSubscription, statusWildcard } from '../../shared/mqtt/topics.js';
+import { parseGatewayTopic, sharedEventsSubscription, statusWildcard } from '../../shared/mqtt/topics.js';
 
 export interface CloudLinkOptions {
   url: string;
@@ -21,13 +22,15 @@ export interface CloudLinkOptions {
   password: string | null;
   clientId: string;
   topicPrefix: string;
-  /** Subscribe to events through `$share/cloud/...` (external brokers, several cloud instances). */
-  sharedSubscription: boolean;
   ca?: Buffer;
   /** Our own embedded broker over loopback: its certificate is trusted without a name check. */
   loopbackTls?: boolean;
   logger: Logger;
-  onEvent: (gatewayId: string, payload: Buffer) => Promise<unknown>;
+  /**
+   * Handles a gateway event (external broker): the link then subscribes to the events through
+   * `$share/cloud/...`, so several cloud instances split them. Without it, no events subscription.
+   */
+  onEvent?: (gatewayId: string, payload: Buffer) => Promise<unknown>;
   onStatus: (gatewayId: string, payload: Buffer) => Promise<unknown>;
 }
 
@@ -69,14 +72,15 @@ export class CloudMqttLink extends EventEmitter {
       void this.dispatch(client, packet.topic, packet.payload as Buffer).then(() => done());
     };
     client.on('connect', () => {
-      const events = o.sharedSubscription ? sharedEventsSubscription(o.topicPrefix) : eventsWildcard(o.topicPrefix);
-      client.subscribe({ [events]: { qos: 1 }, [statusWildcard(o.topicPrefix)]: { qos: 1 } }, (err, granted) => {
+      const filters = [statusWildcard(o.topicPrefix)];
+      if (o.onEvent) filters.push(sharedEventsSubscription(o.topicPrefix));
+      client.subscribe(Object.fromEntries(filters.map((f) => [f, { qos: 1 as const }])), (err, granted) => {
         const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
         if (err || refused.length) {
           o.logger.error({ err: err?.message, refused }, 'cloud mqtt subscription refused');
           return;
         }
-        o.logger.info({ subscriptions: [events, statusWildcard(o.topicPrefix)] }, 'cloud mqtt link subscribed');
+        o.logger.info({ subscriptions: filters }, 'cloud mqtt link subscribed');
         this.emit('connect');
       });
     });
@@ -111,11 +115,11 @@ export class CloudMqttLink extends EventEmitter {
 
   private async dispatch(client: MqttClient, topic: string, payload: Buffer): Promise<void> {
     const t = parseGatewayTopic(topic, this.opts.topicPrefix);
-    if (!t || t.kind === 'cmd') {
+    const handler = t?.kind === 'events' ? this.opts.onEvent : t?.kind === 'status' ? this.opts.onStatus : undefined;
+    if (!t || !handler) {
       this.opts.logger.warn({ topic: topic.slice(0, 200) }, 'message on an unexpected topic ignored');
       return;
     }
-    const handler = t.kind === 'events' ? this.opts.onEvent : this.opts.onStatus;
     for (let attempt = 1; ; attempt++) {
       try {
         await handler(t.gatewayId, payload);

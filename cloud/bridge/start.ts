@@ -4,6 +4,12 @@
  * embedded broker, MQTT_USERNAME/MQTT_PASSWORD for an external one), the event ingest and the
  * command hub. Built once by the composition root (cloud/main.ts); the hub lives as long as the
  * bridge, while broker and link can be stopped and started again (a broker restart) beneath it.
+ *
+ * A gateway's PUBACK means its event is committed. With the embedded broker the broker hands each
+ * event to the ingest queue (group commit across gateways) and acknowledges it once its batch
+ * committed; the cloud's client then hears only the statuses. With an external broker the client
+ * subscribes to the events and acknowledges each one after its commit, so the broker keeps it
+ * until then.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -18,6 +24,9 @@ import { GatewayHub } from './hub.js';
 import { EventIngest, type IngestOutcome } from './ingest.js';
 import { IngestQueue } from './ingest-queue.js';
 import { CloudMqttLink } from './link.js';
+
+/** How long a clean stop waits for queued events to commit; what is left is not acknowledged. */
+const STOP_COMMIT_GRACE_MS = 10_000;
 
 export interface BridgeDeps {
   store: Store;
@@ -96,6 +105,11 @@ export class MqttBridge {
     if (this.transport) return;
     const { mqtt, deps, log } = this;
     let broker: EmbeddedBroker | null = null;
+    let queue: IngestQueue | null = null;
+    const report = (o: IngestOutcome) => {
+      this.metrics.events.inc({ type: o.result === 'rejected' ? 'unknown' : o.type, result: o.result === 'rejected' ? o.code : o.result });
+      for (const fn of this.listeners) fn(o);
+    };
     let credentials = { username: mqtt.username, password: mqtt.password };
     if (!mqtt.url) {
       // A broker that is just starting has no gateway connected: whatever the table says from
@@ -104,9 +118,11 @@ export class MqttBridge {
       await deps.store.gateways.markAllOffline(deps.clock());
       const cloud = { username: `cloud-${randomBytes(6).toString('hex')}`, password: randomBytes(32).toString('base64url') };
       credentials = cloud;
+      queue = new IngestQueue(this.ingest, log.child({ module: 'ingest' }), report);
+      const events = queue;
       broker = await startEmbeddedBroker({
         port: this.port, host: mqtt.host, topicPrefix: mqtt.topicPrefix, cloud, ...(mqtt.tls ? { tls: mqtt.tls } : {}), logger: log.child({ module: 'broker' }),
-        limits: mqtt.limits, onLimit: (reason) => this.metrics.brokerLimits.inc({ reason }),
+        onGatewayEvent: (gatewayId, payload) => events.push({ gatewayId, payload }),
         lookupGateway: async (id) => {
           const g = await deps.store.gateways.get(id);
           return g ? { secretHash: g.secret_hash, revoked: g.revoked_at !== null } : null;
@@ -115,21 +131,11 @@ export class MqttBridge {
       this.port = broker.port;
     }
     const brokerUrl = mqtt.url ?? broker!.url;
-    const report = (o: IngestOutcome) => {
-      this.metrics.events.inc({ type: o.result === 'rejected' ? 'unknown' : o.type, result: o.result === 'rejected' ? o.code : o.result });
-      for (const fn of this.listeners) fn(o);
-    };
-    const queue = broker ? new IngestQueue(this.ingest, log.child({ module: 'ingest' }), report) : null;
     const link = new CloudMqttLink({
       url: brokerUrl, username: credentials.username, password: credentials.password, clientId: mqtt.clientId, topicPrefix: mqtt.topicPrefix,
-      sharedSubscription: Boolean(mqtt.url),
       ...(broker && mqtt.tls ? { ca: mqtt.tls.cert, loopbackTls: true } : mqtt.ca ? { ca: mqtt.ca } : {}), logger: log.child({ module: 'mqtt' }),
-      // Embedded broker: hand over at once and commit in batches (ingest-queue.ts says why).
-      // External broker: acknowledge each event only after its commit.
-      onEvent: async (gatewayId, payload) => {
-        if (queue) return queue.push({ gatewayId, payload });
-        report(await this.ingest.handle(gatewayId, payload));
-      },
+      // The embedded broker gives the events to the queue itself; an external one delivers them here.
+      ...(broker ? {} : { onEvent: async (gatewayId: string, payload: Buffer) => report(await this.ingest.handle(gatewayId, payload)) }),
       onStatus: (gatewayId, payload) => this.hub.onStatus(gatewayId, payload),
     });
     link.on('connect', () => void this.hub.flushAll().catch((err: unknown) => log.error({ err }, 'flushing pending commands failed')));
@@ -154,7 +160,9 @@ export class MqttBridge {
     this.transport = null;
     this.hub.stop();
     await t.link.stop();
-    await t.queue?.idle(); // a clean stop commits what the embedded broker already acknowledged
+    // Commit what the broker handed over, so its PUBACKs go out; later events are refused unacknowledged.
+    await t.queue?.close(STOP_COMMIT_GRACE_MS);
+    await new Promise((resolve) => setImmediate(resolve)); // the PUBACKs are written before the sockets close
     await t.broker?.close();
   }
 }

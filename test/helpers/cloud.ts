@@ -70,7 +70,7 @@ export interface CloudHarness {
 }
 
 /** A database of its own for each harness: a fresh SQLite file, or a fresh PostgreSQL schema. */
-async function testDatabase(dir: string): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function testDatabase(dir: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const pgUrl = process.env.TEST_DATABASE_URL;
   if (!pgUrl) return { url: `sqlite:${path.join(dir, 'attendance.db')}`, drop: async () => {} };
   const schema = `t_${randomBytes(6).toString('hex')}`;
