@@ -5,11 +5,10 @@
  * admin's token. Whatever arrives, the answer is never a 5xx, and every error is the documented
  * `{error: {code, message}}` with a status the operation documents (or one any route may give).
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCloudHarness, type CloudHarness } from '../helpers/cloud.js';
-import { setupCourse, type CourseFixture } from '../helpers/fixtures.js';
+import { setupCourse, type CourseFixture, type TestUser } from '../helpers/fixtures.js';
+import { listenRaw, type RawAnswer, type RawServer } from '../helpers/raw-http.js';
 import { bodyFor, encodeBody, pathValue, queryValue, seededRng, type JsonSchema, type Rng } from '../helpers/api-fuzz.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20260907);
@@ -24,12 +23,6 @@ interface Operation {
   responses: Record<string, unknown>;
 }
 
-interface Answer {
-  status: number;
-  type: string;
-  body: string;
-}
-
 interface Failure {
   request: string;
   status: number;
@@ -39,8 +32,10 @@ interface Failure {
 
 let h: CloudHarness;
 let f: CourseFixture;
-let server: http.Server;
-let base: string;
+/** A teacher and a live session for the cases to name; the fixture's teacher is an actor. */
+let otherTeacher: TestUser;
+let sessionId: string;
+let server: RawServer;
 let paths: Record<string, Record<string, Operation>>;
 
 beforeAll(async () => {
@@ -48,50 +43,48 @@ beforeAll(async () => {
   f = await setupCourse(h, { students: 2 });
   const started = await h.http().post('/api/v1/teacher/session/start').set(f.teacher.auth).send({ course_id: f.courseId, room_id: f.roomId });
   expect(started.status).toBe(201);
+  sessionId = started.body.session_id;
+  otherTeacher = await h.user('teacher');
   paths = (await h.http().get('/api/v1/openapi.json')).body.paths;
-  server = http.createServer(h.app.koa.callback());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await listenRaw(h);
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await server.close();
   await h.close();
 });
 
-/** One request over a real socket; a stream (the live dashboard) is read up to its headers only. */
-function send(method: string, url: string, headers: Record<string, string>, bytes?: Buffer): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${base}${url}`, { method: method.toUpperCase(), headers: { ...headers, ...(bytes ? { 'Content-Length': String(bytes.length) } : {}) } }, (res) => {
-      const type = String(res.headers['content-type'] ?? '');
-      if (type.startsWith('text/event-stream')) {
-        res.destroy();
-        resolve({ status: res.statusCode!, type, body: '' });
-        return;
-      }
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, type, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(bytes);
-  });
-}
-
-/** Ids the cases draw from: the fixture's, and every id a 2xx answer has shown so far. */
-function learnIds(ids: Set<string>, value: unknown): void {
-  if (Array.isArray(value)) for (const v of value) learnIds(ids, v);
+/** Ids the cases draw from: the fixture's, and every id a 2xx answer has shown so far (never an actor's). */
+function learnIds(ids: Set<string>, value: unknown, actors: ReadonlySet<string>): void {
+  if (Array.isArray(value)) for (const v of value) learnIds(ids, v, actors);
   else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
-      if (typeof v === 'string' && /(^|_)id$/.test(k) && /^[0-9a-f-]{36}$/.test(v)) ids.add(v);
-      else learnIds(ids, v);
+      if (typeof v === 'string' && /(^|_)id$/.test(k) && /^[0-9a-f-]{36}$/.test(v)) {
+        if (!actors.has(v)) ids.add(v);
+      } else learnIds(ids, v, actors);
     }
   }
 }
 
+type Actors = Record<'student' | 'teacher' | 'admin', { Authorization: string }>;
+
+/**
+ * The actors' tokens, issued anew for every case with the account's current token version: a
+ * case may log an actor out everywhere, and the next case should still be able to act as it
+ * (their ids are kept out of the pool, so no case deactivates one or changes its role).
+ */
+async function actorTokens(): Promise<Actors> {
+  const people = { student: f.students[0]!, teacher: f.teacher, admin: f.admin };
+  const rows = await h.store.db.selectFrom('users').selectAll().where('id', 'in', Object.values(people).map((p) => p.id)).execute();
+  const versionOf = (id: string) => Number((rows.find((r) => r.id === id) as { token_version?: number } | undefined)?.token_version ?? 0);
+  const auth = async (role: keyof Actors) => {
+    const { token } = await h.deps.tokens.issue({ id: people[role].id, role, token_version: versionOf(people[role].id) });
+    return { Authorization: `Bearer ${token}` };
+  };
+  return { student: await auth('student'), teacher: await auth('teacher'), admin: await auth('admin') };
+}
+
 /** Mostly a role the operation admits (its description says which), else any other or none. */
-function authHeader(op: Operation, rng: Rng): Record<string, string> {
-  const byRole = { student: f.students[0]!.auth, teacher: f.teacher.auth, admin: f.admin.auth };
+function authHeader(op: Operation, rng: Rng, byRole: Actors): Record<string, string> {
   const admitted = Object.entries(byRole).filter(([role]) => new RegExp(`Roles: [^.]*\\b${role}\\b`).test(op.description ?? '')).map(([, auth]) => auth);
   if (admitted.length && rng.chance(0.6)) return rng.pick(admitted);
   return rng.pick([
@@ -100,7 +93,7 @@ function authHeader(op: Operation, rng: Rng): Record<string, string> {
   ]);
 }
 
-function buildCase(method: string, template: string, op: Operation, rng: Rng, ids: readonly string[]) {
+function buildCase(method: string, template: string, op: Operation, rng: Rng, ids: readonly string[], actors: Actors) {
   let url = template;
   const query = new URLSearchParams();
   for (const p of op.parameters ?? []) {
@@ -109,7 +102,7 @@ function buildCase(method: string, template: string, op: Operation, rng: Rng, id
   }
   if (rng.chance(0.1)) query.set(rng.pick(['format', 'limit', 'x']), rng.pick(['csv', '-1', '9999-12-31', '']));
   const qs = query.toString();
-  const headers: Record<string, string> = { ...authHeader(op, rng), ...(rng.chance(0.15) ? { Accept: rng.pick(['text/csv', 'application/xml', '*/*']) } : {}) };
+  const headers: Record<string, string> = { ...authHeader(op, rng, actors), ...(rng.chance(0.15) ? { Accept: rng.pick(['text/csv', 'application/xml', '*/*']) } : {}) };
   const schema = op.requestBody?.content['application/json']?.schema;
   let bytes: Buffer | undefined;
   if (schema || (method !== 'get' && rng.chance(0.3))) {
@@ -120,7 +113,7 @@ function buildCase(method: string, template: string, op: Operation, rng: Rng, id
   return { url: qs ? `${url}?${qs}` : url, headers, bytes };
 }
 
-function check(op: Operation, answer: Answer): string | null {
+function check(op: Operation, answer: RawAnswer): string | null {
   if (answer.status >= 500) return 'a 5xx';
   if (answer.status < 400) return null;
   if (!GENERIC.has(answer.status) && !(String(answer.status) in op.responses)) return `status ${answer.status} is not documented for this operation`;
@@ -138,18 +131,19 @@ function check(op: Operation, answer: Answer): string | null {
 describe('the API under generated requests', () => {
   it('never answers 5xx, and every error has the documented shape and a documented status', { timeout: 120_000 }, async () => {
     const rng = seededRng(SEED);
-    const ids = new Set<string>([f.courseId, f.roomId, f.teacher.id, f.admin.id, ...f.students.map((s) => s.id)]);
+    const actors = new Set([f.students[0]!.id, f.teacher.id, f.admin.id]);
+    const ids = new Set<string>([f.courseId, f.roomId, f.students[1]!.id, otherTeacher.id, sessionId]);
     const failures: Failure[] = [];
     const statuses = new Map<number, number>();
     let cases = 0;
     const operations = Object.entries(paths).flatMap(([template, ops]) => Object.entries(ops).map(([method, op]) => ({ method, template, op })));
     for (const { method, template, op } of operations) {
       for (let i = 0; i < CASES_PER_OPERATION; i++) {
-        const c = buildCase(method, template, op, rng, [...ids]);
-        const answer = await send(method, c.url, c.headers, c.bytes);
+        const c = buildCase(method, template, op, rng, [...ids], await actorTokens());
+        const answer = await server.send(method, c.url, c.headers, c.bytes);
         cases++;
         statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-        if (answer.status < 300 && answer.type.startsWith('application/json') && answer.body) learnIds(ids, JSON.parse(answer.body));
+        if (answer.status < 300 && answer.type.startsWith('application/json') && answer.body) learnIds(ids, JSON.parse(answer.body), actors);
         const why = check(op, answer);
         if (why) {
           const sent = c.bytes ? ` ${JSON.stringify(c.headers)} ${c.bytes.subarray(0, 200).toString('utf8')}` : ` ${JSON.stringify(c.headers)}`;

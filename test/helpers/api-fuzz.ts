@@ -3,7 +3,6 @@
  * Schemas of the OpenAPI document — valid ones, wrong types, missing fields, huge strings,
  * unicode and calendar extremes — so every run with the same seed sends the same requests.
  */
-import { randomUUID } from 'node:crypto';
 import zlib from 'node:zlib';
 
 export type JsonSchema = Record<string, unknown>;
@@ -30,6 +29,12 @@ export function seededRng(seed: number): Rng {
   return { next, int, chance: (p) => next() < p, pick: (items) => items[int(items.length)]! };
 }
 
+/** A version-4 UUID drawn from the PRNG, so a seed names the same requests every run. */
+export function uuidFrom(rng: Rng): string {
+  const hex = Array.from({ length: 32 }, () => rng.int(16).toString(16)).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${'89ab'[rng.int(4)]}${hex.slice(17, 20)}-${hex.slice(20)}`;
+}
+
 /** Values no schema expects: wrong types, extremes, unicode, the calendar's edges. */
 const NASTY: readonly unknown[] = [
   null, true, 0, -1, 1.5, 2 ** 53, -(2 ** 31), 1e308, '', ' ', 'null', '-1', '1e309', '0x10',
@@ -43,7 +48,7 @@ function stringFor(schema: JsonSchema, name: string, rng: Rng, ids: readonly str
   const pattern = String(schema.pattern ?? '');
   const format = String(schema.format ?? '');
   if (Array.isArray(schema.enum)) return String(rng.pick(schema.enum));
-  if (format === 'uuid' || pattern.includes('[0-9a-f]{8}') || /(^|_)id$/.test(name)) return rng.chance(0.8) && ids.length ? rng.pick(ids) : randomUUID();
+  if (format === 'uuid' || pattern.includes('[0-9a-f]{8}') || /(^|_)id$/.test(name)) return rng.chance(0.8) && ids.length ? rng.pick(ids) : uuidFrom(rng);
   if (format === 'email' || name.includes('email')) return `fuzz${rng.int(1000)}@uni.example`;
   if (format === 'date' || pattern.startsWith('^\\d{4}-\\d{2}-\\d{2}')) return rng.pick(['2026-09-07', '2026-01-31', '2028-02-29', '9999-12-31', '1970-01-01']);
   if (pattern.startsWith('^\\d{4}-')) return rng.pick(['2026-09', '9999-12', '1970-01']);
@@ -120,7 +125,7 @@ export function bodyFor(schema: JsonSchema, rng: Rng, ids: readonly string[]): u
 /** A path segment: a known id, a fresh UUID, or something that is no id at all. */
 export function pathValue(rng: Rng, ids: readonly string[]): string {
   const v = rng.pick([
-    () => (ids.length ? rng.pick(ids) : randomUUID()), () => (ids.length ? rng.pick(ids) : randomUUID()), () => randomUUID(),
+    () => (ids.length ? rng.pick(ids) : uuidFrom(rng)), () => (ids.length ? rng.pick(ids) : uuidFrom(rng)), () => uuidFrom(rng),
     () => 'x', () => '00000000-0000-0000-0000-000000000000', () => 'Z'.repeat(3000), () => '😀', () => '%', () => '..', () => '1e309',
   ])();
   return encodeURIComponent(v).replace(/^\.\.$/, '%2E%2E');
