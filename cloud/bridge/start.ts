@@ -122,6 +122,7 @@ export class MqttBridge {
       const events = queue;
       broker = await startEmbeddedBroker({
         port: this.port, host: mqtt.host, topicPrefix: mqtt.topicPrefix, cloud, ...(mqtt.tls ? { tls: mqtt.tls } : {}), logger: log.child({ module: 'broker' }),
+        limits: mqtt.limits, onLimit: (reason) => this.metrics.brokerLimits.inc({ reason }),
         onGatewayEvent: (gatewayId, payload) => events.push({ gatewayId, payload }),
         lookupGateway: async (id) => {
           const g = await deps.store.gateways.get(id);

@@ -6,8 +6,11 @@
  *    the client id must be `gw-<username>` so one gateway cannot take over another's session.
  *    Refusals use the CONNACK return codes of MQTT 3.1.1 §3.2.2.3 (2 identifier rejected,
  *    4 bad user name or password, 5 not authorized).
+ *  - Every TCP connection passes limits.ts (connection caps, packet sizes, CONNECT deadline) before
+ *    aedes reads from it.
  *  - PUBLISH / SUBSCRIBE: acl.ts. A refused PUBLISH closes the connection (3.1.1 has no negative
- *    PUBACK, MQTT-3.3.5-2); a refused SUBSCRIBE is granted 0x80 (failure, §3.9.3).
+ *    PUBACK, MQTT-3.3.5-2); an ignored one is acknowledged and passed on empty; a refused
+ *    SUBSCRIBE is granted 0x80 (failure, §3.9.3).
  *  - Payloads over MAX_PAYLOAD_BYTES are refused like an unauthorized PUBLISH.
  *  - A gateway's PUBLISH to its own `events` goes to `onGatewayEvent` (the cloud's ingest queue)
  *    from authorizePublish, and aedes sends the PUBACK only once that resolved: a gateway's event
@@ -23,8 +26,9 @@ import type { AddressInfo } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { MAX_PAYLOAD_BYTES, gatewayClientId, isValidGatewayId, parseGatewayTopic } from '../../shared/mqtt/topics.js';
-import { mayPublish, maySubscribe, type Identity } from './acl.js';
+import { maySubscribe, rulePublish, type Identity } from './acl.js';
 import { hashSecret, secretMatches } from './credentials.js';
+import { ConnectionGuard, type LimitReason, type MqttLimits } from './limits.js';
 
 /** What the broker needs to know about a gateway to let it in. */
 export interface GatewayCredentialRecord {
@@ -46,6 +50,10 @@ export interface EmbeddedBrokerOptions {
    */
   onGatewayEvent?: (gatewayId: string, payload: Buffer) => Promise<unknown>;
   tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
+  /** Packet sizes, CONNECT deadline and connection caps (limits.ts). */
+  limits: MqttLimits;
+  /** Called for each connection closed over a limit. */
+  onLimit?: (reason: LimitReason) => void;
   logger: Logger;
 }
 
@@ -68,6 +76,7 @@ function refusal(returnCode: number, message: string): AuthenticateError {
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const log = opts.logger;
   const identities = new WeakMap<Client, Identity>();
+  const guard = new ConnectionGuard({ limits: opts.limits, logger: log, ...(opts.onLimit ? { onRefused: opts.onLimit } : {}) });
   // Compared through its hash so the cloud password also gets a constant-time comparison.
   const hashOfCloud = hashSecret(opts.cloud.password);
 
@@ -89,11 +98,13 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
 
   const broker = await Aedes.createBroker({
     // The 3.1.1 keepalive is the client's; the broker only needs a sane CONNECT deadline.
-    connectTimeout: 10_000,
+    // limits.ts closes a client that is not authenticated in time first, and says so in the log.
+    connectTimeout: opts.limits.connectTimeoutMs,
     authenticate: (client, username, password, done) => {
       authenticate(client, username ?? undefined, password ?? undefined).then(
         (identity) => {
           identities.set(client, identity);
+          guard.authenticated(client.conn);
           done(null, true);
         },
         (err: AuthenticateError) => {
@@ -107,9 +118,19 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       // The broker's own publishes (client null) are not subject to the rules.
       if (!client) return done(null);
       const who = identities.get(client);
-      if (!who || !mayPublish(who, packet.topic, opts.topicPrefix)) {
-        log.warn({ clientId: client.id, topic: packet.topic.slice(0, 200) }, 'mqtt publish refused: topic not allowed');
+      if (!who) return done(new Error('publish before authentication'));
+      // A closed client's publish is its will: aedes publishes it when the connection is lost.
+      const ruling = rulePublish(who, { topic: packet.topic, payload: packet.payload, retain: packet.retain, will: client.closed }, opts.topicPrefix);
+      if (ruling.verdict === 'refuse') {
+        log.warn({ clientId: client.id, topic: packet.topic.slice(0, 200), reason: ruling.reason }, 'mqtt publish refused');
         return done(new Error('publish not authorized'));
+      }
+      if (ruling.verdict === 'ignore') {
+        // Acknowledged and passed on empty and unretained: an empty status is no news (GatewayHub.onStatus).
+        log.debug({ clientId: client.id, reason: ruling.reason }, 'mqtt publish ignored');
+        packet.payload = Buffer.alloc(0);
+        packet.retain = false;
+        return done(null);
       }
       if (packet.payload.length > MAX_PAYLOAD_BYTES) {
         log.warn({ clientId: client.id, bytes: packet.payload.length }, 'mqtt publish refused: payload too large');
@@ -136,14 +157,18 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   broker.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'));
 
   const sockets = new Set<net.Socket>();
-  const accept = (socket: net.Socket) => {
+  // TLS is layered over each admitted TCP socket here rather than by a tls.Server, so that the
+  // limits also hold for connections that never finish their handshake.
+  const secureContext = opts.tls ? tls.createSecureContext({ cert: opts.tls.cert, key: opts.tls.key, ...(opts.tls.ca ? { ca: opts.tls.ca } : {}) }) : null;
+  const server = net.createServer((socket) => {
+    const admission = guard.admit(socket);
+    if (!admission) return;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    broker.handle(socket);
-  };
-  const server = opts.tls
-    ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key, ...(opts.tls.ca ? { ca: opts.tls.ca } : {}) }, accept)
-    : net.createServer(accept);
+    const conn = secureContext ? new tls.TLSSocket(socket, { isServer: true, secureContext }) : socket;
+    broker.handle(conn);
+    admission.watch(conn);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
