@@ -2,6 +2,7 @@
  * Session lifecycle. One live session per room is enforced by a partial unique index, so two
  * concurrent starts cannot both succeed; ending a session writes every enrolled student's record.
  */
+import { sql } from 'kysely';
 import { uuidv7 } from '../../shared/ids.js';
 import type { Course, Room, Session, SessionSource } from './schema.js';
 import type { VerifiedLookup } from './attendance.js';
@@ -24,6 +25,16 @@ export interface StartSessionInput {
   startedBy: string | null;
 }
 
+/** A session with the room and course a submission is checked against. */
+export interface SessionForRoom {
+  session: Session;
+  room: Room;
+  course: Course;
+}
+
+/** How long after its end a session is still looked at for late tokens (every course's grace is shorter). */
+const ENDED_LOOKBACK_MS = 3_600_000;
+
 export interface EndSessionInput {
   session: Session;
   course: Course;
@@ -41,6 +52,37 @@ export class SessionRepository {
 
   liveInRoom(roomId: string): Promise<Session | undefined> {
     return this.db.selectFrom('sessions').selectAll().where('room_id', '=', roomId).where('state', '=', 'live').executeTakeFirst();
+  }
+
+  /**
+   * The session a token for `roomCode` belongs to at `now`: the room's live session, whatever other
+   * sessions started after it, or else the last one to end, while its course's grace period lasts
+   * (a student who heard the last window just before the end).
+   */
+  async forRoomCode(roomCode: number, now: number): Promise<SessionForRoom | null> {
+    // Room by code and its live (or else latest ended) session in one indexed query, then the course by key.
+    const row = await this.db
+      .selectFrom('rooms')
+      .innerJoin('sessions', 'sessions.room_id', 'rooms.id')
+      .select([
+        'rooms.id as room_id', 'rooms.name as room_name', 'rooms.room_code', 'rooms.secret', 'rooms.created_at as room_created_at',
+        'sessions.id', 'sessions.course_id', 'sessions.started_at', 'sessions.ended_at', 'sessions.period_s', 'sessions.source', 'sessions.state', 'sessions.started_by',
+      ])
+      .where('rooms.room_code', '=', roomCode)
+      .where((eb) => eb.or([eb('sessions.state', '=', 'live'), eb('sessions.ended_at', '>=', now - ENDED_LOOKBACK_MS)]))
+      .orderBy(sql`case when sessions.state = 'live' then 0 else 1 end`)
+      .orderBy('sessions.ended_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!row) return null;
+    const room: Room = { id: row.room_id, name: row.room_name, room_code: row.room_code, secret: row.secret, created_at: row.room_created_at };
+    const session: Session = {
+      id: row.id, course_id: row.course_id, room_id: row.room_id, started_at: row.started_at, ended_at: row.ended_at,
+      period_s: row.period_s, source: row.source, state: row.state, started_by: row.started_by,
+    };
+    const course = await this.db.selectFrom('courses').selectAll().where('id', '=', row.course_id).executeTakeFirstOrThrow();
+    if (session.state === 'ended' && (session.ended_at ?? 0) + course.grace_s * 1000 <= now) return null;
+    return { session, room, course };
   }
 
   /** A course's sessions with their room code, newest first. */

@@ -7,7 +7,7 @@
  */
 import type { CloudEvents } from '../events.js';
 import type { Repositories } from './repositories.js';
-import type { SessionForRoom } from './submissions.js';
+import type { SessionForRoom } from './sessions.js';
 
 const SESSION_TTL_MS = 1000;
 const ENROLMENT_TTL_MS = 30_000;
@@ -31,7 +31,7 @@ export interface SubmissionContext {
   close(): void;
 }
 
-export function createSubmissionContext(repos: Pick<Repositories, 'submissions' | 'courses'>, events: CloudEvents): SubmissionContext {
+export function createSubmissionContext(repos: Pick<Repositories, 'sessions' | 'courses'>, events: CloudEvents): SubmissionContext {
   const sessions = new Map<number, Entry<SessionForRoom | null>>();
   const enrolments = new Map<string, Entry<Set<string>>>();
   // Any session change in this instance drops the room lookups (rooms are few; keep it simple).
@@ -45,7 +45,7 @@ export function createSubmissionContext(repos: Pick<Repositories, 'submissions' 
       const hit = sessions.get(roomCode);
       // A cached ended session is re-read: its grace period is judged against `now`.
       if (hit && hit.expires > now && hit.value?.session.state !== 'ended') return hit.value;
-      return put(sessions, roomCode, await repos.submissions.sessionForRoomCode(roomCode, now), now + SESSION_TTL_MS);
+      return put(sessions, roomCode, await repos.sessions.forRoomCode(roomCode, now), now + SESSION_TTL_MS);
     },
     async isEnrolled(courseId, studentId, now) {
       let hit = enrolments.get(courseId);

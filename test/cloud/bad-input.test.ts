@@ -52,7 +52,7 @@ describe('submissions that must be refused', () => {
       const w = windowIndex(now(), PERIOD);
       return { frame: encodeFrame({ roomCode: f.roomCode, w, token: tokenForWindow(deriveSessionKey(other.roomSecret, sid), w) }).toString('hex') };
     }, 422, 'token_invalid'],
-    ['a room of a course the student is not in', () => ({ frame: frameAt(other, otherSid, PERIOD, now()) }), 403, 'not_enrolled'],
+    ['a room of a course the student is not in (answered like an idle room)', () => ({ frame: frameAt(other, otherSid, PERIOD, now()) }), 409, 'no_active_session'],
     ['window from the past', () => ({ frame: frameAt(f, sid, PERIOD, now() - 3 * 60_000) }), 422, 'window_expired'],
     ['window from the future', () => ({ frame: frameAt(f, sid, PERIOD, now() + 60_000) }), 422, 'window_in_future'],
     ['window before the session began', () => ({ frame: frameAt(f, sid, PERIOD, Date.UTC(2026, 8, 7, 7, 0)) }), 422, 'window_expired'],

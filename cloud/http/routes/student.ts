@@ -64,7 +64,7 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): () => void {
       method: 'post', path: '/api/v1/student/token/submit', tag: 'student', auth: STUDENT, summary: 'Submit a token heard over BLE',
       description: 'Send the advertised frame (`{frame}`) or its parts (`{room_code, window, token}`). Validated against the server clock: the current window, or the previous one within the grace period. Sending the same window again is answered `duplicate` and adds nothing.',
       body: submitIn, response: submitOut,
-      errors: [[400, 'frame_invalid'], [409, 'no_active_session'], [403, 'not_enrolled'], [422, 'token_invalid'], [422, 'window_expired'], [422, 'window_in_future'], [422, 'window_outside_session']],
+      errors: [[400, 'frame_invalid'], [409, 'no_active_session'], [422, 'token_invalid'], [422, 'window_expired'], [422, 'window_in_future'], [422, 'window_outside_session']],
     },
     async ({ body, user }) => {
       const receivedAt = clock();
@@ -76,9 +76,10 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): () => void {
         throw e;
       }
       const found = await context.sessionForRoomCode(frame.roomCode, receivedAt);
-      if (!found) refuse(409, 'no_active_session', 'no session is running in this room');
+      // One answer whether the room is unknown, idle, or live for a course the student is not in
+      // (counted alike too: /metrics is public), so that it does not tell which rooms are live.
+      if (!found || !(await context.isEnrolled(found.course.id, user.id, receivedAt))) refuse(409, 'no_active_session', 'no session you can submit to is running in this room');
       const { session, room, course } = found;
-      if (!(await context.isEnrolled(course.id, user.id, receivedAt))) refuse(403, 'not_enrolled', 'you are not enrolled in the course of this session');
       const verdict = validateSubmission(
         { startedAt: session.started_at, endedAt: session.ended_at, periodS: session.period_s, graceS: course.grace_s },
         tokensOf(session.id, room.secret), frame.w, frame.token, receivedAt,

@@ -6,6 +6,7 @@ import { HttpError, conflict, notFound } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
 import { RoomBusyError } from '../../store/sessions.js';
+import type { Principal } from '../../auth/jwt.js';
 import { computeAttendance } from '../../store/attendance.js';
 import { SessionLifecycle } from '../../services/session-lifecycle.js';
 import { courseForTeacher, sessionForTeacher } from '../ownership.js';
@@ -33,6 +34,15 @@ export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
   const { store, clock, events, verifiedLookup } = deps;
   // Built on deps itself: the hub (deps.gateways) is read at each call.
   const lifecycle = new SessionLifecycle(deps);
+
+  /** The live session's id is shown to its own teacher and to admins; anyone else learns only that the room is busy. */
+  async function busyRoomDetails(user: Principal, sessionId: string): Promise<{ session_id: string } | undefined> {
+    if (!sessionId) return undefined; // it ended meanwhile
+    if (user.role === 'admin') return { session_id: sessionId };
+    const session = await store.sessions.get(sessionId);
+    const course = session && (await store.courses.get(session.course_id));
+    return course?.teacher_id === user.id ? { session_id: sessionId } : undefined;
+  }
 
   routes.add(
     { method: 'get', path: '/api/v1/teacher/courses', tag: 'teacher', auth: TEACHER, summary: 'Courses I teach (admins: all)', response: z.object({ items: z.array(courseOut) }) },
@@ -66,7 +76,7 @@ export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
         const { session, gateway } = await lifecycle.start({ course, room, periodS: body.period_s, startedAt: clock(), source: 'cloud', startedBy: user.id });
         return { ...sessionView(session, room), gateway };
       } catch (e) {
-        if (e instanceof RoomBusyError) throw conflict('room_busy', 'the room already has a live session', { session_id: e.sessionId });
+        if (e instanceof RoomBusyError) throw conflict('room_busy', 'the room already has a live session', await busyRoomDetails(user, e.sessionId));
         throw e;
       }
     },
