@@ -29,5 +29,5 @@ export async function ensureFirstAdmin(
   }
   await accounts.create({ email: account.email, full_name: 'Administrator', password: account.password, role: 'admin' }, now);
   if (admin) log.info({ email: account.email }, 'created the first admin account');
-  else log.warn({ email: account.email, password_file: passwordFile }, 'created the first admin account with a generated password; read it from the file, then change it');
+  else log.warn({ email: account.email, password_file: passwordFile }, 'created the first admin account with a generated password; read it from the file, then change it with POST /api/v1/auth/password');
 }
