@@ -63,6 +63,12 @@ describe('token claims', () => {
     expect((await me(stale)).body.error.message).toBe('token revoked');
     expect((await me(bearer(await handSigned({ ...claimsFor(u.id, 'student'), ver: 1 })))).status).toBe(200);
   });
+
+  it('a token of an account that no longer exists is refused', async () => {
+    const u = await h.user('student');
+    await h.store.db.deleteFrom('users').where('id', '=', u.id).execute();
+    expect((await me(u.auth)).body.error.message).toBe('token revoked');
+  });
 });
 
 describe('role changes', () => {
