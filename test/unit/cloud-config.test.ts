@@ -22,6 +22,12 @@ describe('cloud configuration', () => {
     expect(c.mqtt.ca?.toString()).toBe('CA');
   });
 
+  it("reads the embedded broker's limits, with campus defaults: a packet fits a full payload, and 2,000 gateways fit behind one NAT address", () => {
+    expect(loadCloudConfig({}).mqtt.limits).toEqual({ maxPacketBytes: 65_536 + 1024, maxConnectBytes: 4096, connectTimeoutMs: 5000, maxConnections: 5000, maxConnectionsPerAddress: 2500 });
+    const c = loadCloudConfig({ MQTT_MAX_PACKET_BYTES: '8192', MQTT_MAX_CONNECT_BYTES: '512', MQTT_CONNECT_TIMEOUT_MS: '2000', MQTT_MAX_CONNECTIONS: '300', MQTT_MAX_CONNECTIONS_PER_ADDRESS: '10' });
+    expect(c.mqtt.limits).toEqual({ maxPacketBytes: 8192, maxConnectBytes: 512, connectTimeoutMs: 2000, maxConnections: 300, maxConnectionsPerAddress: 10 });
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
@@ -37,6 +43,11 @@ describe('cloud configuration', () => {
     [{ MQTT_PUBLIC_URL: 'http://broker.uni.example' }, 'MQTT_PUBLIC_URL'],
     [{ MQTT_CLIENT_ID: 'gw-pretending' }, 'MQTT_CLIENT_ID'],
     [{ MQTT_ACK_TIMEOUT_MS: '60000' }, 'MQTT_ACK_TIMEOUT_MS'],
+    [{ MQTT_MAX_PACKET_BYTES: '300000000' }, 'MQTT_MAX_PACKET_BYTES'],
+    [{ MQTT_MAX_CONNECT_BYTES: '10' }, 'MQTT_MAX_CONNECT_BYTES'],
+    [{ MQTT_CONNECT_TIMEOUT_MS: '0' }, 'MQTT_CONNECT_TIMEOUT_MS'],
+    [{ MQTT_MAX_CONNECTIONS: '0' }, 'MQTT_MAX_CONNECTIONS'],
+    [{ MQTT_MAX_CONNECTIONS_PER_ADDRESS: 'many' }, 'MQTT_MAX_CONNECTIONS_PER_ADDRESS'],
   ])('refuses %j naming %s', (env, name) => {
     try {
       loadCloudConfig(env as NodeJS.ProcessEnv);
