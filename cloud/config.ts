@@ -12,6 +12,7 @@ import type { MqttLimits } from './broker/limits.js';
 import { rpIdFitsOrigin, type WebAuthnSettings } from './webauthn/settings.js';
 import type { LoginLimits } from './auth/login-limiter.js';
 import { parseProxyTrust, type ProxyTrust } from './http/client-address.js';
+import type { MailSettings } from './mail/transport.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalString = z.string().trim().min(1).optional();
@@ -53,7 +54,11 @@ const envSchema = z
     ATTENDANCE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
     ATTENDANCE_JWT_SECRET_FILE: optionalString,
     ATTENDANCE_TOKEN_TTL_S: z.coerce.number().int().min(60).max(86_400).default(3600),
-    ATTENDANCE_OPEN_REGISTRATION: z.enum(['0', '1', 'true', 'false']).default('true').transform((v) => v === '1' || v === 'true'),
+    // Unset: open exactly when mail is configured (self-registered accounts prove their address by mail).
+    ATTENDANCE_OPEN_REGISTRATION: z.enum(['0', '1', 'true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === '1' || v === 'true')),
+    ATTENDANCE_SMTP_URL: optionalString.refine((u) => u === undefined || /^smtps?:\/\/[^\s/]+/.test(u), { message: 'must be an smtp:// or smtps:// URL such as smtps://user:password@mail.uni.example' }),
+    ATTENDANCE_MAIL_FROM: optionalString.refine((f) => f === undefined || /^([^<>]*<)?[^\s@<>]+@[^\s@<>]+>?$/.test(f), { message: 'must be an address such as attendance@uni.example or "Attendance <attendance@uni.example>"' }),
+    ATTENDANCE_PUBLIC_URL: optionalString.refine((u) => u === undefined || /^(https:\/\/[^\s/]+|http:\/\/localhost(:\d+)?)(\/[^\s#?]*)?$/.test(u), { message: 'must be https://host[/path] (or http://localhost[:port] for development)' }),
     ATTENDANCE_LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
     ATTENDANCE_LOGIN_MAX_PER_ACCOUNT: z.coerce.number().int().min(1).max(10_000).default(20),
     ATTENDANCE_LOGIN_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000).default(50),
@@ -95,6 +100,14 @@ const envSchema = z
     message: 'ATTENDANCE_ADMIN_EMAIL and ATTENDANCE_ADMIN_PASSWORD must be set together',
     path: ['ATTENDANCE_ADMIN_PASSWORD'],
   })
+  .refine((e) => (e.ATTENDANCE_SMTP_URL === undefined) === (e.ATTENDANCE_MAIL_FROM === undefined), {
+    message: 'ATTENDANCE_SMTP_URL and ATTENDANCE_MAIL_FROM must be set together',
+    path: ['ATTENDANCE_MAIL_FROM'],
+  })
+  .refine((e) => e.ATTENDANCE_OPEN_REGISTRATION !== true || (e.ATTENDANCE_SMTP_URL !== undefined && e.ATTENDANCE_PUBLIC_URL !== undefined), {
+    message: 'open registration needs ATTENDANCE_SMTP_URL, ATTENDANCE_MAIL_FROM and ATTENDANCE_PUBLIC_URL: a self-registered account proves its address with a mailed link',
+    path: ['ATTENDANCE_OPEN_REGISTRATION'],
+  })
   .refine((e) => (e.ATTENDANCE_ORIGINS ?? []).every((o) => !o.startsWith('http') || rpIdFitsOrigin(e.ATTENDANCE_RP_ID, o)), {
     message: 'ATTENDANCE_RP_ID must be the host of every web origin in ATTENDANCE_ORIGINS or a domain suffix of it',
     path: ['ATTENDANCE_RP_ID'],
@@ -134,7 +147,12 @@ export interface CloudConfig {
   admin: { email: string; password: string } | null;
   jwtSecretFile: string;
   tokenTtlS: number;
+  /** Students may register themselves; only with `mail` and `publicUrl` (config check). */
   openRegistration: boolean;
+  /** Outgoing mail (cloud/mail/): the SMTP URL, with its credentials, and the sender. */
+  mail: MailSettings | null;
+  /** Where people reach the service; the base of links in mails (e-mail verification). */
+  publicUrl: string | null;
   login: LoginLimits;
   /** Self-registrations per client network in any rolling hour. */
   registerMaxPerHour: number;
@@ -199,7 +217,9 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv = process.env): CloudConf
     admin: e.ATTENDANCE_ADMIN_EMAIL && e.ATTENDANCE_ADMIN_PASSWORD ? { email: e.ATTENDANCE_ADMIN_EMAIL.toLowerCase(), password: e.ATTENDANCE_ADMIN_PASSWORD } : null,
     jwtSecretFile: e.ATTENDANCE_JWT_SECRET_FILE ?? path.join(dataDir, 'jwt-secret'),
     tokenTtlS: e.ATTENDANCE_TOKEN_TTL_S,
-    openRegistration: e.ATTENDANCE_OPEN_REGISTRATION,
+    openRegistration: e.ATTENDANCE_OPEN_REGISTRATION ?? (e.ATTENDANCE_SMTP_URL !== undefined && e.ATTENDANCE_PUBLIC_URL !== undefined),
+    mail: e.ATTENDANCE_SMTP_URL && e.ATTENDANCE_MAIL_FROM ? { smtpUrl: e.ATTENDANCE_SMTP_URL, from: e.ATTENDANCE_MAIL_FROM } : null,
+    publicUrl: e.ATTENDANCE_PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     login: {
       perPair: e.ATTENDANCE_LOGIN_MAX_ATTEMPTS,
       perAccount: e.ATTENDANCE_LOGIN_MAX_PER_ACCOUNT,

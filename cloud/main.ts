@@ -25,6 +25,8 @@ import { startRetentionJob } from './jobs/retention.js';
 import { createApp, type App } from './http/app.js';
 import type { AppDeps } from './http/deps.js';
 import { MqttBridge } from './bridge/start.js';
+import { createSmtpMailer } from './mail/transport.js';
+import { createAccountMail } from './mail/account-mail.js';
 
 export interface CloudOptions {
   logger?: Logger;
@@ -77,6 +79,8 @@ export async function composeCloud(config: CloudConfig, opts: CloudOptions = {})
     await store.close();
     throw err;
   }
+  const mailer = config.mail && config.publicUrl ? createAccountMail(createSmtpMailer(config.mail, logger.child({ module: 'mail' })), config.publicUrl, clock) : undefined;
+  if (!config.openRegistration) logger.info('self-registration is closed: accounts are made by an admin');
   const deps: AppDeps = {
     store,
     tokens: createTokenService(signingKey, config.tokenTtlS, standings, clock),
@@ -89,6 +93,7 @@ export async function composeCloud(config: CloudConfig, opts: CloudOptions = {})
     verifiedLookup,
     webauthn: config.webauthn,
     ...(bridge ? { gateways: bridge.hub } : {}),
+    ...(mailer ? { mailer } : {}),
     settings: { timezone: config.timezone, openRegistration: config.openRegistration, trustProxy: config.trustProxy, tokenTtlS: config.tokenTtlS },
   };
   const app = createApp(deps);
@@ -102,6 +107,7 @@ export async function composeCloud(config: CloudConfig, opts: CloudOptions = {})
     async stop() {
       await bridge?.stop();
       app.close();
+      await mailer?.close();
       standings.close();
       await store.close();
     },

@@ -10,6 +10,7 @@ import type { Store } from '../store/db.js';
 import type { VerifiedLookup } from '../store/attendance.js';
 import type { WebAuthnSettings } from '../webauthn/settings.js';
 import type { GatewayHub } from '../bridge/hub.js';
+import type { AccountMail } from '../mail/account-mail.js';
 
 export interface AppDeps {
   store: Store;
@@ -30,5 +31,7 @@ export interface AppDeps {
   webauthn?: WebAuthnSettings;
   /** The room gateways over MQTT; absent with MQTT_DISABLED, then commands only queue. */
   gateways?: GatewayHub;
+  /** Mail about accounts (e-mail verification); absent without ATTENDANCE_SMTP_URL, then self-registration is closed. */
+  mailer?: AccountMail;
   settings: { timezone: string; openRegistration: boolean; trustProxy: ProxyTrust; tokenTtlS: number };
 }

@@ -10,7 +10,7 @@ import type { Role, User } from './schema.js';
 export type PublicUser = Omit<User, 'password_hash' | 'token_version'>;
 
 export function publicUser(u: User): PublicUser {
-  return { id: u.id, email: u.email, full_name: u.full_name, role: u.role, created_at: u.created_at, deactivated_at: u.deactivated_at };
+  return { id: u.id, email: u.email, full_name: u.full_name, role: u.role, created_at: u.created_at, deactivated_at: u.deactivated_at, email_verified_at: u.email_verified_at };
 }
 
 export class DuplicateEmailError extends Error {}
@@ -37,6 +37,8 @@ export interface NewAccount {
   full_name: string;
   password: string;
   role: Role;
+  /** False for self-registration: the owner has yet to prove the address. Default true (made by an admin). */
+  emailVerified?: boolean;
 }
 
 const normalEmail = (email: string) => email.trim().toLowerCase();
@@ -48,7 +50,7 @@ export class AccountRepository {
   async create(input: NewAccount, now: number): Promise<PublicUser> {
     const email = normalEmail(input.email);
     if (await this.findByEmail(email)) throw new DuplicateEmailError(email);
-    const row: User = { id: uuidv7(now), email, full_name: input.full_name.trim(), role: input.role, password_hash: await hashPassword(input.password), created_at: now, token_version: 0, deactivated_at: null };
+    const row: User = { id: uuidv7(now), email, full_name: input.full_name.trim(), role: input.role, password_hash: await hashPassword(input.password), created_at: now, token_version: 0, deactivated_at: null, email_verified_at: input.emailVerified === false ? null : now };
     try {
       await this.db.insertInto('users').values(row).execute();
     } catch (e) {
@@ -69,17 +71,30 @@ export class AccountRepository {
 
   /** A page of accounts in e-mail order, optionally of one role. */
   list(opts: { role?: Role; limit: number; offset: number }): Promise<PublicUser[]> {
-    let q = this.db.selectFrom('users').select(['id', 'email', 'full_name', 'role', 'created_at', 'deactivated_at']).orderBy('email').limit(opts.limit).offset(opts.offset);
+    let q = this.db.selectFrom('users').select(['id', 'email', 'full_name', 'role', 'created_at', 'deactivated_at', 'email_verified_at']).orderBy('email').limit(opts.limit).offset(opts.offset);
     if (opts.role) q = q.where('role', '=', opts.role);
     return q.execute();
   }
 
-  /** The accounts named by e-mail (already lower-cased) or by id, with their role. */
-  async identify(emails: readonly string[], ids: readonly string[]): Promise<Array<Pick<User, 'id' | 'email' | 'role'>>> {
+  /** The accounts named by e-mail (already lower-cased) or by id, with their role and whether the address is proved. */
+  async identify(emails: readonly string[], ids: readonly string[]): Promise<Array<Pick<User, 'id' | 'email' | 'role' | 'email_verified_at'>>> {
+    const columns = ['id', 'email', 'role', 'email_verified_at'] as const;
     return [
-      ...(emails.length ? await this.db.selectFrom('users').select(['id', 'email', 'role']).where('email', 'in', emails).execute() : []),
-      ...(ids.length ? await this.db.selectFrom('users').select(['id', 'email', 'role']).where('id', 'in', ids).execute() : []),
+      ...(emails.length ? await this.db.selectFrom('users').select(columns).where('email', 'in', emails).execute() : []),
+      ...(ids.length ? await this.db.selectFrom('users').select(columns).where('id', 'in', ids).execute() : []),
     ];
+  }
+
+  /**
+   * Records that the owner proved the address (the first time counts); a re-registration's name
+   * and password hash, when given, replace the account's. False if there is no such account.
+   */
+  async markEmailVerified(id: string, now: number, registration: { full_name: string; password_hash: string } | null): Promise<boolean> {
+    const res = await this.db.updateTable('users')
+      .set({ email_verified_at: sql`coalesce(email_verified_at, ${now})`, ...(registration ?? {}) })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
   }
 
   async standing(id: string): Promise<AccountStanding | null> {

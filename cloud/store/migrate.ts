@@ -5,6 +5,7 @@ import * as core from './migrations/001_core.js';
 import * as gateways from './migrations/002_gateways.js';
 import * as webauthn from './migrations/003_webauthn.js';
 import * as dropTokenLog from './migrations/004_drop_token_log.js';
+import * as emailVerification from './migrations/005_email_verification.js';
 import * as accountTokens from './migrations/006_account_tokens.js';
 import * as readinessProbe from './migrations/007_readiness_probe.js';
 
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '002_gateways': gateways,
   '003_webauthn': webauthn,
   '004_drop_token_log': dropTokenLog,
+  '005_email_verification': emailVerification,
   '006_account_tokens': accountTokens,
   '007_readiness_probe': readinessProbe,
 };

@@ -18,6 +18,7 @@ import { GatewayRepository } from './gateways.js';
 import { GatewayCommandRepository } from './gateway-commands.js';
 import { TimetableRepository } from './timetable-slots.js';
 import { WebAuthnRepository } from './webauthn.js';
+import { EmailVerificationRepository } from './email-verifications.js';
 
 /** The database handle a repository works on: the pool, or one open transaction. */
 export type Queryable = Kysely<Database>;
@@ -35,6 +36,7 @@ export interface Repositories {
   commands: GatewayCommandRepository;
   timetable: TimetableRepository;
   webauthn: WebAuthnRepository;
+  emailVerifications: EmailVerificationRepository;
 }
 
 export function createRepositories(db: Queryable): Repositories {
@@ -51,6 +53,7 @@ export function createRepositories(db: Queryable): Repositories {
     commands: new GatewayCommandRepository(db),
     timetable: new TimetableRepository(db),
     webauthn: new WebAuthnRepository(db),
+    emailVerifications: new EmailVerificationRepository(db),
   };
 }
 

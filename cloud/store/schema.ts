@@ -19,6 +19,8 @@ export interface UsersTable {
   token_version: Generated<number>;
   /** Added by migration 006_account_tokens: set while the account is deactivated. */
   deactivated_at: number | null;
+  /** Added by migration 005_email_verification: when the owner proved the address (admin-made accounts: when made). */
+  email_verified_at: number | null;
 }
 
 export interface TermsTable {
@@ -124,6 +126,7 @@ export interface Database {
   webauthn_credentials: WebAuthnCredentialsTable;
   webauthn_challenges: WebAuthnChallengesTable;
   verifications: VerificationsTable;
+  email_verifications: EmailVerificationsTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -261,3 +264,19 @@ export interface VerificationsTable {
 export type StoredCredential = Selectable<WebAuthnCredentialsTable>;
 export type StoredChallenge = Selectable<WebAuthnChallengesTable>;
 export type Verification = Selectable<VerificationsTable>;
+
+// E-mail verification (migration 005_email_verification).
+
+export interface EmailVerificationsTable {
+  /** SHA-256 (hex) of the one-time token; the token itself is only in the mail. */
+  token_hash: string;
+  user_id: string;
+  /** Set when the link re-registers an unconfirmed address: applied to the account when used. */
+  full_name: string | null;
+  password_hash: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export type EmailVerification = Selectable<EmailVerificationsTable>;

@@ -2,41 +2,68 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import { createCloudHarness, type CloudHarness } from '../helpers/cloud.js';
+import { eventually } from '../helpers/eventually.js';
+import { startTestSmtp, tokenOf, type TestSmtp } from '../helpers/smtp.js';
 import { AUDIENCE, ISSUER } from '../../cloud/auth/jwt.js';
 
 let h: CloudHarness;
+let smtp: TestSmtp;
 beforeEach(async () => {
-  h = await createCloudHarness();
+  smtp = await startTestSmtp();
+  h = await createCloudHarness({ env: smtp.env });
 });
-afterEach(() => h.close());
+afterEach(async () => {
+  await h.close();
+  await smtp.close();
+});
 
 const register = (body: object) => h.http().post('/api/v1/auth/register').send(body);
+/** Registers and uses the mailed verification link, as the student would. */
+async function registerConfirmed(body: { email: string; full_name: string; password: string }): Promise<void> {
+  expect((await register(body)).status).toBe(202);
+  const mail = await eventually(() => smtp.mails.find((m) => m.to.includes(body.email)), 5000, `the verification mail to ${body.email}`);
+  expect((await h.http().post('/api/v1/auth/verify-email').send({ token: tokenOf(mail) })).status).toBe(200);
+}
 
 describe('registration', () => {
-  it('creates a student whatever role the body asks for', async () => {
+  it('creates an unconfirmed student whatever role the body asks for', async () => {
     const r = await register({ email: 'Mallory@Uni.Example', full_name: 'Mallory', password: 'long-enough-pw', role: 'admin', is_teacher: true });
-    expect(r.status).toBe(201);
-    expect(r.body).toMatchObject({ email: 'mallory@uni.example', role: 'student' });
-    expect(r.body).not.toHaveProperty('password_hash');
-    const row = await h.store.db.selectFrom('users').selectAll().where('id', '=', r.body.id).executeTakeFirstOrThrow();
+    expect(r.status).toBe(202);
+    expect(r.body).toEqual({ status: 'verification_sent' });
+    const row = await h.store.db.selectFrom('users').selectAll().where('email', '=', 'mallory@uni.example').executeTakeFirstOrThrow();
     expect(row.role).toBe('student');
+    expect(row.email_verified_at).toBeNull();
     expect(row.password_hash).toMatch(/^scrypt\$16384\$8\$1\$/);
   });
 
-  it('refuses a taken e-mail (any case) and a short password', async () => {
-    await register({ email: 'a@uni.example', full_name: 'A', password: 'long-enough-pw' }).expect(201);
+  it('answers a taken e-mail (any case) like a new one, and refuses a short or weak password', async () => {
+    await registerConfirmed({ email: 'a@uni.example', full_name: 'A', password: 'long-enough-pw' });
     const dup = await register({ email: 'A@UNI.example', full_name: 'A', password: 'long-enough-pw' });
-    expect(dup.status).toBe(409);
-    expect(dup.body.error.code).toBe('email_taken');
+    expect(dup.status).toBe(202);
+    expect(dup.body).toEqual({ status: 'verification_sent' });
     const weak = await register({ email: 'b@uni.example', full_name: 'B', password: 'short' });
     expect(weak.status).toBe(400);
     expect(weak.body.error.details[0].path).toBe('password');
+    const common = await register({ email: 'b@uni.example', full_name: 'B', password: 'Password123' });
+    expect(common.status).toBe(400);
+    expect(common.body.error).toMatchObject({ code: 'validation_error', details: [{ path: 'password', message: expect.stringMatching(/most common/) }] });
+  });
+
+  it('is closed without mail: a cloud without SMTP cannot let students prove their address', async () => {
+    const closed = await createCloudHarness();
+    try {
+      const r = await closed.http().post('/api/v1/auth/register').send({ email: 'c@uni.example', full_name: 'C', password: 'long-enough-pw' });
+      expect(r.status).toBe(403);
+      expect(r.body.error.code).toBe('registration_closed');
+    } finally {
+      await closed.close();
+    }
   });
 });
 
 describe('login', () => {
   it('accepts JSON and the OAuth2 password form and returns a bearer token that works', async () => {
-    await register({ email: 's@uni.example', full_name: 'S', password: 'long-enough-pw' });
+    await registerConfirmed({ email: 's@uni.example', full_name: 'S', password: 'long-enough-pw' });
     const json = await h.http().post('/api/v1/auth/token').send({ email: 's@uni.example', password: 'long-enough-pw' });
     expect(json.status).toBe(200);
     expect(json.body).toMatchObject({ token_type: 'bearer', expires_in: 86_400 });
@@ -48,7 +75,7 @@ describe('login', () => {
   });
 
   it('answers wrong credentials with 401 and locks out after repeated failures with Retry-After', async () => {
-    await register({ email: 'v@uni.example', full_name: 'V', password: 'long-enough-pw' });
+    await registerConfirmed({ email: 'v@uni.example', full_name: 'V', password: 'long-enough-pw' });
     for (let i = 0; i < 5; i++) {
       const r = await h.http().post('/api/v1/auth/token').send({ email: 'v@uni.example', password: `wrong-${i}` });
       expect(r.status).toBe(401);

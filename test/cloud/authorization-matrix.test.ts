@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCloudHarness, type CloudHarness } from '../helpers/cloud.js';
+import { startTestSmtp, type TestSmtp } from '../helpers/smtp.js';
 import Router from '@koa/router';
 import { RouteTable } from '../../cloud/http/route.js';
 import { authRoutes } from '../../cloud/http/routes/auth.js';
@@ -25,6 +26,7 @@ interface Case {
 }
 
 let h: CloudHarness;
+let smtp: TestSmtp;
 let f: CourseFixture;
 let other: TestUser;
 let n = 0;
@@ -46,7 +48,8 @@ async function freshSession(): Promise<string> {
 }
 
 const CASES: Case[] = [
-  { name: 'register', method: 'post', prepare: async () => ({ path: '/api/v1/auth/register', body: { email: `new${++n}@uni.example`, full_name: 'New', password: 'long-enough-pw' } }), expect: { anonymous: 201, student: 201, otherTeacher: 201, ownTeacher: 201, admin: 201 } },
+  { name: 'register', method: 'post', prepare: async () => ({ path: '/api/v1/auth/register', body: { email: `new${++n}@uni.example`, full_name: 'New', password: 'long-enough-pw' } }), expect: { anonymous: 202, student: 202, otherTeacher: 202, ownTeacher: 202, admin: 202 } },
+  { name: 'verify e-mail', method: 'post', prepare: async () => ({ path: '/api/v1/auth/verify-email', body: { token: 'not-a-token-anyone-was-sent' } }), expect: { anonymous: 400, student: 400, otherTeacher: 400, ownTeacher: 400, admin: 400 } },
   { name: 'login', method: 'post', prepare: async () => ({ path: '/api/v1/auth/token', body: { email: f.students[1]!.email, password: f.students[1]!.password } }), expect: { anonymous: 200, student: 200, otherTeacher: 200, ownTeacher: 200, admin: 200 } },
   { name: 'me', method: 'get', prepare: async () => ({ path: '/api/v1/auth/me' }), expect: ANY_USER(200) },
   { name: 'create user', method: 'post', prepare: async () => ({ path: '/api/v1/admin/users', body: { email: `u${++n}@uni.example`, full_name: 'U', password: 'long-enough-pw', role: 'teacher' } }), expect: ADMIN_ONLY(201) },
@@ -100,11 +103,15 @@ const CASES: Case[] = [
 ];
 
 beforeAll(async () => {
-  h = await createCloudHarness();
+  smtp = await startTestSmtp();
+  h = await createCloudHarness({ env: smtp.env });
   f = await setupCourse(h, { students: 2 });
   other = await h.user('teacher', 'other');
 });
-afterAll(() => h.close());
+afterAll(async () => {
+  await h.close();
+  await smtp.close();
+});
 
 function authFor(caller: Caller): Record<string, string> {
   switch (caller) {

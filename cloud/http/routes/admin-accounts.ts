@@ -10,12 +10,12 @@ import type { AppDeps } from '../deps.js';
 import { DuplicateEmailError, LastAdminError, publicUser, type AccountChange } from '../../store/accounts.js';
 import { TermNameTakenError } from '../../store/courses.js';
 import { RoomCodeExhaustedError, RoomNameTakenError } from '../../store/rooms.js';
-import { email, fullName, id, idParams, isoDate, password, role, userOut } from '../schemas.js';
+import { displayText, email, fullName, id, idParams, isoDate, password, role, userOut } from '../schemas.js';
 
 const ADMIN = ['admin'] as const;
 const page = { limit: z.coerce.number().int().min(1).max(1000).default(100), offset: z.coerce.number().int().min(0).default(0) };
 
-const termIn = z.object({ name: z.string().trim().min(1).max(100), starts_on: isoDate, ends_on: isoDate }).refine((t) => t.starts_on <= t.ends_on, {
+const termIn = z.object({ name: displayText(100), starts_on: isoDate, ends_on: isoDate }).refine((t) => t.starts_on <= t.ends_on, {
   message: 'ends_on must not be before starts_on',
   path: ['ends_on'],
 });
@@ -127,7 +127,7 @@ export function adminAccountRoutes(routes: RouteTable, deps: AppDeps): void {
     {
       method: 'post', path: '/api/v1/admin/rooms', tag: 'admin', auth: ADMIN, status: 201, summary: 'Create a room',
       description: 'Generates the room code and the 32-byte room secret. The secret is stored for token validation and is never returned by this route.',
-      body: z.object({ name: z.string().trim().min(1).max(100) }), response: roomOut, errors: [[409, 'room_exists']],
+      body: z.object({ name: displayText(100) }), response: roomOut, errors: [[409, 'room_exists']],
     },
     async ({ body, user }) => {
       try {

@@ -7,14 +7,14 @@ import type { AppDeps } from '../deps.js';
 import { CourseCodeTakenError, policyColumns, policyOf } from '../../store/courses.js';
 import type { Course } from '../../store/schema.js';
 import { DEFAULT_POLICY, mergePolicy, policyIn, policyOut, policyView } from '../course-policy.js';
-import { id, idParams } from '../schemas.js';
+import { displayText, id, idParams } from '../schemas.js';
 import { parseRoster } from '../roster.js';
 
 const ADMIN = ['admin'] as const;
 
 const courseIn = z.object({
   code: z.string().trim().min(1).max(32),
-  name: z.string().trim().min(1).max(200),
+  name: displayText(200),
   teacher_id: id,
   term_id: id.nullable().optional(),
   policy: policyIn.optional(),
@@ -91,7 +91,7 @@ export function adminCourseRoutes(routes: RouteTable, deps: AppDeps): void {
   routes.add(
     {
       method: 'post', path: '/api/v1/admin/courses/:id/enrollments', tag: 'admin', auth: ADMIN, summary: 'Enrol students',
-      description: 'JSON `{student_ids: [...]}`, or a `text/csv` roster with one e-mail per row (an optional `email` header row is skipped). Every row that is not enrolled is reported with its reason; the others are enrolled.',
+      description: 'JSON `{student_ids: [...]}`, or a `text/csv` roster with one e-mail per row (an optional `email` header row is skipped). Every row that is not enrolled is reported with its reason; the others are enrolled. A self-registered student whose address is not confirmed yet is reported (`email_unverified`) and takes no seat until they confirm it.',
       params: idParams, body: enrollIn, bodyMediaTypes: ['text/csv'], response: enrollOut, errors: [[404, 'not_found']],
     },
     async ({ params, body, user }) => {
@@ -120,6 +120,9 @@ export function adminCourseRoutes(routes: RouteTable, deps: AppDeps): void {
             rejected.push({ row: c.row, value: c.value, code: 'unknown_user', message: 'no account with this identifier' });
           } else if (u.role !== 'student') {
             rejected.push({ row: c.row, value: c.value, code: 'not_a_student', message: `account is a ${u.role}` });
+          } else if (u.email_verified_at === null) {
+            // Until its owner proves the address, anyone could be behind it.
+            rejected.push({ row: c.row, value: c.value, code: 'email_unverified', message: 'the account holder has not confirmed this address yet' });
           } else if (existing.has(u.id)) {
             already++;
           } else {

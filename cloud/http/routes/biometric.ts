@@ -8,7 +8,7 @@ import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simp
 import { HttpError, conflict, notFound } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
-import { id } from '../schemas.js';
+import { displayText, id } from '../schemas.js';
 import { iso } from '../views.js';
 import { policyOf } from '../../store/courses.js';
 import { WebAuthnRefusal, refusalErrors } from '../../webauthn/refusals.js';
@@ -74,7 +74,7 @@ export function biometricRoutes(routes: RouteTable, deps: AppDeps): void {
     {
       method: 'post', path: '/api/v1/student/biometric/register', tag: TAG, auth: STUDENT, status: 201, summary: 'Step 2 of enrolment: send the new passkey',
       description: 'Send `credential.toJSON()` of the created credential. The first device of an account is active at once; any further device is `pending` until a teacher or an administrator approves it (`needs_approval`). Stored: the public key, signature counter, AAGUID and backup flags — never biometric data.',
-      body: z.object({ credential: registrationResponseIn, device_name: z.string().trim().min(1).max(100).optional() }).strict(),
+      body: z.object({ credential: registrationResponseIn, device_name: displayText(100).optional() }).strict(),
       response: z.object({ device: deviceOut, needs_approval: z.boolean() }),
       errors: refusalErrors('client_data_invalid', 'response_malformed', 'challenge_unknown', 'challenge_mismatch', 'challenge_used', 'challenge_expired', 'origin_mismatch', 'rp_id_mismatch', 'user_presence_required', 'user_verification_required', 'attestation_invalid', 'credential_exists', 'credential_taken'),
     },
