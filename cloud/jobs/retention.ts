@@ -33,11 +33,13 @@ export interface PurgeCounts {
   challenges: number;
   ingestedEvents: number;
   commands: number;
+  /** Used or expired e-mail verification links. */
+  emailVerifications: number;
 }
 
 /**
  * One purge, in one transaction: raw data of sessions ended over `retentionDays` ago, expired
- * challenges, event ids past their horizon, long-settled commands.
+ * challenges, event ids past their horizon, long-settled commands, spent e-mail verification links.
  */
 export function purgeRawData(store: Store, now: number, retentionDays: number): Promise<PurgeCounts> {
   const endedBefore = now - retentionDays * DAY_MS;
@@ -47,6 +49,7 @@ export function purgeRawData(store: Store, now: number, retentionDays: number): 
     challenges: await tx.webauthn.purgeExpiredChallenges(now),
     ingestedEvents: await tx.gateways.purgeIngestedBefore(now - HEARTBEAT_ID_RETENTION_DAYS * DAY_MS, now - EVENT_ID_RETENTION_DAYS * DAY_MS),
     commands: await tx.commands.purgeSettledBefore(now - SETTLED_COMMAND_RETENTION_DAYS * DAY_MS),
+    emailVerifications: await tx.emailVerifications.purgeSpent(now),
   }));
 }
 

@@ -13,6 +13,12 @@ export class EmailVerificationRepository {
     await this.db.insertInto('email_verifications').values(row).execute();
   }
 
+  /** Deletes the links that can no longer be used (used or expired): the nightly purge. */
+  async purgeSpent(now: number): Promise<number> {
+    const res = await this.db.deleteFrom('email_verifications').where((eb) => eb.or([eb('used_at', 'is not', null), eb('expires_at', '<=', now)])).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
   /**
    * Uses the link with this token hash if it is unused and unexpired: marks it and the account's
    * other open links used and verifies the account (applying a re-registration's name and

@@ -12,6 +12,7 @@ import { eventually } from '../helpers/eventually.js';
 import { PUBLIC_URL, SMTP_PASSWORD, startTestSmtp, tokenOf, type ReceivedMail, type TestSmtp } from '../helpers/smtp.js';
 import { MAILS_PER_RECIPIENT_PER_HOUR } from '../../cloud/mail/account-mail.js';
 import { VERIFICATION_TTL_MS } from '../../cloud/mail/email-verification.js';
+import { purgeRawData } from '../../cloud/jobs/retention.js';
 
 let smtp: TestSmtp;
 let h: CloudHarness;
@@ -111,6 +112,17 @@ describe('e-mail ownership', () => {
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('invalid_verification');
     expect((await login('late@uni.example', 'late-password-9')).status).toBe(401);
+  });
+
+  it('the nightly purge deletes used and expired links, and keeps open ones', async () => {
+    for (const who of ['used', 'expired', 'open']) await register(`${who}@uni.example`, `${who}-password-9`);
+    expect((await verify(tokenOf((await mailTo('used@uni.example'))[0]!))).status).toBe(200);
+    h.clock.advance(VERIFICATION_TTL_MS / 2);
+    await register('open@uni.example', 'open-password-9');
+    await mailTo('open@uni.example', 2);
+    h.clock.advance(VERIFICATION_TTL_MS / 2);
+    expect((await purgeRawData(h.store, h.clock(), 30)).emailVerifications).toBe(3);
+    expect(await h.store.db.selectFrom('email_verifications').select('created_at').execute()).toEqual([{ created_at: h.clock.now - VERIFICATION_TTL_MS / 2 }]);
   });
 
   it('a slow mail server does not hold up the answer, and neither the token nor the SMTP password reaches the log', async () => {
