@@ -6,7 +6,9 @@
  *     QoS 1, clean session false, in a child process: bench/ingest-gateways.ts) each publish EVENTS_PER_GATEWAY events as fast as the broker
  *     takes them — token.rotated for their room's live session, one heartbeat in ten. Measured
  *     from the first publish to the last event applied in the database; every event id must be
- *     applied exactly once (none lost, none twice).
+ *     applied exactly once (none lost, none twice). Beside it,
+ *     in the same run, the broker's raw QoS 1 rate: the same broker (startEmbeddedBroker, no
+ *     ingest) and the same 50 publishers, delivering to a subscriber that does nothing.
  *  2. latency: a teacher's `session/start` over HTTP until a phone (the real noble on the virtual
  *     air) hears the new advertising data from a gateway process on the virtual radio
  *     (`attendance-gateway run --radio virtual`), repeated START_RUNS times.
@@ -19,7 +21,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { connect } from 'mqtt';
 import { pino } from 'pino';
+import { eventsWildcard } from '../shared/mqtt/topics.js';
+import { startEmbeddedBroker } from '../cloud/broker/embedded.js';
 import { deriveSessionKey, tokenForWindow } from '../shared/token.js';
 import { AirHub } from '../gateway/ble/virtual/air-hub.js';
 import type { RunningCloud } from '../cloud/main.js';
@@ -38,18 +44,11 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-async function throughput(cloud: RunningCloud, api: CloudApi, adminToken: string): Promise<void> {
-  // 50 rooms of one course, each with a provisioned gateway and a live session.
-  const c = await createClassroom(api, adminToken, { courseCode: 'BENCH', courseName: 'Bench', roomName: 'Bench room 0', teacherName: 'Bench Teacher', studentNames: [], tag: 'tp' });
-  const rooms = [{ id: c.roomId }];
-  for (let i = 1; i < GATEWAYS; i++) rooms.push(await api.must<{ id: string }>(201, 'POST', '/api/v1/admin/rooms', { token: adminToken, body: { name: `Bench room ${i}` } }));
-  const gateways: Array<{ id: string; password: string; sessionId: string }> = [];
-  for (const room of rooms) {
-    const p = await api.must<{ credentials: { config: { gateway_id: string; mqtt_password: string } } }>(201, 'POST', `/api/v1/admin/rooms/${room.id}/gateways`, { token: adminToken, body: { mode: 'credentials' } });
-    const s = await api.must<{ session_id: string }>(201, 'POST', '/api/v1/teacher/session/start', { token: c.teacher.token, body: { course_id: c.courseId, room_id: room.id, period_s: 10 } });
-    gateways.push({ id: p.credentials.config.gateway_id, password: p.credentials.config.mqtt_password, sessionId: s.session_id });
-  }
-  // The gateways run in a child process, as separate devices would.
+type Gateways = Array<{ id: string; password: string; sessionId: string }>;
+interface Burst { ids: string[]; began: number; acked: number }
+
+/** The 50 gateways in a child process (as separate devices would be), publishing one burst to `brokerUrl`. */
+async function burst(brokerUrl: string, gateways: Gateways, onReady: () => void = () => undefined): Promise<Burst> {
   const child = fork(fileURLToPath(new URL('./ingest-gateways.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const next = (type: string) => new Promise<Record<string, unknown>>((resolve, reject) => {
     const on = (m: Record<string, unknown>) => {
@@ -61,26 +60,75 @@ async function throughput(cloud: RunningCloud, api: CloudApi, adminToken: string
     child.on('message', on);
   });
   const ready = next('ready');
-  child.send({ type: 'setup', setup: { brokerUrl: cloud.bridge!.brokerUrl, events: EVENTS_PER_GATEWAY, gateways } });
+  child.send({ type: 'setup', setup: { brokerUrl, events: EVENTS_PER_GATEWAY, gateways } });
   await ready;
+  onReady();
+  const done = next('done');
+  child.send({ type: 'go' });
+  const report = (await done) as unknown as Burst;
+  child.disconnect();
+  return report;
+}
+
+/** The embedded broker alone: same code, same limits, same gateways' credentials; the subscriber does nothing. */
+async function rawBrokerRate(cloud: RunningCloud, gateways: Gateways): Promise<{ acked: number; delivered: number }> {
+  const own = { username: `cloud-${randomBytes(6).toString('hex')}`, password: randomBytes(32).toString('base64url') };
+  const broker = await startEmbeddedBroker({
+    port: 0, host: '127.0.0.1', topicPrefix: cloud.config.mqtt.topicPrefix, cloud: own, limits: cloud.config.mqtt.limits, logger: pino({ level: 'warn' }),
+    lookupGateway: async (id) => {
+      const g = await cloud.store.gateways.get(id);
+      return g ? { secretHash: g.secret_hash, revoked: g.revoked_at !== null } : null;
+    },
+  });
+  const sink = connect(broker.url, { clientId: own.username, username: own.username, password: own.password, clean: false, protocolVersion: 4 });
+  await new Promise<void>((resolve, reject) => {
+    sink.once('connect', () => sink.subscribe(eventsWildcard(cloud.config.mqtt.topicPrefix), { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+    sink.once('error', reject);
+  });
+  const total = GATEWAYS * EVENTS_PER_GATEWAY;
+  let delivered = 0;
+  let lastDeliveredAt = 0;
+  sink.on('message', () => {
+    delivered++;
+    lastDeliveredAt = Date.now();
+  });
+  const r = await burst(broker.url, gateways);
+  // aedes acknowledges before it delivers: the rate is to the last delivery, and closing earlier would drop the rest.
+  while (delivered < total && Date.now() - r.acked < 120_000) await new Promise((resolve) => setTimeout(resolve, 20));
+  await sink.endAsync(true);
+  await broker.close();
+  return { acked: total / ((r.acked - r.began) / 1000), delivered: delivered / ((lastDeliveredAt - r.began) / 1000) };
+}
+
+async function throughput(cloud: RunningCloud, api: CloudApi, adminToken: string): Promise<void> {
+  // 50 rooms of one course, each with a provisioned gateway and a live session.
+  const c = await createClassroom(api, adminToken, { courseCode: 'BENCH', courseName: 'Bench', roomName: 'Bench room 0', teacherName: 'Bench Teacher', studentNames: [], tag: 'tp' });
+  const rooms = [{ id: c.roomId }];
+  for (let i = 1; i < GATEWAYS; i++) rooms.push(await api.must<{ id: string }>(201, 'POST', '/api/v1/admin/rooms', { token: adminToken, body: { name: `Bench room ${i}` } }));
+  const gateways: Gateways = [];
+  for (const room of rooms) {
+    const p = await api.must<{ credentials: { config: { gateway_id: string; mqtt_password: string } } }>(201, 'POST', `/api/v1/admin/rooms/${room.id}/gateways`, { token: adminToken, body: { mode: 'credentials' } });
+    const s = await api.must<{ session_id: string }>(201, 'POST', '/api/v1/teacher/session/start', { token: c.teacher.token, body: { course_id: c.courseId, room_id: room.id, period_s: 10 } });
+    gateways.push({ id: p.credentials.config.gateway_id, password: p.credentials.config.mqtt_password, sessionId: s.session_id });
+  }
+  const raw = await rawBrokerRate(cloud, gateways);
+  console.log(`\nthe broker alone (same publishers, a subscriber that does nothing): ${Math.round(raw.delivered)} events/s delivered (PUBACKed at ${Math.round(raw.acked)}/s)`);
 
   // Count what the cloud applies, per event id.
   const applied = new Map<string, number>();
   let duplicates = 0;
   let rejected = 0;
   let lastAppliedAt = 0;
-  cloud.bridge!.onIngested((o) => {
-    if (o.result === 'applied') {
-      applied.set(o.id, (applied.get(o.id) ?? 0) + 1);
-      lastAppliedAt = Date.now();
-    } else if (o.result === 'duplicate') duplicates++;
-    else rejected++;
-  });
-
   const total = GATEWAYS * EVENTS_PER_GATEWAY;
-  const done = next('done');
-  child.send({ type: 'go' });
-  const report = (await done) as { ids: string[]; began: number; acked: number };
+  const report = await burst(cloud.bridge!.brokerUrl, gateways, () => {
+    cloud.bridge!.onIngested((o) => {
+      if (o.result === 'applied') {
+        applied.set(o.id, (applied.get(o.id) ?? 0) + 1);
+        lastAppliedAt = Date.now();
+      } else if (o.result === 'duplicate') duplicates++;
+      else rejected++;
+    });
+  });
   const began = report.began;
   const sent = new Set(report.ids);
   const published = Date.now();
@@ -88,10 +136,11 @@ async function throughput(cloud: RunningCloud, api: CloudApi, adminToken: string
   const seconds = (lastAppliedAt - began) / 1000;
   const twice = [...applied.values()].filter((n) => n > 1).length;
   const lost = [...sent].filter((id) => !applied.has(id)).length;
+  const rate = total / seconds;
   console.log(`\ningest throughput: ${GATEWAYS} gateways × ${EVENTS_PER_GATEWAY} events = ${total}`);
   console.log(`  all PUBACKed after ${((report.acked - began) / 1000).toFixed(2)} s; all applied after ${seconds.toFixed(2)} s`);
-  console.log(`  ${Math.round(total / seconds)} events/s ingested; lost ${lost}, applied twice ${twice}, duplicates skipped ${duplicates}, rejected ${rejected}`);
-  child.disconnect();
+  console.log(`  ${Math.round(rate)} events/s ingested; lost ${lost}, applied twice ${twice}, duplicates skipped ${duplicates}, rejected ${rejected}`);
+  console.log(`  = ${(rate / raw.delivered).toFixed(2)} × the broker alone`);
 }
 
 async function startLatency(cloud: RunningCloud, api: CloudApi, adminToken: string, dir: string): Promise<void> {
