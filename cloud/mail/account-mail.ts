@@ -63,7 +63,7 @@ export function createAccountMail(mailer: Mailer, publicUrl: string, clock: () =
         subject: 'Someone tried to register with your e-mail address',
         text: [
           'Someone tried to register a classroom attendance account with this address, which already has an account.',
-          'If it was you, log in with your password, or ask an administrator to set a new one.',
+          'If it was you, you already have an account: log in with its password.',
           'If it was not you, there is nothing to do: no account was created or changed.',
         ].join('\n'),
       });
