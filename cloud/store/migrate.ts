@@ -32,7 +32,9 @@ export async function migrateToLatest(store: Store): Promise<string[]> {
         ]),
       ),
   };
-  const migrator = new Migrator({ db: store.db, provider });
+  // A database may already hold a later migration than one added since (005 came after 006 and
+  // 007 were applied on some installations): the missing ones run, in name order.
+  const migrator = new Migrator({ db: store.db, provider, allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

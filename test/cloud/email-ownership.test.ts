@@ -13,6 +13,8 @@ import { PUBLIC_URL, SMTP_PASSWORD, startTestSmtp, tokenOf, type ReceivedMail, t
 import { MAILS_PER_RECIPIENT_PER_HOUR } from '../../cloud/mail/account-mail.js';
 import { VERIFICATION_TTL_MS } from '../../cloud/mail/email-verification.js';
 import { purgeRawData } from '../../cloud/jobs/retention.js';
+import { migrateToLatest } from '../../cloud/store/migrate.js';
+import { down as undoEmailVerification } from '../../cloud/store/migrations/005_email_verification.js';
 
 let smtp: TestSmtp;
 let h: CloudHarness;
@@ -144,6 +146,14 @@ describe('e-mail ownership', () => {
     await mailTo('flood@uni.example', MAILS_PER_RECIPIENT_PER_HOUR);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(smtp.mails.filter((m) => m.to.includes('flood@uni.example'))).toHaveLength(MAILS_PER_RECIPIENT_PER_HOUR);
+  });
+
+  it('a database that ran the later migrations gains 005 on upgrade, its accounts confirmed', async () => {
+    const before = await h.user('student', 'before');
+    await undoEmailVerification(h.store.db);
+    await h.store.db.deleteFrom('kysely_migration' as never).where('name' as never, '=', '005_email_verification' as never).execute();
+    expect(await migrateToLatest(h.store)).toEqual(['005_email_verification']);
+    expect((await h.store.accounts.get(before.id))?.email_verified_at).toBe(h.clock.now);
   });
 
   it('accounts made by an admin are verified and take a roster seat at once', async () => {
