@@ -50,14 +50,12 @@ describe('registration', () => {
   });
 
   it('is closed without mail: a cloud without SMTP cannot let students prove their address', async () => {
-    const closed = await createCloudHarness();
-    try {
-      const r = await closed.http().post('/api/v1/auth/register').send({ email: 'c@uni.example', full_name: 'C', password: 'long-enough-pw' });
-      expect(r.status).toBe(403);
-      expect(r.body.error.code).toBe('registration_closed');
-    } finally {
-      await closed.close();
-    }
+    // One harness at a time (afterEach closes this one).
+    await h.close();
+    h = await createCloudHarness();
+    const r = await register({ email: 'c@uni.example', full_name: 'C', password: 'long-enough-pw' });
+    expect(r.status).toBe(403);
+    expect(r.body.error.code).toBe('registration_closed');
   });
 });
 
