@@ -25,7 +25,6 @@ import type { Store } from '../store/db.js';
 import type { Repositories } from '../store/repositories.js';
 import type { Gateway, GatewayCommand, Room, Session } from '../store/schema.js';
 import { RoomBusyError } from '../store/sessions.js';
-import { DEFAULT_GATEWAY_START_TOLERANCE_S } from '../config.js';
 import { checkGatewayEnd, checkGatewayStart, type Checked, type SessionCheckSettings } from './gateway-session-checks.js';
 import { applyHeartbeat } from './heartbeat.js';
 
@@ -55,10 +54,10 @@ export interface IngestDeps {
   logger: Logger;
   /** Called after a command.result settled a pending command (after the commit). */
   onCommandResult?: (cmd: GatewayCommand) => void;
-  /** The institution's time zone, in which the room's timetable slots are read (default UTC). */
-  timezone?: string;
+  /** The institution's time zone, in which the room's timetable slots are read. */
+  timezone: string;
   /** ATTENDANCE_GATEWAY_START_TOLERANCE_S in ms: how far a gateway's session times may be from the cloud's clock. */
-  startToleranceMs?: number;
+  startToleranceMs: number;
 }
 
 /** The domain event a session event's commit made true, emitted by handleSessionEvent after it. */
@@ -83,7 +82,7 @@ export class EventIngest {
   private readonly sessionChecks: SessionCheckSettings;
 
   constructor(private readonly deps: IngestDeps) {
-    this.sessionChecks = { timezone: deps.timezone ?? 'UTC', toleranceMs: deps.startToleranceMs ?? DEFAULT_GATEWAY_START_TOLERANCE_S * 1000 };
+    this.sessionChecks = { timezone: deps.timezone, toleranceMs: deps.startToleranceMs };
   }
 
   private get store(): Store {

@@ -6,7 +6,6 @@
  * recorded, so a redelivery is not refused again — and changes nothing.
  */
 import type { MqttClient } from 'mqtt';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../shared/ids.js';
 import { connectGateway, connectOutcome, envelope, provision, setupCourse, startBrokerHarness, type BrokerHarness, type ProvisionedGateway } from './broker-harness.js';
@@ -14,7 +13,7 @@ import { slotAround, type CourseFixture } from '../helpers/fixtures.js';
 import { memoryLogger } from '../fakes/memory-logger.js';
 import { createLogger } from '../../cloud/logger.js';
 import { loadCloudConfig } from '../../cloud/config.js';
-import { EventIngest, type IngestOutcome } from '../../cloud/bridge/ingest.js';
+import type { IngestOutcome } from '../../cloud/bridge/ingest.js';
 
 const MIN = 60_000;
 let b: BrokerHarness;
@@ -24,9 +23,10 @@ let client: MqttClient;
 let logs: ReturnType<typeof memoryLogger>;
 let now: number;
 
-beforeEach(async () => {
+/** A cloud whose environment is `env`, a course with a slot around now, and its gateway connected. */
+async function setup(env: Record<string, string> = {}): Promise<void> {
   logs = memoryLogger('debug', createLogger);
-  b = await startBrokerHarness({ logger: logs.log });
+  b = await startBrokerHarness({ logger: logs.log, env });
   b.h.clock.set(Date.UTC(2026, 8, 7, 12, 0)); // a Monday noon: the course's slot is 11:00–13:00
   now = b.h.clock();
   f = await setupCourse(b.h, { students: 2 });
@@ -34,7 +34,8 @@ beforeEach(async () => {
   await slotAround(b.h, f, now);
   client = connectGateway(b, g);
   expect(await connectOutcome(client)).toBe('connected');
-});
+}
+beforeEach(() => setup());
 afterEach(async () => {
   client.end(true);
   await b.close();
@@ -148,12 +149,11 @@ describe('gateway-started sessions', () => {
   });
 
   it('the tolerance is ATTENDANCE_GATEWAY_START_TOLERANCE_S', async () => {
-    const { mqtt } = loadCloudConfig({ ATTENDANCE_GATEWAY_START_TOLERANCE_S: '60' });
     expect(loadCloudConfig({}).mqtt.gatewayStartToleranceMs).toBe(5 * MIN);
-    const { store, events, verifiedLookup } = b.h.deps;
-    const ingest = new EventIngest({ store, events, verifiedLookup, clock: b.h.clock, logger: pino({ level: 'silent' }), startToleranceMs: mqtt.gatewayStartToleranceMs });
-    const handle = (startedAt: number) => ingest.handle(g.gatewayId, Buffer.from(envelope('session.started', started(startedAt))));
-    expect(codeOf(await handle(now + 2 * MIN))).toBe('start_in_future');
-    expect(codeOf(await handle(now + 30_000))).toBe('applied');
+    client.end(true);
+    await b.close();
+    await setup({ ATTENDANCE_GATEWAY_START_TOLERANCE_S: '60' });
+    expect(codeOf(await send('session.started', started(now + 2 * MIN)))).toBe('start_in_future');
+    expect(codeOf(await send('session.started', started(now + 30_000)))).toBe('applied');
   });
 });
