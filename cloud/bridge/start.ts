@@ -119,7 +119,7 @@ export class MqttBridge {
       await deps.store.gateways.markAllOffline(deps.clock());
       const cloud = { username: `cloud-${randomBytes(6).toString('hex')}`, password: randomBytes(32).toString('base64url') };
       credentials = cloud;
-      queue = new IngestQueue(this.ingest, log.child({ module: 'ingest' }), report);
+      queue = new IngestQueue(this.ingest, log.child({ module: 'ingest' }), report, () => deps.store.probeWrite(deps.clock()), deps.clock);
       const events = queue;
       broker = await startEmbeddedBroker({
         port: this.port, host: mqtt.host, topicPrefix: mqtt.topicPrefix, cloud, ...(mqtt.tls ? { tls: mqtt.tls } : {}), logger: log.child({ module: 'broker' }),
