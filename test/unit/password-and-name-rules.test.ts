@@ -35,7 +35,11 @@ describe('name rules', () => {
   });
 
   it('refuses zero-width characters', () => {
-    for (const n of ['Ana\u200bLind', 'A\u200cna', 'A\u200dna', 'An\ufeffa', 'Ana\u2060']) expect(refusal(fullName, n)).toMatch(/zero-width/);
+    for (const n of ['Ana\u200bLind', 'An\ufeffa', 'Ana\u2060', 'Ana\u200c', '\u200dAna', 'Ana \u200cLind', 'A\u200c\u200cna']) expect(refusal(fullName, n)).toMatch(/zero-width/);
+  });
+
+  it('keeps the joiners that names are spelled with (between two letters or marks)', () => {
+    for (const n of ['\u0645\u06CC\u0631\u0632\u0627\u200C\u0632\u0627\u062F\u0647', '\u0915\u094D\u200D\u0937', 'A\u200cna']) expect(fullName.parse(n)).toBe(n.normalize('NFC'));
   });
 
   it('refuses bidi overrides, isolates and marks', () => {
