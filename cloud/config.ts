@@ -8,6 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { MAX_PAYLOAD_BYTES } from '../shared/mqtt/topics.js';
 import { isValidTimeZone } from '../shared/time-zone.js';
+import { refuseWeakPassword } from './auth/password-rules.js';
 import type { MqttLimits } from './broker/limits.js';
 import { rpIdFitsOrigin, type WebAuthnSettings } from './webauthn/settings.js';
 import type { LoginLimits } from './auth/login-limiter.js';
@@ -51,7 +52,7 @@ const envSchema = z
     ATTENDANCE_GATEWAY_START_TOLERANCE_S: z.coerce.number().int().min(10).max(3600).default(DEFAULT_GATEWAY_START_TOLERANCE_S),
     ATTENDANCE_TIMEZONE: z.string().default('UTC').refine(isValidTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin' }),
     ATTENDANCE_ADMIN_EMAIL: z.email().optional(),
-    ATTENDANCE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+    ATTENDANCE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').superRefine(refuseWeakPassword).optional(),
     ATTENDANCE_JWT_SECRET_FILE: optionalString,
     ATTENDANCE_TOKEN_TTL_S: z.coerce.number().int().min(60).max(86_400).default(3600),
     // Unset: open exactly when mail is configured (self-registered accounts prove their address by mail).

@@ -3,6 +3,8 @@
  * but whitespace, one character repeated, or one of the most common passwords that are long enough
  * to pass the length rule (a short list kept here, compared case-insensitively).
  */
+import type { z } from 'zod';
+
 export const MIN_PASSWORD_LENGTH = 10;
 
 const COMMON_PASSWORDS = new Set([
@@ -20,4 +22,10 @@ export function passwordWeakness(password: string): string | null {
   if (new Set(password).size === 1) return 'must not be one character repeated';
   if (COMMON_PASSWORDS.has(password.toLowerCase())) return 'is one of the most common passwords; choose another';
   return null;
+}
+
+/** The same rules as a zod refinement, for every schema that takes a password (API, configuration). */
+export function refuseWeakPassword(password: string, ctx: z.RefinementCtx): void {
+  const weakness = passwordWeakness(password);
+  if (weakness) ctx.addIssue({ code: 'custom', message: weakness });
 }

@@ -1,14 +1,11 @@
 /** Request/response schemas reused by several route modules (and by the OpenAPI document). */
 import { z } from 'zod';
 import { UUID_RE } from '../../shared/ids.js';
-import { MIN_PASSWORD_LENGTH, passwordWeakness } from '../auth/password-rules.js';
+import { MIN_PASSWORD_LENGTH, refuseWeakPassword } from '../auth/password-rules.js';
 
 export const id = z.string().regex(UUID_RE, 'must be a UUID');
 export const email = z.email().max(254).transform((e) => e.toLowerCase());
-export const password = z.string().min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`).max(256).superRefine((p, ctx) => {
-  const weakness = passwordWeakness(p);
-  if (weakness) ctx.addIssue({ code: 'custom', message: weakness });
-});
+export const password = z.string().min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`).max(256).superRefine(refuseWeakPassword);
 
 /**
  * Control characters (NUL, line breaks), lone surrogates, zero-width spaces, text direction marks,

@@ -36,6 +36,7 @@ describe('cloud configuration', () => {
     [{ MQTT_URL: 'http://broker' }, 'MQTT_URL'],
     [{ ATTENDANCE_ADMIN_EMAIL: 'admin@uni.example' }, 'ATTENDANCE_ADMIN_PASSWORD'],
     [{ ATTENDANCE_ADMIN_EMAIL: 'admin@uni.example', ATTENDANCE_ADMIN_PASSWORD: 'short' }, 'ATTENDANCE_ADMIN_PASSWORD'],
+    [{ ATTENDANCE_ADMIN_EMAIL: 'admin@uni.example', ATTENDANCE_ADMIN_PASSWORD: 'password1234' }, 'ATTENDANCE_ADMIN_PASSWORD'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ MQTT_TLS_CERT_FILE: '/etc/attendance/broker.crt' }, 'MQTT_TLS_KEY_FILE'],
     [{ MQTT_TLS_CERT_FILE: '/nonexistent/broker.crt', MQTT_TLS_KEY_FILE: '/nonexistent/broker.key' }, 'MQTT_TLS_CERT_FILE'],
