@@ -7,7 +7,7 @@ import { preparedQuery } from './prepared.js';
 import { unitOfWork, type Queryable } from './repositories.js';
 import type { Role, User } from './schema.js';
 
-export type PublicUser = Omit<User, 'password_hash' | 'token_version'>;
+export type PublicUser = Omit<User, 'password_hash' | 'token_version' | 'sourced_id'>;
 
 export function publicUser(u: User): PublicUser {
   return { id: u.id, email: u.email, full_name: u.full_name, role: u.role, created_at: u.created_at, deactivated_at: u.deactivated_at, email_verified_at: u.email_verified_at };
@@ -50,7 +50,7 @@ export class AccountRepository {
   async create(input: NewAccount, now: number): Promise<PublicUser> {
     const email = normalEmail(input.email);
     if (await this.findByEmail(email)) throw new DuplicateEmailError(email);
-    const row: User = { id: uuidv7(now), email, full_name: input.full_name.trim(), role: input.role, password_hash: await hashPassword(input.password), created_at: now, token_version: 0, deactivated_at: null, email_verified_at: input.emailVerified === false ? null : now };
+    const row: User = { id: uuidv7(now), email, full_name: input.full_name.trim(), role: input.role, password_hash: await hashPassword(input.password), created_at: now, token_version: 0, deactivated_at: null, email_verified_at: input.emailVerified === false ? null : now, sourced_id: null };
     try {
       await this.db.insertInto('users').values(row).execute();
     } catch (e) {

@@ -8,10 +8,11 @@ import * as dropTokenLog from './migrations/004_drop_token_log.js';
 import * as emailVerification from './migrations/005_email_verification.js';
 import * as accountTokens from './migrations/006_account_tokens.js';
 import * as readinessProbe from './migrations/007_readiness_probe.js';
+import * as institutionIdentity from './migrations/008_institution_identity.js';
 
 type DialectMigration = { up: typeof core.up; down: typeof core.down };
 
-/** Ordered by name. Later issues append here. */
+/** Ordered by name; a new migration takes the next number. */
 const MIGRATIONS: Record<string, DialectMigration> = {
   '001_core': core,
   '002_gateways': gateways,
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '005_email_verification': emailVerification,
   '006_account_tokens': accountTokens,
   '007_readiness_probe': readinessProbe,
+  '008_institution_identity': institutionIdentity,
 };
 
 export async function migrateToLatest(store: Store): Promise<string[]> {
@@ -32,8 +34,8 @@ export async function migrateToLatest(store: Store): Promise<string[]> {
         ]),
       ),
   };
-  // A database may already hold a later migration than one added since (005 came after 006 and
-  // 007 were applied on some installations): the missing ones run, in name order.
+  // Migrations written side by side may reach a database in another order than their names (a
+  // pre-release build applied 006 and 007 before 005 existed): the missing ones run, in name order.
   const migrator = new Migrator({ db: store.db, provider, allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));

@@ -21,6 +21,17 @@ export interface UsersTable {
   deactivated_at: number | null;
   /** Added by migration 005_email_verification: when the owner proved the address (admin-made accounts: when made). */
   email_verified_at: number | null;
+  /** Added by migration 008_institution_identity: the student information system's id (OneRoster sourcedId). */
+  sourced_id: string | null;
+}
+
+/** Added by migration 008_institution_identity: an OpenID provider's (issuer, sub) that signs this account in. */
+export interface IdentityLinksTable {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: number;
+  last_login_at: number | null;
 }
 
 export interface TermsTable {
@@ -111,6 +122,7 @@ export interface AuditLogTable {
 export interface Database {
   users: UsersTable;
   terms: TermsTable;
+  identity_links: IdentityLinksTable;
   courses: CoursesTable;
   enrollments: EnrollmentsTable;
   rooms: RoomsTable;
