@@ -1,7 +1,8 @@
 /**
  * The teacher dashboard: a static page at /dashboard (HTML, CSS and ES modules from
  * cloud/dashboard/static, nothing from other origins) that talks to the JSON API with the
- * teacher's bearer token, plus the live-session event stream it listens to.
+ * teacher's bearer token, plus the live-session event stream it listens to. Beside it, under the
+ * same headers, the page the verification mail links to: /verify-email.
  */
 import path from 'node:path';
 import type Router from '@koa/router';
@@ -17,7 +18,8 @@ export const DASHBOARD_CSP = [
   "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
 ].join('; ');
 
-const ASSETS = ['dashboard.css', 'dashboard.js', 'dashboard-api.js', 'dashboard-live.js', 'trend-chart.js'];
+const PAGES = { '/dashboard': 'dashboard.html', '/verify-email': 'verify-email.html' };
+const ASSETS = ['dashboard.css', 'dashboard.js', 'dashboard-api.js', 'dashboard-live.js', 'trend-chart.js', 'verify-email.js'];
 
 function securityHeaders(ctx: Context): void {
   ctx.set('Content-Security-Policy', DASHBOARD_CSP);
@@ -29,14 +31,16 @@ function securityHeaders(ctx: Context): void {
 export function dashboardRoutes(routes: RouteTable, deps: AppDeps, router: Router): void {
   liveStreamRoutes(routes, deps);
   const dir = path.join(projectRoot(), 'cloud', 'dashboard', 'static');
-  const page = new StaticFiles({ 'index.html': path.join(dir, 'dashboard.html') }, 0);
+  const pages = new StaticFiles(Object.fromEntries(Object.entries(PAGES).map(([route, f]) => [route, path.join(dir, f)])), 0);
   // no-cache + ETag: a deploy is picked up at once, an unchanged file costs a 304.
   const assets = new StaticFiles(Object.fromEntries(ASSETS.map((f) => [f, path.join(dir, f)])), 0);
 
-  router.get('/dashboard', (ctx) => {
-    securityHeaders(ctx);
-    page.serve(ctx, 'index.html');
-  });
+  for (const route of Object.keys(PAGES)) {
+    router.get(route, (ctx) => {
+      securityHeaders(ctx);
+      pages.serve(ctx, route);
+    });
+  }
   router.get('/dashboard/:file', (ctx) => {
     const file = ctx.params.file ?? '';
     if (!assets.has(file)) return;
