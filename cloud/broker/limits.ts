@@ -73,7 +73,7 @@ export class ConnectionGuard {
       if (left > 0) this.perAddress.set(address, left);
       else this.perAddress.delete(address);
     });
-    return new Admission(socket, limits, (conn, admission) => this.admissions.set(conn, admission), (reason) => this.refused(reason, address));
+    return new Admission(socket, limits, this.admissions, (reason) => this.refused(reason, address));
   }
 
   /** The CONNECT read from `conn` was accepted: the deadline is off and the larger packet limit applies. */
@@ -110,7 +110,8 @@ export class Admission {
   constructor(
     private readonly socket: net.Socket,
     private readonly limits: MqttLimits,
-    private readonly register: (conn: Duplex, admission: Admission) => void,
+    /** The guard's admissions by the stream the broker reads, for `authenticated(conn)`. */
+    private readonly byConn: WeakMap<Duplex, Admission>,
     private readonly onRefused: (reason: LimitReason) => void,
   ) {
     this.deadline = setTimeout(() => this.refuse('connect_timeout'), limits.connectTimeoutMs);
@@ -125,7 +126,7 @@ export class Admission {
   watch(conn: Duplex): void {
     if (conn.listenerCount('readable') === 0) throw new Error('watch() must follow the broker attaching its reader');
     this.conn = conn;
-    this.register(conn, this);
+    this.byConn.set(conn, this);
     conn.on('data', (chunk: Buffer) => this.read(chunk));
   }
 
