@@ -8,14 +8,10 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { OUT, SLOW, launchChromium, watchErrors } from '../helpers/browser.js';
 import { buildAnalyticsWorld, type AnalyticsWorld } from '../cloud/analytics-fixture.js';
 
-/** Generous: the suite shares two cores with other suites. */
-const SLOW = { timeout: 10_000, interval: 50 };
-
-const OUT = path.resolve('test-output');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 
 let world: AnalyticsWorld;
 let server: http.Server;
@@ -23,12 +19,11 @@ let base: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  fs.mkdirSync(OUT, { recursive: true });
   world = await buildAnalyticsWorld();
   server = http.createServer(world.h.app.koa.callback());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
@@ -36,15 +31,6 @@ afterAll(async () => {
   await new Promise((r) => server?.close(r));
   await world?.h.close();
 });
-
-/** Page errors and CSP violations would mean the page is broken for a real teacher. */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && errors.push(m.text()));
-  page.on('response', (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`));
-  return errors;
-}
 
 /** The row whose header cell (name, badge, e-mail) starts with the student's name. */
 const studentRow = (page: Page, name: string) => page.locator('#students tbody tr', { has: page.locator('th', { hasText: new RegExp(`^${name}`) }) });
@@ -57,7 +43,7 @@ describe('teacher dashboard', () => {
   it('logs in, shows the numbers, follows the live session, downloads the CSV and excuses a student', async () => {
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1200, height: 900 } });
     const page = await context.newPage();
-    const errors = watchErrors(page);
+    const errors = watchErrors(page, { failedResponses: true });
     const response = await page.goto(`${base}/dashboard`);
     expect(response!.headers()['content-security-policy']).toContain("script-src 'self'");
 
@@ -120,7 +106,7 @@ describe('teacher dashboard', () => {
   it('fits a phone screen without sideways scrolling of the page', async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
     const page = await context.newPage();
-    const errors = watchErrors(page);
+    const errors = watchErrors(page, { failedResponses: true });
     await page.goto(`${base}/dashboard`);
     await page.getByLabel('E-mail').fill(world.teacher.email);
     await page.getByLabel('Password').fill(world.teacher.password);
@@ -139,14 +125,14 @@ describe('teacher dashboard', () => {
     await page.getByLabel('E-mail').fill(world.teacher.email);
     await page.getByLabel('Password').fill('not the password');
     await page.getByRole('button', { name: 'Log in' }).click();
-    await expect.poll(() => page.locator('#login-error').textContent(), SLOW).toBe('Failed: e-mail or password is wrong');
+    await expect.poll(() => page.locator('#login-error').textContent(), SLOW).toBe('Failed: e-mail or password is wrong, or the address is not confirmed yet');
     expect(await page.locator('#app').isHidden()).toBe(true);
     await page.close();
   });
 
   it('the interactive API docs render from local assets under their CSP', async () => {
     const page = await browser.newPage();
-    const errors = watchErrors(page);
+    const errors = watchErrors(page, { failedResponses: true });
     const external: string[] = [];
     page.on('request', (r) => !r.url().startsWith(base) && !r.url().startsWith('data:') && external.push(r.url()));
     await page.goto(`${base}/api/v1/docs`);

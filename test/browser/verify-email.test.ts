@@ -4,22 +4,17 @@
  * itself (a mail scanner that follows links proves no address), the button confirms, a spent link
  * says what to do, and the page runs under the dashboard's CSP. Screenshots go to test-output/.
  */
-import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { OUT, SLOW, launchChromium, watchErrors } from '../helpers/browser.js';
 import { createCloudHarness, type CloudHarness } from '../helpers/cloud.js';
 import { eventually } from '../helpers/eventually.js';
 import { startTestSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { DASHBOARD_CSP } from '../../cloud/dashboard/routes.js';
 
-/** Generous: the suite shares two cores with other suites. */
-const SLOW = { timeout: 10_000, interval: 50 };
-
-const OUT = path.resolve('test-output');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 
 let smtp: TestSmtp;
 let h: CloudHarness;
@@ -28,7 +23,6 @@ let base: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  fs.mkdirSync(OUT, { recursive: true });
   smtp = await startTestSmtp();
   // The port comes first so the cloud's public URL, and with it the mailed link, is this server.
   let handle: http.RequestListener = (_req, res) => res.writeHead(503).end();
@@ -37,7 +31,7 @@ beforeAll(async () => {
   base = `http://localhost:${(server.address() as AddressInfo).port}`;
   h = await createCloudHarness({ env: { ...smtp.env, ATTENDANCE_PUBLIC_URL: base } });
   handle = h.app.koa.callback();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
@@ -55,14 +49,6 @@ async function mailedLink(address: string): Promise<string> {
   const link = new RegExp(`^${base}/verify-email#token=[A-Za-z0-9_-]+$`, 'm').exec(mail.text)?.[0];
   if (!link) throw new Error(`no link to ${base}/verify-email in the mail:\n${mail.text}`);
   return link;
-}
-
-/** Script errors and CSP violations (reported on the console) would mean the page is broken. */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && errors.push(m.text()));
-  return errors;
 }
 
 const status = (page: Page) => page.getByRole('status').textContent();
