@@ -75,7 +75,7 @@ export class CourseRepository {
   }
 
   /** Inserts a term; throws TermNameTakenError when its name is in use. */
-  async createTerm(row: Term): Promise<void> {
+  async createTerm(row: Omit<Term, 'sourced_id'>): Promise<void> {
     try {
       await this.db.insertInto('terms').values(row).execute();
     } catch (e) {

@@ -9,6 +9,9 @@ import * as emailVerification from './migrations/005_email_verification.js';
 import * as accountTokens from './migrations/006_account_tokens.js';
 import * as readinessProbe from './migrations/007_readiness_probe.js';
 import * as institutionIdentity from './migrations/008_institution_identity.js';
+import * as oidcSignIn from './migrations/009_oidc_sign_in.js';
+import * as accountErasures from './migrations/011_account_erasures.js';
+import * as oneRoster from './migrations/010_oneroster.js';
 
 type DialectMigration = { up: typeof core.up; down: typeof core.down };
 
@@ -22,6 +25,9 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '006_account_tokens': accountTokens,
   '007_readiness_probe': readinessProbe,
   '008_institution_identity': institutionIdentity,
+  '009_oidc_sign_in': oidcSignIn,
+  '010_oneroster': oneRoster,
+  '011_account_erasures': accountErasures,
 };
 
 export async function migrateToLatest(store: Store): Promise<string[]> {

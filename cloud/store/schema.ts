@@ -34,11 +34,34 @@ export interface IdentityLinksTable {
   last_login_at: number | null;
 }
 
+/** A started sign-in through the OpenID provider, until its callback (migration 009). */
+export interface OidcLoginsTable {
+  state_hash: string;
+  browser_hash: string;
+  nonce: string;
+  code_verifier: string;
+  return_to: string | null;
+  created_at: number;
+  expires_at: number;
+}
+export type OidcLogin = Selectable<OidcLoginsTable>;
+
+/** A one-time code of a finished sign-in, stored as its SHA-256 (migration 009). */
+export interface OidcCodesTable {
+  code_hash: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface TermsTable {
   id: string;
   name: string;
   starts_on: string;
   ends_on: string;
+  /** Added by migration 010_oneroster: the student information system's id (OneRoster academic session sourcedId), null when made in the cloud. */
+  sourced_id: string | null;
 }
 
 export interface CoursesTable {
@@ -55,12 +78,16 @@ export interface CoursesTable {
   min_attendance_pct: number;
   grace_s: number;
   created_at: number;
+  /** Added by migration 010_oneroster: the student information system's id (OneRoster class sourcedId), null when made in the cloud. */
+  sourced_id: string | null;
 }
 
 export interface EnrollmentsTable {
   course_id: string;
   student_id: string;
   created_at: number;
+  /** Added by migration 010_oneroster: the student information system's id (OneRoster enrollment sourcedId), null when made in the cloud. */
+  sourced_id: string | null;
 }
 
 export interface RoomsTable {
@@ -123,6 +150,8 @@ export interface Database {
   users: UsersTable;
   terms: TermsTable;
   identity_links: IdentityLinksTable;
+  oidc_logins: OidcLoginsTable;
+  oidc_codes: OidcCodesTable;
   courses: CoursesTable;
   enrollments: EnrollmentsTable;
   rooms: RoomsTable;
@@ -139,6 +168,7 @@ export interface Database {
   webauthn_challenges: WebAuthnChallengesTable;
   verifications: VerificationsTable;
   email_verifications: EmailVerificationsTable;
+  account_erasures: AccountErasuresTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -292,3 +322,12 @@ export interface EmailVerificationsTable {
 }
 
 export type EmailVerification = Selectable<EmailVerificationsTable>;
+
+// Erasure (migration 011_account_erasures).
+
+/** An account whose identity was erased (docs/privacy.md, "Erasure"): when, and by which admin. */
+export interface AccountErasuresTable {
+  user_id: string;
+  erased_at: number;
+  erased_by: string | null;
+}

@@ -50,7 +50,7 @@ export function adminCourseRoutes(routes: RouteTable, deps: AppDeps): void {
       if (body.term_id && !(await store.courses.getTerm(body.term_id))) throw badRequest('unknown_term', 'term_id names no term');
       const row: Course = {
         id: uuidv7(clock()), code: body.code, name: body.name, teacher_id: body.teacher_id, term_id: body.term_id ?? null,
-        ...policyColumns(mergePolicy(DEFAULT_POLICY, body.policy)), created_at: clock(),
+        ...policyColumns(mergePolicy(DEFAULT_POLICY, body.policy)), created_at: clock(), sourced_id: null,
       };
       try {
         await store.courses.create(row);
