@@ -18,6 +18,7 @@ import { dashboardRoutes } from '../dashboard/routes.js';
 import { biometricModule } from './routes/biometric.js';
 import { gatewayRoutes } from './routes/gateways.js';
 import { timetableRoutes } from './routes/timetables.js';
+import { personalDataRoutes } from './routes/personal-data.js';
 
 /**
  * A module adds its routes: API routes through the table (validated, documented in OpenAPI),
@@ -40,4 +41,5 @@ export const routeModules: readonly RouteModule[] = [
   biometricModule,
   gatewayRoutes,
   timetableRoutes,
+  personalDataRoutes,
 ];

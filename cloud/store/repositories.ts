@@ -19,6 +19,7 @@ import { GatewayCommandRepository } from './gateway-commands.js';
 import { TimetableRepository } from './timetable-slots.js';
 import { WebAuthnRepository } from './webauthn.js';
 import { EmailVerificationRepository } from './email-verifications.js';
+import { PersonalDataRepository } from './personal-data.js';
 
 /** The database handle a repository works on: the pool, or one open transaction. */
 export type Queryable = Kysely<Database>;
@@ -37,6 +38,7 @@ export interface Repositories {
   timetable: TimetableRepository;
   webauthn: WebAuthnRepository;
   emailVerifications: EmailVerificationRepository;
+  personalData: PersonalDataRepository;
 }
 
 export function createRepositories(db: Queryable): Repositories {
@@ -54,6 +56,7 @@ export function createRepositories(db: Queryable): Repositories {
     timetable: new TimetableRepository(db),
     webauthn: new WebAuthnRepository(db),
     emailVerifications: new EmailVerificationRepository(db),
+    personalData: new PersonalDataRepository(db),
   };
 }
 
