@@ -100,6 +100,9 @@ const CASES: Case[] = [
     expect: STUDENT_ONLY(200),
   },
   { name: 'my attendance', method: 'get', prepare: async () => ({ path: '/api/v1/student/attendance' }), expect: STUDENT_ONLY(200) },
+  { name: 'my data export', method: 'get', prepare: async () => ({ path: '/api/v1/student/export' }), expect: STUDENT_ONLY(200) },
+  { name: 'export user data', method: 'get', prepare: async () => ({ path: `/api/v1/admin/users/${f.students[0]!.id}/export` }), expect: ADMIN_ONLY(200) },
+  { name: 'erase user', method: 'post', prepare: async () => ({ path: `/api/v1/admin/users/${(await h.user('student')).id}/erase` }), expect: ADMIN_ONLY(200) },
 ];
 
 beforeAll(async () => {
