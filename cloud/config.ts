@@ -14,9 +14,11 @@ import { rpIdFitsOrigin, type WebAuthnSettings } from './webauthn/settings.js';
 import type { LoginLimits } from './auth/login-limiter.js';
 import { parseProxyTrust, type ProxyTrust } from './http/client-address.js';
 import type { MailSettings } from './mail/transport.js';
+import type { OidcSettings } from './auth/oidc-settings.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalString = z.string().trim().min(1).optional();
+const commaList = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 /** Default of ATTENDANCE_GATEWAY_START_TOLERANCE_S. */
 export const DEFAULT_GATEWAY_START_TOLERANCE_S = 300;
 
@@ -60,6 +62,16 @@ const envSchema = z
     ATTENDANCE_SMTP_URL: optionalString.refine((u) => u === undefined || /^smtps?:\/\/[^\s/]+/.test(u), { message: 'must be an smtp:// or smtps:// URL such as smtps://user:password@mail.uni.example' }),
     ATTENDANCE_MAIL_FROM: optionalString.refine((f) => f === undefined || /^([^<>]*<)?[^\s@<>]+@[^\s@<>]+>?$/.test(f), { message: 'must be an address such as attendance@uni.example or "Attendance <attendance@uni.example>"' }),
     ATTENDANCE_PUBLIC_URL: optionalString.refine((u) => u === undefined || /^(https:\/\/[^\s/]+|http:\/\/localhost(:\d+)?)(\/[^\s#?]*)?$/.test(u), { message: 'must be https://host[/path] (or http://localhost[:port] for development)' }),
+    // Sign-in through the institution's OpenID provider (cloud/auth/oidc-settings.ts); off unless issuer, client id and public URL are set.
+    ATTENDANCE_OIDC_ISSUER: optionalString.refine((u) => u === undefined || /^(https:\/\/[^\s/]+|http:\/\/localhost(:\d+)?)(\/[^\s#?]*)?$/.test(u), { message: 'must be https://host[/path] (or http://localhost[:port] for development)' }),
+    ATTENDANCE_OIDC_CLIENT_ID: optionalString,
+    ATTENDANCE_OIDC_CLIENT_SECRET: optionalString,
+    ATTENDANCE_OIDC_NAME: z.string().trim().min(1).max(64).default('your institution'),
+    ATTENDANCE_OIDC_ROLE_CLAIM: z.string().trim().min(1).default('groups'),
+    ATTENDANCE_OIDC_TEACHER_VALUES: z.string().optional().transform(commaList),
+    ATTENDANCE_OIDC_ADMIN_VALUES: z.string().optional().transform(commaList),
+    ATTENDANCE_OIDC_APP_REDIRECTS: z.string().optional().transform(commaList).refine((l) => l.every((u) => URL.canParse(u) && !/^(javascript|data):/i.test(u) && !u.includes('#')), { message: 'must be absolute redirect URIs without a fragment, separated by commas (e.g. edu.uni.attendance:/oidc)' }),
+    ATTENDANCE_OIDC_ACCOUNT_CLAIM: optionalString,
     ATTENDANCE_LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
     ATTENDANCE_LOGIN_MAX_PER_ACCOUNT: z.coerce.number().int().min(1).max(10_000).default(20),
     ATTENDANCE_LOGIN_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000).default(50),
@@ -108,6 +120,16 @@ const envSchema = z
   .refine((e) => e.ATTENDANCE_OPEN_REGISTRATION !== true || (e.ATTENDANCE_SMTP_URL !== undefined && e.ATTENDANCE_PUBLIC_URL !== undefined), {
     message: 'open registration needs ATTENDANCE_SMTP_URL, ATTENDANCE_MAIL_FROM and ATTENDANCE_PUBLIC_URL: a self-registered account proves its address with a mailed link',
     path: ['ATTENDANCE_OPEN_REGISTRATION'],
+  })
+  .superRefine((e, ctx) => {
+    // Issuer, client id and public URL switch sign-in through the institution on; one without the others is a mistake.
+    const parts = { ATTENDANCE_OIDC_ISSUER: e.ATTENDANCE_OIDC_ISSUER, ATTENDANCE_OIDC_CLIENT_ID: e.ATTENDANCE_OIDC_CLIENT_ID };
+    const set = Object.values(parts).some((v) => v !== undefined) || e.ATTENDANCE_OIDC_CLIENT_SECRET !== undefined;
+    if (!set) return;
+    const needed = { ...parts, ATTENDANCE_PUBLIC_URL: e.ATTENDANCE_PUBLIC_URL };
+    for (const [name, value] of Object.entries(needed)) {
+      if (value === undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'sign-in through the institution needs ATTENDANCE_OIDC_ISSUER, ATTENDANCE_OIDC_CLIENT_ID and ATTENDANCE_PUBLIC_URL together' });
+    }
   })
   .refine((e) => (e.ATTENDANCE_ORIGINS ?? []).every((o) => !o.startsWith('http') || rpIdFitsOrigin(e.ATTENDANCE_RP_ID, o)), {
     message: 'ATTENDANCE_RP_ID must be the host of every web origin in ATTENDANCE_ORIGINS or a domain suffix of it',
@@ -163,6 +185,8 @@ export interface CloudConfig {
   webauthn: WebAuthnSettings;
   /** Raw submissions and verifications of sessions ended longer ago are deleted (docs/privacy.md). */
   retentionDays: number;
+  /** Sign-in through the institution's OpenID provider; null when it is not configured. */
+  oidc: OidcSettings | null;
 }
 
 export class ConfigError extends Error {
@@ -239,5 +263,19 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv = process.env): CloudConf
       challengeTtlS: e.ATTENDANCE_CHALLENGE_TTL_S,
     },
     retentionDays: e.ATTENDANCE_RETENTION_DAYS,
+    oidc: e.ATTENDANCE_OIDC_ISSUER && e.ATTENDANCE_OIDC_CLIENT_ID && e.ATTENDANCE_PUBLIC_URL
+      ? {
+          issuer: e.ATTENDANCE_OIDC_ISSUER,
+          clientId: e.ATTENDANCE_OIDC_CLIENT_ID,
+          clientSecret: e.ATTENDANCE_OIDC_CLIENT_SECRET ?? null,
+          name: e.ATTENDANCE_OIDC_NAME,
+          redirectUri: `${e.ATTENDANCE_PUBLIC_URL.replace(/\/+$/, '')}/api/v1/auth/oidc/callback`,
+          roleClaim: e.ATTENDANCE_OIDC_ROLE_CLAIM,
+          teacherValues: e.ATTENDANCE_OIDC_TEACHER_VALUES,
+          adminValues: e.ATTENDANCE_OIDC_ADMIN_VALUES,
+          appRedirects: e.ATTENDANCE_OIDC_APP_REDIRECTS,
+          accountClaim: e.ATTENDANCE_OIDC_ACCOUNT_CLAIM ?? null,
+        }
+      : null,
   };
 }

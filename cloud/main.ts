@@ -27,6 +27,7 @@ import type { AppDeps } from './http/deps.js';
 import { MqttBridge } from './bridge/start.js';
 import { createSmtpMailer } from './mail/transport.js';
 import { createAccountMail } from './mail/account-mail.js';
+import { createOidcSignIn } from './auth/oidc.js';
 
 export interface CloudOptions {
   logger?: Logger;
@@ -94,6 +95,7 @@ export async function composeCloud(config: CloudConfig, opts: CloudOptions = {})
     webauthn: config.webauthn,
     ...(bridge ? { gateways: bridge.hub } : {}),
     ...(mailer ? { mailer } : {}),
+    ...(config.oidc ? { oidc: createOidcSignIn(config.oidc, { store, events, clock, logger: logger.child({ module: 'oidc' }) }) } : {}),
     settings: { timezone: config.timezone, openRegistration: config.openRegistration, trustProxy: config.trustProxy, tokenTtlS: config.tokenTtlS },
   };
   const app = createApp(deps);

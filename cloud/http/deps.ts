@@ -11,6 +11,7 @@ import type { VerifiedLookup } from '../store/attendance.js';
 import type { WebAuthnSettings } from '../webauthn/settings.js';
 import type { GatewayHub } from '../bridge/hub.js';
 import type { AccountMail } from '../mail/account-mail.js';
+import type { OidcSignIn } from '../auth/oidc.js';
 
 export interface AppDeps {
   store: Store;
@@ -33,5 +34,7 @@ export interface AppDeps {
   gateways?: GatewayHub;
   /** Mail about accounts (e-mail verification); absent without ATTENDANCE_SMTP_URL, then self-registration is closed. */
   mailer?: AccountMail;
+  /** Sign-in through the institution's OpenID provider; absent unless ATTENDANCE_OIDC_* is configured. */
+  oidc?: OidcSignIn;
   settings: { timezone: string; openRegistration: boolean; trustProxy: ProxyTrust; tokenTtlS: number };
 }

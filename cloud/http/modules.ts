@@ -7,6 +7,7 @@ import type { AppDeps } from './deps.js';
 import type { RouteTable } from './route.js';
 import { healthRoutes } from './routes/health.js';
 import { authRoutes } from './routes/auth.js';
+import { oidcRoutes } from './routes/oidc.js';
 import { authPasswordRoutes } from './routes/auth-password.js';
 import { adminAccountRoutes } from './routes/admin-accounts.js';
 import { adminCourseRoutes } from './routes/admin-courses.js';
@@ -30,6 +31,7 @@ export type RouteModule = (routes: RouteTable, deps: AppDeps, router: Router) =>
 export const routeModules: readonly RouteModule[] = [
   healthRoutes,
   authRoutes,
+  oidcRoutes,
   authPasswordRoutes,
   adminAccountRoutes,
   adminCourseRoutes,

@@ -43,6 +43,9 @@ export interface NewAccount {
 
 const normalEmail = (email: string) => email.trim().toLowerCase();
 
+/** The password hash of an account without a password: not a scrypt hash, so no password verifies against it. */
+const NO_PASSWORD = '!no-password';
+
 export class AccountRepository {
   constructor(private readonly db: Queryable) {}
 
@@ -135,6 +138,28 @@ export class AccountRepository {
       if (!admin) throw new LastAdminError(id);
       return { before, after };
     });
+  }
+
+  /** The account imported with this student-information-system id (OneRoster sourcedId). */
+  findBySourcedId(sourcedId: string): Promise<User | undefined> {
+    return this.db.selectFrom('users').selectAll().where('sourced_id', '=', sourcedId).executeTakeFirst();
+  }
+
+  /**
+   * Creates an account that signs in through the institution's OpenID provider: its address is
+   * taken as proved and it has no usable password (NO_PASSWORD never verifies). Throws
+   * DuplicateEmailError when the address is taken.
+   */
+  async createWithoutPassword(input: Omit<NewAccount, 'password' | 'emailVerified'>, now: number): Promise<User> {
+    const email = normalEmail(input.email);
+    const row: User = { id: uuidv7(now), email, full_name: input.full_name.trim(), role: input.role, password_hash: NO_PASSWORD, created_at: now, token_version: 0, deactivated_at: null, email_verified_at: now, sourced_id: null };
+    try {
+      await this.db.insertInto('users').values(row).execute();
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new DuplicateEmailError(email);
+      throw e;
+    }
+    return row;
   }
 
   async hasAdmin(): Promise<boolean> {

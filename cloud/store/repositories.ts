@@ -19,6 +19,7 @@ import { GatewayCommandRepository } from './gateway-commands.js';
 import { TimetableRepository } from './timetable-slots.js';
 import { WebAuthnRepository } from './webauthn.js';
 import { EmailVerificationRepository } from './email-verifications.js';
+import { IdentityLinkRepository } from './identity-links.js';
 import { PersonalDataRepository } from './personal-data.js';
 
 /** The database handle a repository works on: the pool, or one open transaction. */
@@ -38,6 +39,7 @@ export interface Repositories {
   timetable: TimetableRepository;
   webauthn: WebAuthnRepository;
   emailVerifications: EmailVerificationRepository;
+  identityLinks: IdentityLinkRepository;
   personalData: PersonalDataRepository;
 }
 
@@ -56,6 +58,7 @@ export function createRepositories(db: Queryable): Repositories {
     timetable: new TimetableRepository(db),
     webauthn: new WebAuthnRepository(db),
     emailVerifications: new EmailVerificationRepository(db),
+    identityLinks: new IdentityLinkRepository(db),
     personalData: new PersonalDataRepository(db),
   };
 }

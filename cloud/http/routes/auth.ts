@@ -73,7 +73,8 @@ export function authRoutes(routes: RouteTable, deps: AppDeps): void {
       // Verify against a dummy hash for unknown accounts so timing does not reveal which exist.
       const ok = await verifyPassword(body.password, user?.password_hash ?? (await DUMMY_HASH_PROMISE));
       // A deactivated account, or one whose address is not confirmed, is refused like a wrong password.
-      if (!user || !ok || user.deactivated_at !== null || user.email_verified_at === null) {
+      // An account linked to the institution's OpenID provider signs in there, never with a password.
+      if (!user || !ok || user.deactivated_at !== null || user.email_verified_at === null || (await store.identityLinks.isLinked(user.id))) {
         loginLimiter.failed(attempt);
         throw new HttpError(401, 'invalid_credentials', 'e-mail or password is wrong, or the address is not confirmed yet', undefined, { 'WWW-Authenticate': 'Bearer realm="attendance"' });
       }
