@@ -3,8 +3,10 @@
 import { EXIT_CONFIG } from '../shared/exit-codes.js';
 import { ConfigError, loadCloudConfig } from './config.js';
 import { startCloud } from './main.js';
+import { IMPORT_USAGE, importOneRosterCommand } from './roster/oneroster/cli.js';
 
 const USAGE = `usage: attendance-cloud [serve]
+       ${IMPORT_USAGE.replace('usage: ', '')}
 
 Configuration comes from the environment (PORT, HOST, DATABASE_URL, ATTENDANCE_DATA_DIR,
 MQTT_PORT, MQTT_URL, ATTENDANCE_TIMEZONE, ATTENDANCE_ADMIN_EMAIL, ATTENDANCE_ADMIN_PASSWORD,
@@ -16,6 +18,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (cmd === 'import-oneroster') return importOneRosterCommand(argv.slice(1));
   if (cmd !== 'serve') {
     console.error(`unknown command: ${cmd}\n\n${USAGE}`);
     return 2;

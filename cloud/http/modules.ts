@@ -11,6 +11,7 @@ import { oidcRoutes } from './routes/oidc.js';
 import { authPasswordRoutes } from './routes/auth-password.js';
 import { adminAccountRoutes } from './routes/admin-accounts.js';
 import { adminCourseRoutes } from './routes/admin-courses.js';
+import { adminImportRoutes } from './routes/admin-imports.js';
 import { teacherSessionRoutes } from './routes/teacher-sessions.js';
 import { studentRoutes } from './routes/student.js';
 import { analyticsRoutes } from './routes/analytics.js';
@@ -35,6 +36,7 @@ export const routeModules: readonly RouteModule[] = [
   authPasswordRoutes,
   adminAccountRoutes,
   adminCourseRoutes,
+  adminImportRoutes,
   teacherSessionRoutes,
   studentRoutes,
   analyticsRoutes,

@@ -19,6 +19,7 @@ import { GatewayCommandRepository } from './gateway-commands.js';
 import { TimetableRepository } from './timetable-slots.js';
 import { WebAuthnRepository } from './webauthn.js';
 import { EmailVerificationRepository } from './email-verifications.js';
+import { OneRosterRepository } from './oneroster.js';
 import { IdentityLinkRepository } from './identity-links.js';
 import { PersonalDataRepository } from './personal-data.js';
 
@@ -39,6 +40,7 @@ export interface Repositories {
   timetable: TimetableRepository;
   webauthn: WebAuthnRepository;
   emailVerifications: EmailVerificationRepository;
+  oneRoster: OneRosterRepository;
   identityLinks: IdentityLinkRepository;
   personalData: PersonalDataRepository;
 }
@@ -58,6 +60,7 @@ export function createRepositories(db: Queryable): Repositories {
     timetable: new TimetableRepository(db),
     webauthn: new WebAuthnRepository(db),
     emailVerifications: new EmailVerificationRepository(db),
+    oneRoster: new OneRosterRepository(db),
     identityLinks: new IdentityLinkRepository(db),
     personalData: new PersonalDataRepository(db),
   };
