@@ -63,6 +63,24 @@ export async function login(email, password) {
   auth.token = (await res.json()).access_token;
 }
 
+/** Whether the cloud offers sign-in through the institution: `{enabled, name, login_url}`. */
+export async function institutionSignIn() {
+  const res = await fetch('/api/v1/auth/oidc', { headers: { Accept: 'application/json' } });
+  if (!res.ok) throw await failure(res);
+  return res.json();
+}
+
+/** Exchanges the one-time code of a finished sign-in through the institution for the bearer token. */
+export async function exchangeSignInCode(code) {
+  const res = await fetch('/api/v1/auth/oidc/exchange', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify({ code }),
+  });
+  if (!res.ok) throw await failure(res);
+  auth.token = (await res.json()).access_token;
+}
+
 /** Fetches a CSV with the bearer header and hands it to the browser as a download. */
 export async function downloadCsv(path) {
   const res = await api(path, { accept: 'text/csv' });

@@ -1,8 +1,8 @@
-/* global document, Option */
+/* global document, Option, location, history */
 // The teacher dashboard: log in, pick a course, then the live panel, trend chart, per-student
 // table (under-minimum rows marked in text, not only in colour), CSV download and the excuse
 // form. All text from the server goes in through textContent, never as HTML.
-import { ApiError, api, auth, downloadCsv, login, query, whenUnauthorized } from './dashboard-api.js';
+import { ApiError, api, auth, downloadCsv, exchangeSignInCode, institutionSignIn, login, query, whenUnauthorized } from './dashboard-api.js';
 import { followLive } from './dashboard-live.js';
 import { renderTrendChart } from './trend-chart.js';
 
@@ -178,5 +178,16 @@ $('excuse-form').addEventListener('submit', guard(async () => {
   await loadTrends({ from: $('trend-from').value, to: $('trend-to').value });
 }, $('excuse-status')));
 
-if (auth.token) start().catch((e) => showLogin(message(e)));
+// Back from the institution's sign-in: the one-time code is in the fragment (never sent to a
+// server); it is dropped from the address bar and exchanged for the token.
+const signInCode = /^#oidc_code=([\w-]+)$/.exec(location.hash)?.[1];
+if (signInCode) history.replaceState(null, '', location.pathname + location.search);
+institutionSignIn().then((s) => {
+  if (!s.enabled) return;
+  $('oidc-login').textContent = `Sign in with ${s.name}`;
+  $('oidc').hidden = false;
+}).catch(() => {});
+
+if (signInCode) exchangeSignInCode(signInCode).then(start).catch((e) => showLogin(message(e)));
+else if (auth.token) start().catch((e) => showLogin(message(e)));
 else showLogin();
