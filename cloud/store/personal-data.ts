@@ -141,7 +141,9 @@ export class PersonalDataRepository {
       if (!inserted) {
         const erasure = await trx.selectFrom('account_erasures').select(['erased_at', 'erased_by']).where('user_id', '=', userId).executeTakeFirstOrThrow();
         const removed = { webauthn_credentials: 0, webauthn_challenges: 0, verifications: 0, submissions: 0, identity_links: 0, email_verifications: 0 };
-        return { account: before, erasure: { erased_at: Number(erasure.erased_at), erased_by: erasure.erased_by }, erasedNow: false, removed };
+        // Read again: a concurrent erasure may have committed while this insert waited for it.
+        const account = (await tx.accounts.get(userId))!;
+        return { account, erasure: { erased_at: Number(erasure.erased_at), erased_by: erasure.erased_by }, erasedNow: false, removed };
       }
       // Deactivation refuses the last active admin (LastAdminError rolls everything back).
       await tx.accounts.change(userId, { deactivatedAt: now });

@@ -223,9 +223,16 @@ describe('erasure', () => {
     const audit = await h.store.db.selectFrom('audit_log').selectAll().where('action', '=', 'personal_data.erase').execute();
     expect(audit).toEqual([expect.objectContaining({ actor_id: f.admin.id, target: subject.id })]);
     expect(JSON.parse(audit[0]!.details)).toMatchObject({ role: 'student', removed: { webauthn_credentials: 1, verifications: 1, submissions: 4, identity_links: 1, email_verifications: 1 } });
-    // The earlier entries about the person stay, with the identity replaced.
+  });
+
+  it('replaces the erased e-mail and name by the pseudonym where audit details and override reasons quote them', async () => {
+    const pseudonym = (await h.store.accounts.get(subject.id))!;
     const note = await h.store.db.selectFrom('audit_log').select('details').where('action', '=', 'roster.import_note').executeTakeFirstOrThrow();
-    expect(JSON.parse(note.details)).toEqual({ email: res.body.email, name: 'Erased student' });
+    expect(JSON.parse(note.details)).toEqual({ email: pseudonym.email, name: 'Erased student' });
+    const override = await h.store.db.selectFrom('audit_log').select('details').where('action', '=', 'attendance.override').where('target', '=', `${excusedSid}/${subject.id}`).executeTakeFirstOrThrow();
+    expect(JSON.parse(override.details)).toEqual({ status: 'excused', reason: 'sick note from Erased student' });
+    const record = await h.store.db.selectFrom('attendance').select(['override_status', 'override_reason']).where('session_id', '=', excusedSid).where('student_id', '=', subject.id).executeTakeFirstOrThrow();
+    expect(record).toEqual({ override_status: 'excused', override_reason: 'sick note from Erased student' });
   });
 
   it('erasing twice answers the same and changes nothing', async () => {
@@ -240,5 +247,13 @@ describe('erasure', () => {
     const exported = await h.http().get(`/api/v1/admin/users/${subject.id}/export`).set(f.admin.auth);
     expect(exported.body.account).toMatchObject({ full_name: 'Erased student', sourced_id: null, erased_at: new Date(T(10, 0)).toISOString() });
     expect(exported.body.devices).toEqual([]);
+  });
+
+  it('two erasures of one account at once: one erases, both answer the pseudonym, one audit entry', async () => {
+    const [a, b] = await Promise.all([0, 1].map(() => h.http().post(`/api/v1/admin/users/${bob.id}/erase`).set(f.admin.auth)));
+    expect([a!.status, b!.status]).toEqual([200, 200]);
+    expect(a!.body.email).toMatch(/^erased-[0-9a-f]+@invalid$/);
+    expect(b!.body).toEqual(a!.body);
+    expect(await h.store.db.selectFrom('audit_log').select('id').where('action', '=', 'personal_data.erase').where('target', '=', bob.id).execute()).toHaveLength(1);
   });
 });
