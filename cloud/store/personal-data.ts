@@ -5,7 +5,8 @@
  *
  * Erasure replaces the identity (e-mail, name, sourced_id) with a pseudonym and deletes what only
  * serves to sign in or to prove presence (password, WebAuthn credentials and challenges,
- * verifications, raw submissions, identity links, e-mail verification links). The account row and
+ * verifications, raw submissions, identity links and unredeemed sign-in codes, e-mail verification
+ * links). The account row and
  * its id stay, so the attendance decisions, enrolments and audit entries keyed by that id keep
  * every course's statistics as they were, now pointing at a pseudonymous account.
  */
@@ -68,7 +69,7 @@ export interface ErasureResult {
   /** False when the account had been erased before: nothing changed. */
   erasedNow: boolean;
   /** Rows deleted per table (all zero when `erasedNow` is false). */
-  removed: Record<'webauthn_credentials' | 'webauthn_challenges' | 'verifications' | 'submissions' | 'identity_links' | 'email_verifications', number>;
+  removed: Record<'webauthn_credentials' | 'webauthn_challenges' | 'verifications' | 'submissions' | 'identity_links' | 'oidc_codes' | 'email_verifications', number>;
 }
 
 /** How a string appears inside a stored JSON text (audit details). */
@@ -140,7 +141,7 @@ export class PersonalDataRepository {
         .onConflict((oc) => oc.column('user_id').doNothing()).returning('user_id').executeTakeFirst();
       if (!inserted) {
         const erasure = await trx.selectFrom('account_erasures').select(['erased_at', 'erased_by']).where('user_id', '=', userId).executeTakeFirstOrThrow();
-        const removed = { webauthn_credentials: 0, webauthn_challenges: 0, verifications: 0, submissions: 0, identity_links: 0, email_verifications: 0 };
+        const removed = { webauthn_credentials: 0, webauthn_challenges: 0, verifications: 0, submissions: 0, identity_links: 0, oidc_codes: 0, email_verifications: 0 };
         // Read again: a concurrent erasure may have committed while this insert waited for it.
         const account = (await tx.accounts.get(userId))!;
         return { account, erasure: { erased_at: Number(erasure.erased_at), erased_by: erasure.erased_by }, erasedNow: false, removed };
@@ -164,6 +165,7 @@ export class PersonalDataRepository {
         webauthn_challenges: await count(trx.deleteFrom('webauthn_challenges').where('student_id', '=', userId)),
         submissions: await count(trx.deleteFrom('submissions').where('student_id', '=', userId)),
         identity_links: await count(trx.deleteFrom('identity_links').where('user_id', '=', userId)),
+        oidc_codes: await count(trx.deleteFrom('oidc_codes').where('user_id', '=', userId)),
         email_verifications: await count(trx.deleteFrom('email_verifications').where('user_id', '=', userId)),
       };
       const account = await trx.updateTable('users')
