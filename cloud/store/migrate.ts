@@ -1,5 +1,5 @@
 /** Runs the schema migrations at start; each migration receives the dialect helpers. */
-import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { Store } from './db.js';
 import * as core from './migrations/001_core.js';
 import * as gateways from './migrations/002_gateways.js';
@@ -42,7 +42,11 @@ export async function migrateToLatest(store: Store): Promise<string[]> {
   };
   // Migrations written side by side may reach a database in another order than their names (a
   // pre-release build applied 006 and 007 before 005 existed): the missing ones run, in name order.
-  const migrator = new Migrator({ db: store.db, provider, allowUnorderedMigrations: true });
+  // On PostgreSQL the migration tables live in the connection's own schema: unqualified, Kysely
+  // looks for them in every schema, and another schema's tables (a second installation, a test
+  // schema) would make it skip creating its own.
+  const migrationTableSchema = store.dialect.kind === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db)).rows[0]?.schema : undefined;
+  const migrator = new Migrator({ db: store.db, provider, allowUnorderedMigrations: true, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
