@@ -55,6 +55,7 @@ async function firstSignIn(settings: OidcSettings, deps: Pick<OidcDeps, 'store' 
     ? sourcedId && (await store.accounts.findBySourcedId(sourcedId))
     : email && claims.email_verified === true && (await store.accounts.findByEmail(email));
   if (imported && imported.sourced_id !== null) {
+    if (await store.identityLinks.isLinked(imported.id)) throw conflict('account_not_linked', 'the institution\'s account with this e-mail is already linked to another sign-in; ask an administrator');
     await store.identityLinks.link(settings.issuer, subject, imported.id, now);
     await store.audit.record({ at: now, actorId: imported.id, action: 'user.link_provider', target: imported.id, details: { issuer: settings.issuer } });
     return imported;
@@ -62,12 +63,19 @@ async function firstSignIn(settings: OidcSettings, deps: Pick<OidcDeps, 'store' 
   if (!email) throw new HttpError(400, 'oidc_missing_email', 'the institution\'s sign-in did not tell this account\'s e-mail address; ask an administrator to release the email claim');
   const name = text(claims.name) ?? ([text(claims.given_name), text(claims.family_name)].filter(Boolean).join(' ') || email);
   try {
-    const created = await store.accounts.createWithoutPassword({ email, full_name: name.slice(0, 200), role }, now);
-    await store.identityLinks.link(settings.issuer, subject, created.id, now);
-    await store.audit.record({ at: now, actorId: created.id, action: 'user.create_from_provider', target: created.id, details: { issuer: settings.issuer, role } });
-    return created;
+    // The account and its link are made together, or not at all.
+    return await store.transaction(async (tx) => {
+      const created = await tx.accounts.createWithoutPassword({ email, full_name: name.slice(0, 200), role }, now);
+      await tx.identityLinks.link(settings.issuer, subject, created.id, now);
+      await tx.audit.record({ at: now, actorId: created.id, action: 'user.create_from_provider', target: created.id, details: { issuer: settings.issuer, role } });
+      return created;
+    });
   } catch (e) {
-    if (e instanceof DuplicateEmailError) throw conflict('account_not_linked', 'an account with this e-mail exists but was not made by the institution, so it cannot be signed in through it; log in with its password, or ask an administrator');
-    throw e;
+    if (!(e instanceof DuplicateEmailError)) throw e;
+    // A concurrent first sign-in of the same person made the account: use it.
+    const raced = await store.identityLinks.findLink(settings.issuer, subject);
+    const account = raced && (await store.accounts.get(raced.user_id));
+    if (account) return account;
+    throw conflict('account_not_linked', 'an account with this e-mail exists but was not made by the institution, so it cannot be signed in through it; log in with its password, or ask an administrator');
   }
 }

@@ -14,8 +14,10 @@ export class IdentityLinkRepository {
     return this.db.selectFrom('identity_links').selectAll().where('issuer', '=', issuer).where('subject', '=', subject).executeTakeFirst();
   }
 
+  /** Links (issuer, subject) to the account; a link that already exists (a concurrent first sign-in) is kept. */
   async link(issuer: string, subject: string, userId: string, now: number): Promise<void> {
-    await this.db.insertInto('identity_links').values({ issuer, subject, user_id: userId, created_at: now, last_login_at: now }).execute();
+    await this.db.insertInto('identity_links').values({ issuer, subject, user_id: userId, created_at: now, last_login_at: now })
+      .onConflict((oc) => oc.columns(['issuer', 'subject']).doNothing()).execute();
   }
 
   async touch(issuer: string, subject: string, now: number): Promise<void> {

@@ -180,6 +180,9 @@ describe('sign-in through the institution', () => {
     expect((await me(await appToken(p.sub)).expect(200)).body.id).toBe(imported.id);
     const login = await h.http().post('/api/v1/auth/token').send({ email: imported.email, password: imported.password }).expect(401);
     expect(login.body.error.code).toBe('invalid_credentials');
+    // Another subject with the same address does not get the already linked account.
+    const other = person({ email: imported.email, email_verified: true });
+    expect((await callback(await atProvider(other.sub, APP_REDIRECT)).expect(409)).body.error.code).toBe('account_not_linked');
   });
 });
 
