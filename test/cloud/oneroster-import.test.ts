@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { zipSync, strToU8 } from 'fflate';
-import { createCloudHarness, type CloudHarness } from '../helpers/cloud.js';
+import { createCloudHarness, testDatabase, type CloudHarness } from '../helpers/cloud.js';
 import { deltaBundle, generateBundle, studentSid, teacherSid, writeBundleFolder, zipBundle, type Bundle } from '../helpers/oneroster-bundle.js';
 
 const SIZE = { students: 6, teachers: 2, classes: 3, classesPerStudent: 2 };
@@ -134,8 +134,8 @@ describe('OneRoster import', () => {
 describe('attendance-cloud import-oneroster', () => {
   it('imports a folder with a progress line per file, and --dry-run writes nothing', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'att-oneroster-'));
-    // The command's own database is a SQLite file: what it writes goes through the same import as the API's.
-    const database = { url: `sqlite:${path.join(dir, 'cli.db')}`, drop: async () => {} };
+    // The command's own database (a SQLite file, or a PostgreSQL schema of its own under TEST_DATABASE_URL).
+    const database = await testDatabase(dir);
     try {
       writeBundleFolder(path.join(dir, 'bundle'), generateBundle(SIZE));
       const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'cloud/cli.ts', 'import-oneroster', ...args], {

@@ -14,7 +14,7 @@ export interface BundleSize {
   students: number;
   teachers: number;
   classes: number;
-  /** Enrolments per student (spread over the classes). */
+  /** Enrolments per student, spread over the classes; a fraction spreads evenly (2.5: half the students take 3 classes). */
   classesPerStudent: number;
 }
 
@@ -45,8 +45,9 @@ export function generateBundle(size: BundleSize): Bundle {
     enrollments.push([`enr-t-${c}`, 'active', stamp, classSid(c), 'sch-1', teacherSid(c % size.teachers), 'teacher', 'true', '', '']);
   }
   for (let s = 0; s < size.students; s++) {
-    for (let k = 0; k < size.classesPerStudent; k++) {
-      const c = (s * size.classesPerStudent + k) % size.classes;
+    const first = Math.floor(s * size.classesPerStudent);
+    for (let k = 0; k < Math.floor((s + 1) * size.classesPerStudent) - first; k++) {
+      const c = (first + k) % size.classes;
       enrollments.push([`enr-${s}-${k}`, 'active', stamp, classSid(c), 'sch-1', studentSid(s), 'student', 'false', '', '']);
     }
   }
