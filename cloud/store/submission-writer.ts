@@ -3,14 +3,19 @@
  * change); on SQLite each commit costs far more than the insert itself, so the submissions that
  * arrive in the same turn of the event loop are written in one transaction (bench/README.md,
  * "Submit"). Each caller still learns whether its own window was new and how many it has.
- * PostgreSQL, or SQLite while another transaction is open, takes the one-by-one path.
- * `record` resolves only once the caller's row has committed, so what the caller does next (the
- * `submission.accepted` event) happens after the commit.
+ * SQLite writes a batch synchronously in one native transaction (while another transaction is
+ * open on the connection, it waits for it one by one). PostgreSQL writes a batch as one multi-row
+ * insert and one count in one transaction: `ON CONFLICT DO NOTHING RETURNING` tells which rows went
+ * in, so the unique key decides duplicates there too, and a few batches are in flight at once while
+ * the next one gathers. On both, each answer counts the student's windows up to and including its
+ * own row in the batch's order, and a batch that fails is redone one by one so only a failing item
+ * fails. `record` resolves only once the caller's row has committed, so what the caller does next
+ * (the `submission.accepted` event) happens after the commit.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { preparedQuery } from './prepared.js';
-import { sqliteSyncHandle } from './sqlite-sync.js';
+import { sqliteSyncHandle, type SqliteSyncHandle } from './sqlite-sync.js';
 
 export interface SubmissionInput {
   sessionId: string;
@@ -38,6 +43,8 @@ interface Pending {
 
 /** Upper bound of one batch: keeps a commit short whatever the burst. */
 const MAX_BATCH = 256;
+/** PostgreSQL: batches committing at once (each on its own pooled connection) while the next gathers. */
+const PG_IN_FLIGHT = 2;
 
 const insertSubmission = preparedQuery(['session_id', 'student_id', 'w', 'received_at', 'rssi', 'via'] as const, (db, p) =>
   (db as unknown as Kysely<Database>)
@@ -57,39 +64,48 @@ const countWindows = preparedQuery(['session_id', 'student_id'] as const, (db, p
 const valuesOf = (s: SubmissionInput) => ({ session_id: s.sessionId, student_id: s.studentId, w: s.w, received_at: s.receivedAt, rssi: s.rssi, via: s.via });
 const countOf = (rows: unknown[]) => Number((rows[0] as { n: number | string } | undefined)?.n ?? 0);
 
+const keyOf = (s: { session_id: string; student_id: string; w: number }) => `${s.session_id}\n${s.student_id}\n${s.w}`;
+const pairOf = (s: SubmissionInput) => `${s.sessionId}\n${s.studentId}`;
+
 export function createSubmissionWriter(db: Kysely<Database>): SubmissionWriter {
   const sync = sqliteSyncHandle(db);
-  const queue: Pending[] = [];
+  if (sync) return sqliteWriter(db, sync);
+  if (db.isTransaction) return { record: (input) => one(db, input) };
+  return postgresWriter(db);
+}
 
-  async function one(input: SubmissionInput): Promise<SubmissionWrite> {
-    const values = valuesOf(input);
-    const res = await insertSubmission(db, values);
-    return { added: Number(res.numAffectedRows ?? 0) === 1, windowsSeen: countOf((await countWindows(db, values)).rows) };
-  }
+async function one(db: Kysely<Database>, input: SubmissionInput): Promise<SubmissionWrite> {
+  const values = valuesOf(input);
+  const res = await insertSubmission(db, values);
+  return { added: Number(res.numAffectedRows ?? 0) === 1, windowsSeen: countOf((await countWindows(db, values)).rows) };
+}
+
+function sqliteWriter(db: Kysely<Database>, sync: SqliteSyncHandle): SubmissionWriter {
+  const queue: Pending[] = [];
 
   function writeSync(p: Pending): SubmissionWrite {
     const values = valuesOf(p.input);
-    const res = insertSubmission.runSync(db, sync!, values);
-    const count = countWindows.runSync(db, sync!, values);
+    const res = insertSubmission.runSync(db, sync, values);
+    const count = countWindows.runSync(db, sync, values);
     return { added: Number(res.numAffectedRows ?? 0) === 1, windowsSeen: countOf(count.rows) };
   }
 
   function flush(): void {
     const batch = queue.splice(0, MAX_BATCH);
     if (queue.length) setImmediate(flush);
-    if (sync!.inTransaction()) {
+    if (sync.inTransaction()) {
       // Someone else's transaction is open on the connection: wait for it like any query.
-      for (const p of batch) one(p.input).then(p.resolve, p.reject);
+      for (const p of batch) one(db, p.input).then(p.resolve, p.reject);
       return;
     }
     let results: SubmissionWrite[];
     try {
-      results = sync!.transaction(() => batch.map(writeSync));
+      results = sync.transaction(() => batch.map(writeSync));
     } catch {
       // The batch rolled back as a whole; redo it one by one so only a failing item fails.
       for (const p of batch) {
         try {
-          p.resolve(sync!.transaction(() => writeSync(p)));
+          p.resolve(sync.transaction(() => writeSync(p)));
         } catch (e) {
           p.reject(e);
         }
@@ -102,10 +118,80 @@ export function createSubmissionWriter(db: Kysely<Database>): SubmissionWriter {
 
   return {
     record(input) {
-      if (!sync) return one(input);
       return new Promise<SubmissionWrite>((resolve, reject) => {
         queue.push({ input, resolve, reject });
         if (queue.length === 1) setImmediate(flush);
+      });
+    },
+  };
+}
+
+/** One batch on PostgreSQL: the multi-row insert and the students' counts, in one transaction. */
+async function writeBatch(db: Kysely<Database>, batch: SubmissionInput[]): Promise<SubmissionWrite[]> {
+  const pairs = [...new Map(batch.map((s) => [pairOf(s), s])).values()];
+  const { inserted, counts } = await db.transaction().execute(async (trx) => {
+    const inserted = await trx
+      .insertInto('submissions')
+      .values(batch.map(valuesOf))
+      .onConflict((oc) => oc.columns(['session_id', 'student_id', 'w']).doNothing())
+      .returning(['session_id', 'student_id', 'w'])
+      .execute();
+    const counts = await trx
+      .selectFrom('submissions')
+      .select(['session_id', 'student_id', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where(({ eb, refTuple, tuple }) => eb(refTuple('session_id', 'student_id'), 'in', pairs.map((s) => tuple(s.sessionId, s.studentId))))
+      .groupBy(['session_id', 'student_id'])
+      .execute();
+    return { inserted, counts };
+  });
+  const fresh = new Set(inserted.map(keyOf));
+  // Of identical submissions in one batch, the first is the one that went in.
+  const added = batch.map((s) => fresh.delete(keyOf(valuesOf(s))));
+  const total = new Map(counts.map((c) => [`${c.session_id}\n${c.student_id}`, Number(c.n)]));
+  // What the row-by-row path answers: the count minus the rows this batch added after the item.
+  const addedLater = new Map<string, number>();
+  const results: SubmissionWrite[] = new Array(batch.length);
+  for (let i = batch.length - 1; i >= 0; i--) {
+    const pair = pairOf(batch[i]!);
+    const later = addedLater.get(pair) ?? 0;
+    results[i] = { added: added[i]!, windowsSeen: (total.get(pair) ?? 0) - later };
+    if (added[i]) addedLater.set(pair, later + 1);
+  }
+  return results;
+}
+
+function postgresWriter(db: Kysely<Database>): SubmissionWriter {
+  const queue: Pending[] = [];
+  let inFlight = 0;
+
+  async function commit(batch: Pending[]): Promise<void> {
+    let results: SubmissionWrite[];
+    try {
+      results = await writeBatch(db, batch.map((p) => p.input));
+    } catch {
+      // Nothing of the batch went in; redo it one by one so only a failing item fails.
+      await Promise.all(batch.map((p) => one(db, p.input).then(p.resolve, p.reject)));
+      return;
+    }
+    // Resolved only now: the batch's transaction has committed.
+    batch.forEach((p, i) => p.resolve(results[i]!));
+  }
+
+  function pump(): void {
+    while (inFlight < PG_IN_FLIGHT && queue.length) {
+      inFlight++;
+      void commit(queue.splice(0, MAX_BATCH)).finally(() => {
+        inFlight--;
+        pump();
+      });
+    }
+  }
+
+  return {
+    record(input) {
+      return new Promise<SubmissionWrite>((resolve, reject) => {
+        queue.push({ input, resolve, reject });
+        if (queue.length === 1) setImmediate(pump);
       });
     },
   };

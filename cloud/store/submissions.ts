@@ -15,7 +15,7 @@ export class SubmissionRepository {
     return Number(res.numDeletedRows);
   }
 
-  /** A writer that group-commits the submissions of one event-loop turn (on the pool's SQLite). */
+  /** A writer that group-commits the submissions that arrive together (SQLite and PostgreSQL). */
   writer(): SubmissionWriter {
     return createSubmissionWriter(this.db);
   }

@@ -2,6 +2,7 @@
  * Group commit of submissions: one answer per caller, replays counted once, a bad item fails
  * alone, nothing lands in someone else's transaction, and `submission.accepted` follows the commit.
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCloudHarness, type CloudHarness } from '../helpers/cloud.js';
 import { frameAt, setupCourse, type CourseFixture } from '../helpers/fixtures.js';
@@ -83,6 +84,18 @@ describe('submission writer', () => {
     const row = await h.store.db.selectFrom('submissions').selectAll().where('session_id', '=', sessionId).where('w', '=', 300).executeTakeFirst();
     expect(row).toMatchObject({ student_id: f.students[0]!.id, rssi: -70, via: 'app' });
     expect(await h.store.db.selectFrom('audit_log').select('id').where('action', '=', 'test').execute()).toEqual([]);
+  });
+
+  it.skipIf(!process.env.TEST_DATABASE_URL)('on PostgreSQL, a burst is one multi-row insert in one transaction, not a commit per submission', async () => {
+    const writer = h.store.submissions.writer();
+    const [a, b, c] = f.students.map((s) => s.id) as [string, string, string];
+    const results = await Promise.all([writer.record(input(a, 400)), writer.record(input(b, 400)), writer.record(input(c, 400)), writer.record(input(a, 400)), writer.record(input(a, 401))]);
+    expect(results.map((r) => r.added)).toEqual([true, true, true, false, true]);
+    // Counted as the row-by-row path counts: up to and including the item's own row, in order.
+    expect(results.map((r) => r.windowsSeen)).toEqual([5, 2, 3, 5, 6]); // before: a had 100, 101, 200, 300; b 100; c 102, 200
+    // Rows written by one transaction carry its id (xmin).
+    const tx = await sql<{ xid: string }>`select distinct xmin::text as xid from submissions where session_id = ${sessionId} and w in (400, 401)`.execute(h.store.db);
+    expect(tx.rows).toHaveLength(1);
   });
 
   it.skipIf(!!process.env.TEST_DATABASE_URL)('emits submission.accepted only once the row has committed (SQLite)', async () => {
