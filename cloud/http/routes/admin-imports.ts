@@ -5,7 +5,7 @@ import { HttpError, badRequest } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
 import { readZipBundle } from '../../roster/oneroster/bundle.js';
-import { BundleError } from '../../roster/oneroster/errors.js';
+import { BUNDLE_ERROR_CODES, BundleError } from '../../roster/oneroster/errors.js';
 import { importOneRoster } from '../../roster/oneroster/import.js';
 
 /** A faculty's export, zipped: ten thousand people and their enrolments are a few megabytes. */
@@ -48,7 +48,7 @@ export function adminImportRoutes(routes: RouteTable, deps: AppDeps): void {
         '`dry_run=true` answers the same and writes nothing.',
       query: z.object({ dry_run: z.enum(['true', 'false']).optional() }),
       response: importOut,
-      errors: [[400, 'not_a_zip'], [400, 'missing_file'], [400, 'missing_header'], [400, 'manifest_mismatch'], [400, 'malformed_csv'], [400, 'unsafe_path'], [400, 'bundle_too_large'], [400, 'too_many_entries'], [400, 'last_admin'], [413, 'payload_too_large'], [415, 'unsupported_media_type']],
+      errors: [...BUNDLE_ERROR_CODES.map((code): [number, string] => [400, code]), [413, 'payload_too_large'], [415, 'unsupported_media_type']],
     },
     async ({ query, user, ctx }) => {
       if (!ctx.request.is('application/zip')) throw new HttpError(415, 'unsupported_media_type', 'send the bundle as application/zip');
