@@ -1,9 +1,12 @@
 /**
  * The one error shape of the API: `{error: {code, message, details?}}` with the right 4xx.
- * Anything that is not an HttpError is a bug: logged with its stack, answered as a bare 500.
+ * A database that cannot be reached is not a bug either: 503 `database_unavailable` with
+ * Retry-After. Anything else that is not an HttpError is a bug: logged with its stack, answered as
+ * a bare 500.
  */
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
+import { DatabaseUnavailableError } from '../store/errors.js';
 
 export class HttpError extends Error {
   constructor(
@@ -25,6 +28,9 @@ export const conflict = (code: string, message: string, details?: unknown) => ne
 export const unprocessable = (code: string, message: string, details?: unknown) => new HttpError(422, code, message, details);
 /** A limiter's refusal (login, registration): 429 with the seconds to wait in Retry-After. */
 export const tooManyAttempts = (message: string, retryAfterS: number) => new HttpError(429, 'too_many_attempts', message, undefined, { 'Retry-After': String(retryAfterS) });
+
+/** Seconds a client should wait before retrying while the database is unreachable. */
+export const DATABASE_RETRY_AFTER_S = 5;
 
 /** Errors thrown by the body parser (co-body / raw-body) carry a status and a type. */
 function fromStatusError(err: { status?: number; type?: string; message?: string }): HttpError | null {
@@ -60,6 +66,15 @@ export function errorMiddleware(logger: Logger) {
         ctx.status = http.status;
         for (const [k, v] of Object.entries(http.headers)) ctx.set(k, v);
         ctx.body = { error: { code: http.code, message: http.message, ...(http.details === undefined ? {} : { details: http.details }) } };
+        return;
+      }
+      if (err instanceof DatabaseUnavailableError) {
+        // The driver's code and message only: its error may carry the connection's parameters.
+        const cause = err.cause as { code?: unknown; message?: unknown } | undefined;
+        logger.warn({ method: ctx.method, path: ctx.path, cause: { code: cause?.code, message: cause?.message } }, 'database unavailable');
+        ctx.status = 503;
+        ctx.set('Retry-After', String(DATABASE_RETRY_AFTER_S));
+        ctx.body = { error: { code: 'database_unavailable', message: 'the database is unavailable; retry shortly' } };
         return;
       }
       logger.error({ err, method: ctx.method, path: ctx.path }, 'unhandled error');

@@ -12,6 +12,7 @@ import type { Database } from './schema.js';
 import { dialectFor, type Dialect } from './dialect.js';
 import { createRepositories, unitOfWork, type Repositories } from './repositories.js';
 import { registerSqliteSyncHandle } from './sqlite-sync.js';
+import { openPgPool } from './pg-pool.js';
 
 export interface Store extends Repositories {
   readonly dialect: Dialect;
@@ -117,9 +118,8 @@ function withStatementCache(native: SqliteDatabase.Database, max = 500): SqliteD
 pg.types.setTypeParser(20, (v) => Number(v));
 
 function openPostgres(url: string): Store {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: openPgPool(url) }) });
   return storeOn(db, dialectFor('postgres'), async () => {
-    await pool.query('select 1');
+    await sql`select 1`.execute(db);
   });
 }

@@ -15,7 +15,10 @@ export async function authenticate(ctx: Context, tokens: TokenService): Promise<
   try {
     return await tokens.verify(match[1]!);
   } catch (e) {
-    const reason = e instanceof TokenError ? e.message : 'invalid token';
+    // Only a token found wanting is the client's fault; a database that cannot be asked about the
+    // account's standing (503) or a bug (500) must not read as "log in again".
+    if (!(e instanceof TokenError)) throw e;
+    const reason = e.message;
     throw new HttpError(401, 'invalid_token', reason, undefined, {
       'WWW-Authenticate': `Bearer realm="${REALM}", error="invalid_token", error_description="${reason}"`,
     });
