@@ -1,11 +1,12 @@
 /**
  * The cloud's domain events: facts, each emitted once by the code that committed it, after the
  * commit (docs/architecture.md, "Events"). The dashboard's live stream, the submission caches,
- * the account standings behind token checks and metrics listen here.
+ * the account standings behind token checks, the change feed and metrics listen here.
  */
 import type { Logger } from 'pino';
 import { EventBus } from '../shared/event-bus.js';
 import type { Session } from './store/schema.js';
+import type { Change } from './store/change-feed.js';
 
 export interface CloudEventMap {
   'session.started': [Session];
@@ -15,6 +16,15 @@ export interface CloudEventMap {
   'enrollment.changed': [{ course_id: string }];
   /** The account's token version rose or it was (de)activated: its earlier tokens no longer hold. */
   'account.tokens_revoked': [{ user_id: string }];
+  /** A course's attendance policy changed. */
+  'course.policy_changed': [{ course_id: string }];
+  /** A gateway's credentials were revoked (by an admin, or by provisioning its room again). */
+  'gateway.revoked': [{ gateway_id: string }];
+  /**
+   * Another cloud instance committed a change this instance may hold in a cache, or (`all`) the
+   * change feed may have missed some (cloud/store/change-feed.ts). Never emitted on SQLite.
+   */
+  'changes.remote': [Change];
 }
 
 export class CloudEvents extends EventBus<CloudEventMap> {

@@ -28,6 +28,7 @@ import { MqttBridge } from './bridge/start.js';
 import { createSmtpMailer } from './mail/transport.js';
 import { createAccountMail } from './mail/account-mail.js';
 import { createOidcSignIn } from './auth/oidc.js';
+import { createChangeFeed, onChange, type ChangeFeed } from './store/change-feed.js';
 
 export interface CloudOptions {
   logger?: Logger;
@@ -44,6 +45,8 @@ export interface ComposedCloud {
   app: App;
   /** The MQTT broker/link/ingest and the gateway hub; null with MQTT_DISABLED. */
   bridge: MqttBridge | null;
+  /** Keeps the caches coherent with the other instances (PostgreSQL LISTEN/NOTIFY; nothing on SQLite). */
+  changeFeed: ChangeFeed;
   /** Stops the bridge, releases the app's listeners and closes the database. */
   stop(): Promise<void>;
 }
@@ -74,12 +77,24 @@ export async function composeCloud(config: CloudConfig, opts: CloudOptions = {})
   const bridge = config.mqtt.disabled
     ? null
     : new MqttBridge(config.mqtt, { store, events, verifiedLookup, clock, logger, timezone: config.timezone, registry: metrics.registry });
+  const changeFeed = createChangeFeed({ databaseUrl: config.databaseUrl, store, events, logger: logger.child({ module: 'change-feed' }) });
+  const wiring = {};
+  if (bridge) {
+    // Whichever instance revoked a gateway, this one forgets its row and drops its connection to the embedded broker.
+    onChange(events, wiring, (change) => {
+      bridge.ingest.forget(change);
+      if (change.kind === 'gateway') bridge.hub.disconnect(change.id);
+    });
+  }
   try {
     await bridge?.start();
   } catch (err) {
+    events.off(wiring);
     await store.close();
     throw err;
   }
+  // Never fails: while it cannot listen it retries with backoff, and the caches' lifetimes hold.
+  await changeFeed.start();
   const mailer = config.mail && config.publicUrl ? createAccountMail(createSmtpMailer(config.mail, logger.child({ module: 'mail' })), config.publicUrl, clock) : undefined;
   if (!config.openRegistration) logger.info('self-registration is closed: accounts are made by an admin');
   const deps: AppDeps = {
@@ -106,7 +121,10 @@ export async function composeCloud(config: CloudConfig, opts: CloudOptions = {})
     deps,
     app,
     bridge,
+    changeFeed,
     async stop() {
+      await changeFeed.stop();
+      events.off(wiring);
       await bridge?.stop();
       app.close();
       await mailer?.close();

@@ -1,11 +1,13 @@
 /**
  * Each account's standing (its token version, whether it is active) for the token check on every
  * authenticated request, cached for STANDING_TTL_MS (bounded) so that the submission hot path
- * does not read the account per request. A change in this process (password, role,
- * deactivation, log out everywhere) drops the entry at once through `account.tokens_revoked`;
- * a change made by another cloud instance is seen within the TTL.
+ * does not read the account per request. A change (password, role, deactivation, log out
+ * everywhere) drops the entry at once: in this process through `account.tokens_revoked`, made by
+ * another cloud instance through the change feed (cloud/store/change-feed.ts); the TTL is the
+ * safety net should a notification be lost.
  */
 import type { CloudEvents } from '../events.js';
+import { onChange } from '../store/change-feed.js';
 import type { AccountRepository, AccountStanding } from '../store/accounts.js';
 
 export const STANDING_TTL_MS = 3000;
@@ -23,9 +25,11 @@ export function createAccountStandings(accounts: Pick<AccountRepository, 'standi
   // Counts invalidations, so a read that began before one is not cached after it.
   let revocations = 0;
   const owner = {};
-  events.on('account.tokens_revoked', owner, ({ user_id }) => {
+  onChange(events, owner, (change) => {
+    if (change.kind !== 'account' && change.kind !== 'all') return;
     revocations++;
-    cache.delete(user_id);
+    if (change.kind === 'all') cache.clear();
+    else cache.delete(change.id);
   });
   return {
     async of(userId) {

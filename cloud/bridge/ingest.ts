@@ -22,6 +22,7 @@ import { MAX_PAYLOAD_BYTES } from '../../shared/mqtt/topics.js';
 import type { CloudEvents } from '../events.js';
 import type { VerifiedLookup } from '../store/attendance.js';
 import type { Store } from '../store/db.js';
+import type { Change } from '../store/change-feed.js';
 import type { Repositories } from '../store/repositories.js';
 import type { Gateway, GatewayCommand, Room, Session } from '../store/schema.js';
 import { RoomBusyError } from '../store/sessions.js';
@@ -87,6 +88,12 @@ export class EventIngest {
 
   private get store(): Store {
     return this.deps.store;
+  }
+
+  /** Drops what the cache holds about a change (wired to the change feed's `onChange` by the composition root). */
+  forget(change: Change): void {
+    if (change.kind === 'all') this.gateways.clear();
+    else if (change.kind === 'gateway') this.gateways.delete(change.id);
   }
 
   /** Ingests one event; resolves once its effect is committed (or it was refused). */
@@ -195,8 +202,8 @@ export class EventIngest {
   }
 
   /**
-   * Gateway rows are read on every event; a revocation reaches the ingest within GATEWAY_CACHE_MS
-   * (the embedded broker disconnects a revoked gateway at once anyway).
+   * Gateway rows are read on every event, cached for GATEWAY_CACHE_MS; a revocation drops the entry
+   * at once through `forget` (the embedded broker disconnects a revoked gateway at once anyway).
    */
   private async gatewayOf(gatewayId: string, now: number): Promise<Gateway | undefined> {
     const hit = this.gateways.get(gatewayId);

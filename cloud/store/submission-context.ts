@@ -1,11 +1,13 @@
 /**
  * Short-lived caches for the submission hot path, so a busy class costs one insert per
  * submission instead of five lookups: the room's current session (1 s) and a course's enrolled
- * students (30 s). This instance's own changes invalidate them at once through CloudEvents;
- * changes made by another instance are seen within those TTLs. A course's enrolment set is one
- * query for a whole class and is what every student of that class checks against.
+ * students (30 s). Every committed change invalidates them at once: this instance's through its
+ * events, another instance's through the change feed (change-feed.ts); the TTLs are the safety
+ * net should a notification be lost. A course's enrolment set is one query for a whole class and
+ * is what every student of that class checks against.
  */
 import type { CloudEvents } from '../events.js';
+import { onChange } from './change-feed.js';
 import type { Repositories } from './repositories.js';
 import type { SessionForRoom } from './sessions.js';
 
@@ -34,26 +36,33 @@ export interface SubmissionContext {
 export function createSubmissionContext(repos: Pick<Repositories, 'sessions' | 'courses'>, events: CloudEvents): SubmissionContext {
   const sessions = new Map<number, Entry<SessionForRoom | null>>();
   const enrolments = new Map<string, Entry<Set<string>>>();
-  // Any session change in this instance drops the room lookups (rooms are few; keep it simple).
+  // Counts invalidations, so a read that began before one is not cached after it.
+  let changes = 0;
+  // Any session or course change drops the room lookups, which hold the course's policy (rooms are few; keep it simple).
   const owner = {};
-  events.on('session.started', owner, () => sessions.clear());
-  events.on('session.ended', owner, () => sessions.clear());
-  events.on('enrollment.changed', owner, ({ course_id }) => enrolments.delete(course_id));
+  onChange(events, owner, (change) => {
+    changes++;
+    if (change.kind === 'session' || change.kind === 'course' || change.kind === 'all') sessions.clear();
+    if (change.kind === 'enrolment') enrolments.delete(change.id);
+    if (change.kind === 'all') enrolments.clear();
+  });
 
   return {
     async sessionForRoomCode(roomCode, now) {
       const hit = sessions.get(roomCode);
       // A cached ended session is re-read: its grace period is judged against `now`.
       if (hit && hit.expires > now && hit.value?.session.state !== 'ended') return hit.value;
-      return put(sessions, roomCode, await repos.sessions.forRoomCode(roomCode, now), now + SESSION_TTL_MS);
+      const seen = changes;
+      const found = await repos.sessions.forRoomCode(roomCode, now);
+      return seen === changes ? put(sessions, roomCode, found, now + SESSION_TTL_MS) : found;
     },
     async isEnrolled(courseId, studentId, now) {
-      let hit = enrolments.get(courseId);
-      if (!hit || hit.expires <= now) {
-        put(enrolments, courseId, await repos.courses.enrolledIds(courseId), now + ENROLMENT_TTL_MS);
-        hit = enrolments.get(courseId)!;
-      }
-      return hit.value.has(studentId);
+      const hit = enrolments.get(courseId);
+      if (hit && hit.expires > now) return hit.value.has(studentId);
+      const seen = changes;
+      const ids = await repos.courses.enrolledIds(courseId);
+      if (seen === changes) put(enrolments, courseId, ids, now + ENROLMENT_TTL_MS);
+      return ids.has(studentId);
     },
     close: () => events.off(owner),
   };

@@ -73,7 +73,7 @@ export async function provision(b: BrokerHarness, f: CourseFixture, roomId = f.r
   return { gatewayId: c.gateway_id, password: c.mqtt_password, roomSecret: c.room_secret, topics: gatewayTopics(c.gateway_id, b.topicPrefix) };
 }
 
-export function connectGateway(b: BrokerHarness, g: Pick<ProvisionedGateway, 'gatewayId' | 'password'>, extra: Partial<IClientOptions> = {}): MqttClient {
+export function connectGateway(b: Pick<BrokerHarness, 'bridge'>, g: Pick<ProvisionedGateway, 'gatewayId' | 'password'>, extra: Partial<IClientOptions> = {}): MqttClient {
   return connect(b.bridge.brokerUrl, {
     clientId: `gw-${g.gatewayId}`, username: g.gatewayId, password: g.password, clean: false, protocolVersion: 4, reconnectPeriod: 0, ...extra,
   });

@@ -84,6 +84,7 @@ export function adminCourseRoutes(routes: RouteTable, deps: AppDeps): void {
       const merged = mergePolicy(policyOf(course), body);
       await store.courses.setPolicy(course.id, merged);
       await store.audit.record({ at: clock(), actorId: user.id, action: 'course.policy', target: course.id, details: body });
+      deps.events.emit('course.policy_changed', { course_id: course.id });
       return courseView({ ...course, ...policyColumns(merged) });
     },
   );

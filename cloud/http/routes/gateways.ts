@@ -76,7 +76,8 @@ export function gatewayRoutes(routes: RouteTable, deps: AppDeps): void {
         await tx.audit.record({ at: now, actorId: user.id, action: 'gateway.provision', target: provisioned.gateway.id, details: { room_id: room.id, mode: body.mode, revoked: provisioned.revoked } });
         return provisioned;
       });
-      for (const old of p.revoked) deps.gateways?.disconnect(old);
+      // Every instance drops the revoked gateway's connection and cached row (cloud/main.ts).
+      for (const old of p.revoked) deps.events.emit('gateway.revoked', { gateway_id: old });
       if (await store.timetable.roomHasSlots(room.id)) await deps.gateways?.pushTimetable(room.id);
       ctx.set('Cache-Control', 'no-store');
       const base = { gateway_id: p.gateway.id, room_id: room.id, revoked: p.revoked };
@@ -145,7 +146,7 @@ export function gatewayRoutes(routes: RouteTable, deps: AppDeps): void {
         return true;
       });
       if (!revoked) throw notFound('gateway');
-      deps.gateways?.disconnect(params.id);
+      deps.events.emit('gateway.revoked', { gateway_id: params.id });
       return null;
     },
   );
