@@ -6,10 +6,15 @@
  * With the embedded broker the events do not pass through here: the broker hands them to the
  * ingest itself, before it acknowledges them (cloud/broker/embedded.ts).
  *
- * A PUBLISH is acknowledged only after its handler finished (mqtt.js `handleMessage`), one at a
- * time, in order. The events handler commits the event first, so it is in the database before the
- * broker may forget it; if the database keeps failing, the connection is dropped so the broker
- * redelivers the unacknowledged message after the reconnect (MQTT 3.1.1 §4.4).
+ * A PUBLISH is acknowledged only after its handler finished (mqtt.js `handleMessage`). mqtt.js
+ * handles one connection's packets strictly one at a time: it parses the next one only after the
+ * previous handler called back and its PUBACK was written, so one connection never has two events
+ * in hand and nothing could be committed together. Since the PUBACK must follow the commit, the
+ * link opens `eventConnections` connections to the shared events subscription (the broker spreads
+ * the events over them); each hands its event to the handler, which commits what several
+ * connections hold in one transaction (cloud/bridge/ingest-queue.ts), and each PUBACK follows its
+ * commit. If the database keeps failing, that connection is dropped so the broker redelivers the
+ * unacknowledged message after the reconnect (MQTT 3.1.1 §4.4).
  */
 import { EventEmitter } from 'node:events';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
@@ -31,6 +36,11 @@ export interface CloudLinkOptions {
    * `$share/cloud/...`, so several cloud instances split them. Without it, no events subscription.
    */
   onEvent?: (gatewayId: string, payload: Buffer) => Promise<unknown>;
+  /**
+   * How many connections take events (with `onEvent`): the first one, which also hears the
+   * statuses and publishes, plus `<clientId>-events-<n>` ones with persistent sessions of their own.
+   */
+  eventConnections?: number;
   onStatus: (gatewayId: string, payload: Buffer) => Promise<unknown>;
 }
 
@@ -39,6 +49,7 @@ const HANDLER_ATTEMPTS = 3;
 /** Events: 'connect' after each (re)connection with subscriptions in place, 'offline'. */
 export class CloudMqttLink extends EventEmitter {
   private client: MqttClient | null = null;
+  private readonly eventClients: MqttClient[] = [];
   private stopped = false;
 
   constructor(private readonly opts: CloudLinkOptions) {
@@ -52,43 +63,15 @@ export class CloudMqttLink extends EventEmitter {
   /** Connects; resolves at the first successful connection (later ones happen on their own). */
   start(timeoutMs = 15_000): Promise<void> {
     const o = this.opts;
-    const clientOpts: IClientOptions = {
-      clientId: o.clientId,
-      // A persistent session: with an external broker, events published while the cloud is
-      // down wait for it in the broker (MQTT 3.1.1 §3.1.2.4).
-      clean: false,
-      protocolVersion: 4,
-      keepalive: 30,
-      reconnectPeriod: 1000,
-      connectTimeout: 10_000,
-      ...(o.username ? { username: o.username } : {}),
-      ...(o.password ? { password: o.password } : {}),
-      ...(o.ca ? { ca: o.ca } : {}),
-      ...(o.loopbackTls ? { checkServerIdentity: () => undefined } : {}),
-    };
-    const client = connect(o.url, clientOpts);
-    this.client = client;
-    client.handleMessage = (packet, done) => {
-      void this.dispatch(client, packet.topic, packet.payload as Buffer).then(() => done());
-    };
-    client.on('connect', () => {
-      const filters = [statusWildcard(o.topicPrefix)];
-      if (o.onEvent) filters.push(sharedEventsSubscription(o.topicPrefix));
-      client.subscribe(Object.fromEntries(filters.map((f) => [f, { qos: 1 as const }])), (err, granted) => {
-        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
-        if (err || refused.length) {
-          o.logger.error({ err: err?.message, refused }, 'cloud mqtt subscription refused');
-          return;
-        }
-        o.logger.info({ subscriptions: filters }, 'cloud mqtt link subscribed');
-        this.emit('connect');
-      });
-    });
-    client.on('offline', () => {
+    const main = this.open(o.clientId, [statusWildcard(o.topicPrefix), ...(o.onEvent ? [sharedEventsSubscription(o.topicPrefix)] : [])], () => this.emit('connect'));
+    this.client = main;
+    main.on('offline', () => {
       if (!this.stopped) o.logger.warn('cloud mqtt link offline; reconnecting');
       this.emit('offline');
     });
-    client.on('error', (err) => o.logger.warn({ err: err.message }, 'cloud mqtt link error'));
+    if (o.onEvent) {
+      for (let n = 1; n < (o.eventConnections ?? 1); n++) this.eventClients.push(this.open(`${o.clientId}-events-${n}`, [sharedEventsSubscription(o.topicPrefix)], () => undefined));
+    }
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`could not connect to the MQTT broker within ${timeoutMs} ms`)), timeoutMs);
       this.once('connect', () => {
@@ -107,10 +90,46 @@ export class CloudMqttLink extends EventEmitter {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    const client = this.client;
+    const clients = [this.client, ...this.eventClients.splice(0)];
     this.client = null;
     // Forced: a message being handled is not acknowledged, so the broker sends it again later.
-    if (client) await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+    await Promise.all(clients.map((c) => c && new Promise<void>((resolve) => c.end(true, {}, () => resolve()))));
+  }
+
+  /** One connection subscribing to `filters` (QoS 1); `onSubscribed` after each (re)connection. */
+  private open(clientId: string, filters: string[], onSubscribed: () => void): MqttClient {
+    const o = this.opts;
+    const clientOpts: IClientOptions = {
+      clientId,
+      // A persistent session: with an external broker, events published while the cloud is
+      // down wait for it in the broker (MQTT 3.1.1 §3.1.2.4).
+      clean: false,
+      protocolVersion: 4,
+      keepalive: 30,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      ...(o.username ? { username: o.username } : {}),
+      ...(o.password ? { password: o.password } : {}),
+      ...(o.ca ? { ca: o.ca } : {}),
+      ...(o.loopbackTls ? { checkServerIdentity: () => undefined } : {}),
+    };
+    const client = connect(o.url, clientOpts);
+    client.handleMessage = (packet, done) => {
+      void this.dispatch(client, packet.topic, packet.payload as Buffer).then(() => done());
+    };
+    client.on('connect', () => {
+      client.subscribe(Object.fromEntries(filters.map((f) => [f, { qos: 1 as const }])), (err, granted) => {
+        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+        if (err || refused.length) {
+          o.logger.error({ err: err?.message, refused, clientId }, 'cloud mqtt subscription refused');
+          return;
+        }
+        o.logger.info({ subscriptions: filters, clientId }, 'cloud mqtt link subscribed');
+        onSubscribed();
+      });
+    });
+    client.on('error', (err) => o.logger.warn({ err: err.message, clientId }, 'cloud mqtt link error'));
+    return client;
   }
 
   private async dispatch(client: MqttClient, topic: string, payload: Buffer): Promise<void> {

@@ -5,11 +5,12 @@
  * command hub. Built once by the composition root (cloud/main.ts); the hub lives as long as the
  * bridge, while broker and link can be stopped and started again (a broker restart) beneath it.
  *
- * A gateway's PUBACK means its event is committed. With the embedded broker the broker hands each
- * event to the ingest queue (group commit across gateways) and acknowledges it once its batch
- * committed; the cloud's client then hears only the statuses. With an external broker the client
- * subscribes to the events and acknowledges each one after its commit, so the broker keeps it
- * until then.
+ * A gateway's PUBACK means its event is committed. Events go through one ingest queue (group
+ * commit across gateways) either way. With the embedded broker the broker hands each event to the
+ * queue and acknowledges it once its batch committed; the cloud's client then hears only the
+ * statuses. With an external broker the client takes the events over several connections to the
+ * shared subscription (cloud/bridge/link.ts), pushes them to the queue, and acknowledges each one
+ * after its batch committed, so the broker keeps it until then.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -27,6 +28,11 @@ import { CloudMqttLink } from './link.js';
 
 /** How long a clean stop waits for queued events to commit; what is left is not acknowledged. */
 const STOP_COMMIT_GRACE_MS = 10_000;
+/**
+ * External broker: connections taking events, so up to this many of them commit in one transaction
+ * (mqtt.js holds one event per connection until its PUBACK; bench/README.md, "Ingest").
+ */
+const EXTERNAL_EVENT_CONNECTIONS = 8;
 
 export interface BridgeDeps {
   store: Store;
@@ -42,7 +48,7 @@ export interface BridgeDeps {
 interface Transport {
   broker: EmbeddedBroker | null;
   link: CloudMqttLink;
-  queue: IngestQueue | null;
+  queue: IngestQueue;
   brokerUrl: string;
 }
 
@@ -106,12 +112,12 @@ export class MqttBridge {
     if (this.transport) return;
     const { mqtt, deps, log } = this;
     let broker: EmbeddedBroker | null = null;
-    let queue: IngestQueue | null = null;
     const report = (o: IngestOutcome) => {
       this.metrics.events.inc({ type: o.result === 'rejected' ? 'unknown' : o.type, result: o.result === 'rejected' ? o.code : o.result });
       for (const fn of this.listeners) fn(o);
     };
     let credentials = { username: mqtt.username, password: mqtt.password };
+    const queue = new IngestQueue(this.ingest, log.child({ module: 'ingest' }), report, () => deps.store.probeWrite(deps.clock()), deps.clock);
     if (!mqtt.url) {
       // A broker that is just starting has no gateway connected: whatever the table says from
       // before a restart is stale (retained statuses lived in the old broker's memory).
@@ -119,12 +125,10 @@ export class MqttBridge {
       await deps.store.gateways.markAllOffline(deps.clock());
       const cloud = { username: `cloud-${randomBytes(6).toString('hex')}`, password: randomBytes(32).toString('base64url') };
       credentials = cloud;
-      queue = new IngestQueue(this.ingest, log.child({ module: 'ingest' }), report, () => deps.store.probeWrite(deps.clock()), deps.clock);
-      const events = queue;
       broker = await startEmbeddedBroker({
         port: this.port, host: mqtt.host, topicPrefix: mqtt.topicPrefix, cloud, ...(mqtt.tls ? { tls: mqtt.tls } : {}), logger: log.child({ module: 'broker' }),
         limits: mqtt.limits, onLimit: (reason) => this.metrics.brokerLimits.inc({ reason }),
-        onGatewayEvent: (gatewayId, payload) => events.push({ gatewayId, payload }),
+        onGatewayEvent: (gatewayId, payload) => queue.push({ gatewayId, payload }),
         lookupGateway: async (id) => {
           const g = await deps.store.gateways.get(id);
           return g ? { secretHash: g.secret_hash, revoked: g.revoked_at !== null } : null;
@@ -137,7 +141,7 @@ export class MqttBridge {
       url: brokerUrl, username: credentials.username, password: credentials.password, clientId: mqtt.clientId, topicPrefix: mqtt.topicPrefix,
       ...(broker && mqtt.tls ? { ca: mqtt.tls.cert, loopbackTls: true } : mqtt.ca ? { ca: mqtt.ca } : {}), logger: log.child({ module: 'mqtt' }),
       // The embedded broker gives the events to the queue itself; an external one delivers them here.
-      ...(broker ? {} : { onEvent: async (gatewayId: string, payload: Buffer) => report(await this.ingest.handle(gatewayId, payload)) }),
+      ...(broker ? {} : { onEvent: (gatewayId: string, payload: Buffer) => queue.push({ gatewayId, payload }), eventConnections: EXTERNAL_EVENT_CONNECTIONS }),
       onStatus: (gatewayId, payload) => this.hub.onStatus(gatewayId, payload),
     });
     link.on('connect', () => void this.hub.flushAll().catch((err: unknown) => log.error({ err }, 'flushing pending commands failed')));
@@ -163,7 +167,7 @@ export class MqttBridge {
     this.hub.stop();
     await t.link.stop();
     // Commit what the broker handed over, so its PUBACKs go out; later events are refused unacknowledged.
-    await t.queue?.close(STOP_COMMIT_GRACE_MS);
+    await t.queue.close(STOP_COMMIT_GRACE_MS);
     await new Promise((resolve) => setImmediate(resolve)); // the PUBACKs are written before the sockets close
     await t.broker?.close();
   }

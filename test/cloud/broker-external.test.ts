@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uuidv7 } from '../../shared/ids.js';
 import { parseCommand } from '../../shared/mqtt/messages.js';
 import { gatewayTopics } from '../../shared/mqtt/topics.js';
 import { connectGateway, connectOutcome, envelope, eventually, gatewayRow, provision, setupCourse, startBrokerHarness, type BrokerHarness } from './broker-harness.js';
@@ -68,6 +69,64 @@ describe('external broker', () => {
     await client.publishAsync(current.topics.status, '', { qos: 1, retain: true }); // leave no retained message behind
   });
 
+  it('commits events that arrive together over the shared subscription in one transaction, and acknowledges each only after its commit', async () => {
+    // The cloud's connections (private to the link) and the batches the ingest commits.
+    const link = b.bridge.link as unknown as { client: MqttClient; eventClients?: MqttClient[] };
+    const cloudClients = [link.client, ...(link.eventClients ?? [])];
+    const committed = new Set<string>();
+    const batches: number[] = [];
+    const ingest = b.bridge.ingest;
+    const handleBatch = ingest.handleBatch.bind(ingest);
+    ingest.handleBatch = async (items) => {
+      // The first commit is slow (as under load) until other connections hold events too, or 2 s.
+      if (!batches.length) await eventually(() => inHand.size >= 4, 2000, 'events in hand').catch(() => undefined);
+      const outcomes = await handleBatch(items);
+      batches.push(items.length);
+      for (const o of outcomes) if (o.id) committed.add(o.id);
+      return outcomes;
+    };
+    const inHand = new Map<string, string>();
+    const ackedBeforeCommit: string[] = [];
+    const acked: string[] = [];
+    cloudClients.forEach((c, n) => {
+      c.on('packetreceive', (p) => {
+        if (p.cmd === 'publish' && p.topic.endsWith('/events')) inHand.set(`${n}/${p.messageId}`, JSON.parse(p.payload.toString()).id);
+      });
+      c.on('packetsend', (p) => {
+        const id = p.cmd === 'puback' ? inHand.get(`${n}/${p.messageId}`) : undefined;
+        if (!id) return;
+        acked.push(id);
+        if (!committed.has(id)) ackedBeforeCommit.push(id);
+      });
+    });
+    try {
+      const gateways = [];
+      for (const code of ['EXT1', 'EXT2']) {
+        const f = await setupCourse(b.h, { code, students: 0 });
+        gateways.push(await provision(b, f));
+      }
+      const sent: string[] = [];
+      await Promise.all(gateways.map(async (gw) => {
+        const client = connectGateway(b, gw);
+        clients.push(client);
+        expect(await connectOutcome(client)).toBe('connected');
+        await Promise.all(Array.from({ length: 12 }, (_, i) => {
+          const id = uuidv7();
+          sent.push(id);
+          const hb = { uptime_s: i, clock: new Date().toISOString(), radio: 'ok', outbox_depth: 0, memory_rss: 1, version: 'ext' };
+          return client.publishAsync(gw.topics.events, envelope('heartbeat', hb, id), { qos: 1 });
+        }));
+      }));
+      await eventually(() => acked.length >= sent.length, 10_000, 'every event acknowledged');
+      expect([...committed].filter((id) => sent.includes(id)).sort()).toEqual([...sent].sort());
+      expect(ackedBeforeCommit).toEqual([]);
+      // Batched: fewer transactions than events, some holding several.
+      expect(batches.length).toBeLessThan(sent.length);
+      expect(Math.max(...batches)).toBeGreaterThan(1);
+    } finally {
+      ingest.handleBatch = handleBatch;
+    }
+  });
 });
 
 // One harness at a time: on PostgreSQL each harness is a schema, and Kysely's migrator does not
