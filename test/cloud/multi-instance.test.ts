@@ -17,6 +17,9 @@ import { frameAt, setupCourse, type CourseFixture } from '../helpers/fixtures.js
 import { eventually } from '../helpers/eventually.js';
 import { connectGateway, connectOutcome, envelope } from './broker-harness.js';
 import { windowIndex } from '../../shared/token.js';
+import { CloudEvents } from '../../cloud/events.js';
+import { CHANGE_CHANNEL } from '../../cloud/store/change-feed.js';
+import { createSubmissionContext } from '../../cloud/store/submission-context.js';
 
 const PG = process.env.TEST_DATABASE_URL;
 const PERIOD = 60;
@@ -144,6 +147,43 @@ describe.skipIf(!PG)('two cloud instances on one PostgreSQL (run with TEST_DATAB
     }
     await eventually(() => b.changeFeed.backendPid !== null && b.changeFeed.backendPid !== cut, 5000, 'B listening on a new connection');
     expect((await submitOnB(newcomer, sid)).status).toBe(200);
+  });
+
+  it('a notification B cannot read drops every cache', async () => {
+    const sid = await liveSessionSeenByB();
+    const newcomer = await a.user('student', 'newcomer');
+    expect((await submitOnB(newcomer, sid)).body.error.code).toBe('no_active_session');
+    await a.store.courses.enroll(f.courseId, newcomer.id, a.clock());
+    const other = new pg.Client({ connectionString: PG });
+    await other.connect();
+    try {
+      await other.query('select pg_notify($1, $2)', [CHANGE_CHANNEL, '{"kind":"room","id":1}']);
+    } finally {
+      await other.end();
+    }
+    await eventually(async () => (await submitOnB(newcomer, sid)).status === 200, 2000, 'B dropping its caches');
+  });
+});
+
+describe('a cache read racing a change', () => {
+  it('an enrolment set read before a change notification is not cached after it', async () => {
+    const events = new CloudEvents(silent);
+    const reads: Array<(ids: Set<string>) => void> = [];
+    const courses = { enrolledIds: () => new Promise<Set<string>>((resolve) => reads.push(resolve)) };
+    const context = createSubmissionContext({ courses } as unknown as Parameters<typeof createSubmissionContext>[0], events);
+    try {
+      const stale = context.isEnrolled('course-1', 'newcomer', 0);
+      // The enrolment commits on another instance while this read is in flight.
+      events.emit('changes.remote', { kind: 'enrolment', id: 'course-1' });
+      reads.shift()!(new Set());
+      expect(await stale).toBe(false);
+      const fresh = context.isEnrolled('course-1', 'newcomer', 0);
+      await eventually(() => reads.length > 0, 1000, 'a second read of the enrolments');
+      reads.shift()!(new Set(['newcomer']));
+      expect(await fresh).toBe(true);
+    } finally {
+      context.close();
+    }
   });
 });
 
