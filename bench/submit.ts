@@ -1,9 +1,10 @@
 /**
  * Throughput and latency of POST /api/v1/student/token/submit (JWT auth + zod validation +
- * token check + SQLite insert) against a bare Koa JSON handler measured in the same run, each
- * server in its own child process, the same closed-loop load generator for both.
+ * token check + insert, on SQLite or with `--database postgres://…` on a fresh schema of that
+ * PostgreSQL database, created and dropped by the server) against a bare Koa JSON handler measured
+ * in the same run, each server in its own child process, the same closed-loop load generator for both.
  *
- *   node --import tsx bench/submit.ts [--only full|bare] [--rounds 3] [--duration 5] [--concurrency 64] [--students 2000] [--rooms 100]
+ *   node --import tsx bench/submit.ts [--database postgres://…] [--only full|bare] [--rounds 3] [--duration 5] [--concurrency 64] [--students 2000] [--rooms 100]
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -12,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { deriveSessionKey, tokenForWindow, windowIndex } from '../shared/token.js';
 import { encodeFrame } from '../shared/frame.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, only: { type: 'string' }, duration: { type: 'string', default: '5' }, concurrency: { type: 'string', default: '64' }, students: { type: 'string', default: '2000' }, rooms: { type: 'string', default: '100' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, only: { type: 'string' }, duration: { type: 'string', default: '5' }, concurrency: { type: 'string', default: '64' }, students: { type: 'string', default: '2000' }, rooms: { type: 'string', default: '100' }, database: { type: 'string' } } });
 const DURATION_MS = Number(values.duration) * 1000;
 const CONCURRENCY = Number(values.concurrency);
 const ROUNDS = Number(values.rounds);
@@ -20,12 +21,14 @@ const ROUNDS = Number(values.rounds);
 interface ServerInfo { port: number; rooms?: Array<{ roomCode: number; roomSecret: string; sessionId: string }>; periodS?: number; auth?: string[] }
 
 async function startServer(mode: 'bare' | 'full') {
-  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), '--import', 'tsx', new URL('./submit-server.ts', import.meta.url).pathname, mode, values.students!, values.rooms!], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), '--import', 'tsx', new URL('./submit-server.ts', import.meta.url).pathname, mode, values.students!, values.rooms!, values.database ?? ''], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
   });
-  return { info: JSON.parse(line) as ServerInfo, stop: () => child.kill('SIGINT') };
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  // Waits for the exit: the full server drops its PostgreSQL schema first.
+  return { info: JSON.parse(line) as ServerInfo, stop: () => (child.kill('SIGINT'), exited) };
 }
 
 function request(agent: http.Agent, port: number, body: string, auth: string | undefined): Promise<string> {
@@ -92,7 +95,7 @@ async function load(info: ServerInfo, label: string) {
   return result;
 }
 
-console.log(`token/submit benchmark: ${CONCURRENCY} concurrent connections, ${ROUNDS} alternating rounds of ${DURATION_MS / 1000} s, ${values.students} students`);
+console.log(`token/submit benchmark on ${values.database ? 'PostgreSQL' : 'SQLite'}: ${CONCURRENCY} concurrent connections, ${ROUNDS} alternating rounds of ${DURATION_MS / 1000} s, ${values.students} students`);
 // Both servers stay up and the runs alternate, so a load change on the machine hits both sides.
 const bareServer = await startServer('bare');
 const fullServer = await startServer('full');
@@ -113,8 +116,7 @@ for (let round = 0; round < ROUNDS; round++) {
   const bad = Object.keys(full.statuses).filter((s) => !s.startsWith('200'));
   if (bad.length) console.log(`WARNING: non-200 answers on the full path: ${bad.join(', ')}`);
 }
-bareServer.stop();
-fullServer.stop();
+await Promise.all([bareServer.stop(), fullServer.stop()]);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`full path: median ${median(fullRuns.map((r) => r.rps)).toFixed(0)} req/s, median p99 ${median(fullRuns.map((r) => r.p99)).toFixed(1)} ms`);
 if (cpuRatios.length) console.log(`CPU-per-request ratio bare/full per round: ${cpuRatios.map((r) => r.toFixed(2)).join(' ')}; median ${median(cpuRatios).toFixed(2)} (the throughput ratio a saturated core would give)`);

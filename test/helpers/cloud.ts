@@ -70,8 +70,7 @@ export interface CloudHarness {
 }
 
 /** A database of its own for each harness: a fresh SQLite file, or a fresh PostgreSQL schema. */
-export async function testDatabase(dir: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const pgUrl = process.env.TEST_DATABASE_URL;
+export async function testDatabase(dir: string, pgUrl = process.env.TEST_DATABASE_URL): Promise<{ url: string; drop: () => Promise<void> }> {
   if (!pgUrl) return { url: `sqlite:${path.join(dir, 'attendance.db')}`, drop: async () => {} };
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: pgUrl });
