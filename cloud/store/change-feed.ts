@@ -39,6 +39,8 @@ const MAX_PAYLOAD_BYTES = 7999;
 const changeSchema = z.object({ kind: z.enum(KINDS), id: z.string().min(1).max(200) }).strict();
 
 const RECONNECT: BackoffOptions = { minMs: 200, maxMs: 30_000, jitter: 0.25 };
+/** How often the idle listening connection is asked `select 1`, and how long it may take to answer. */
+const PROBE = { intervalMs: 30_000, timeoutMs: 10_000 };
 
 /** Calls `fn` with the change each of this instance's events stands for (removed by `events.off(owner)`). */
 function onLocalChange(events: CloudEvents, owner: object, fn: (change: Change) => void): void {
@@ -70,6 +72,19 @@ export function parseChange(payload: string | undefined): Change | null {
   }
 }
 
+/** Whether `work` settled successfully within `ms`. */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timeout: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timeout = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true, () => false), late]);
+  } finally {
+    clearTimeout(timeout);
+  }
+}
+
 export interface ChangeFeed {
   /** Publishes this instance's changes and starts listening; resolves once listening (or after a first failed attempt, retried with backoff). */
   start(): Promise<void>;
@@ -84,6 +99,8 @@ export interface ChangeFeedOptions {
   events: CloudEvents;
   logger: Logger;
   reconnect?: BackoffOptions;
+  /** A listening connection that does not answer a probe in time is given up (a link that silently drops everything). */
+  probe?: { intervalMs: number; timeoutMs: number };
 }
 
 export function createChangeFeed(opts: ChangeFeedOptions): ChangeFeed {
@@ -93,7 +110,9 @@ export function createChangeFeed(opts: ChangeFeedOptions): ChangeFeed {
   const owner = {};
   let client: pg.Client | null = null;
   let timer: NodeJS.Timeout | null = null;
+  let probing: NodeJS.Timeout | null = null;
   let stopped = true;
+  const probe = opts.probe ?? PROBE;
 
   function publish(change: Change): void {
     let payload = JSON.stringify(change);
@@ -119,18 +138,13 @@ export function createChangeFeed(opts: ChangeFeedOptions): ChangeFeed {
   }
 
   async function listen(): Promise<void> {
-    const c = new pg.Client({ connectionString: opts.databaseUrl, application_name: 'attendance-cloud change feed', connectionTimeoutMillis: 10_000 });
+    const c = new pg.Client({ connectionString: opts.databaseUrl, application_name: 'attendance-cloud change feed', connectionTimeoutMillis: 10_000, keepAlive: true });
     c.on('notification', (msg) => {
       if (msg.channel === CHANGE_CHANNEL) received(msg.payload);
     });
     // Without an error listener a dropped connection would crash the process.
     c.on('error', (err) => logger.warn({ err: err.message }, 'change feed connection failed'));
-    c.on('end', () => {
-      if (client !== c) return;
-      client = null;
-      if (!stopped) logger.warn('change feed connection lost: reconnecting, then dropping every cache');
-      retryLater();
-    });
+    c.on('end', () => lost(c, 'closed'));
     try {
       await c.connect();
       await c.query(`LISTEN ${CHANGE_CHANNEL}`);
@@ -147,8 +161,29 @@ export function createChangeFeed(opts: ChangeFeedOptions): ChangeFeed {
     client = c;
     if (backoff.failures) logger.info({ failures: backoff.failures }, 'change feed listening again');
     backoff.reset();
+    probing = setTimeout(() => void probeOnce(c), probe.intervalMs);
     // Notifications sent while this instance was not listening are lost: forget everything.
     events.emit('changes.remote', { kind: 'all' });
+  }
+
+  /** A connection that does not answer is as good as closed; its socket is left to TCP keepalive. */
+  async function probeOnce(c: pg.Client): Promise<void> {
+    if (await within(c.query('select 1'), probe.timeoutMs)) {
+      if (client === c) probing = setTimeout(() => void probeOnce(c), probe.intervalMs);
+      return;
+    }
+    lost(c, 'unresponsive');
+    void c.end().catch(() => {});
+  }
+
+  function lost(c: pg.Client, how: 'closed' | 'unresponsive'): void {
+    if (client !== c) return;
+    client = null;
+    if (probing) clearTimeout(probing);
+    probing = null;
+    if (stopped) return;
+    logger.warn({ how }, 'change feed connection lost: reconnecting, then dropping every cache');
+    retryLater();
   }
 
   return {
@@ -163,8 +198,9 @@ export function createChangeFeed(opts: ChangeFeedOptions): ChangeFeed {
       if (timer) clearTimeout(timer);
       timer = null;
       const c = client;
-      client = null;
-      await c?.end().catch(() => {});
+      if (c) lost(c, 'closed');
+      // Bounded: on a link that drops everything the goodbye is never answered.
+      if (c) await within(c.end(), probe.timeoutMs);
     },
     get backendPid() {
       return (client as (pg.Client & { processID?: number }) | null)?.processID ?? null;

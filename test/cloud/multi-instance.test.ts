@@ -18,7 +18,7 @@ import { eventually } from '../helpers/eventually.js';
 import { connectGateway, connectOutcome, envelope } from './broker-harness.js';
 import { windowIndex } from '../../shared/token.js';
 import { CloudEvents } from '../../cloud/events.js';
-import { CHANGE_CHANNEL } from '../../cloud/store/change-feed.js';
+import { CHANGE_CHANNEL, createChangeFeed } from '../../cloud/store/change-feed.js';
 import { createSubmissionContext } from '../../cloud/store/submission-context.js';
 
 const PG = process.env.TEST_DATABASE_URL;
@@ -147,6 +147,33 @@ describe.skipIf(!PG)('two cloud instances on one PostgreSQL (run with TEST_DATAB
     }
     await eventually(() => b.changeFeed.backendPid !== null && b.changeFeed.backendPid !== cut, 5000, 'B listening on a new connection');
     expect((await submitOnB(newcomer, sid)).status).toBe(200);
+  });
+
+  it('a listening connection that stops answering is given up: the feed listens on a new one and drops every cache', async (ctx) => {
+    const events = new CloudEvents(silent);
+    let dropped = 0;
+    events.on('changes.remote', {}, (change) => void (change.kind === 'all' && dropped++));
+    const feed = createChangeFeed({ databaseUrl: a.cloud.config.databaseUrl, store: a.store, events, logger: silent, probe: { intervalMs: 100, timeoutMs: 300 } });
+    await feed.start();
+    const hung = feed.backendPid!;
+    try {
+      // The server process behind the connection stops (as a link that drops everything would look): the socket stays open.
+      try {
+        process.kill(hung, 'SIGSTOP');
+      } catch (err) {
+        ctx.skip(`cannot stop PostgreSQL's backend process from here (${(err as NodeJS.ErrnoException).code}): the server is not on this machine or not ours to signal`);
+      }
+      expect(dropped).toBe(1);
+      await eventually(() => feed.backendPid !== null && feed.backendPid !== hung, 5000, 'the feed listening on a new connection');
+      expect(dropped).toBe(2);
+    } finally {
+      try {
+        process.kill(hung, 'SIGCONT');
+      } catch {
+        // not stopped
+      }
+      await feed.stop();
+    }
   });
 
   it('a notification B cannot read drops every cache', async () => {
