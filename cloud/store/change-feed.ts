@@ -36,6 +36,8 @@ export type Change = { kind: ChangeKind; id: string } | { kind: 'all' };
 
 /** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more. */
 const MAX_PAYLOAD_BYTES = 7999;
+/** More distinct changes in one event-loop turn (a roster import) are published as one `all`. */
+export const MAX_CHANGES_PER_TURN = 100;
 const changeSchema = z.object({ kind: z.enum(KINDS), id: z.string().min(1).max(200) }).strict();
 
 const RECONNECT: BackoffOptions = { minMs: 200, maxMs: 30_000, jitter: 0.25 };
@@ -114,12 +116,26 @@ export function createChangeFeed(opts: ChangeFeedOptions): ChangeFeed {
   let stopped = true;
   const probe = opts.probe ?? PROBE;
 
+  // The changes of one event-loop turn go out in one statement, so a bulk change does not queue
+  // a notification per row on the pool.
+  let turn: Set<string> | null = null;
+
   function publish(change: Change): void {
-    let payload = JSON.stringify(change);
-    if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) payload = JSON.stringify({ kind: 'all' });
-    sql`select pg_notify(${CHANGE_CHANNEL}, ${payload})`.execute(store.db).catch((err: unknown) => {
-      // The other instances see the change when their cache entry expires.
-      logger.warn({ err: (err as Error).message, kind: change.kind }, 'change notification not sent');
+    const payload = JSON.stringify(change);
+    if (!turn) {
+      turn = new Set();
+      setImmediate(flush);
+    }
+    turn.add(Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES ? JSON.stringify({ kind: 'all' }) : payload);
+  }
+
+  function flush(): void {
+    if (!turn) return;
+    const payloads = turn.size > MAX_CHANGES_PER_TURN ? [JSON.stringify({ kind: 'all' })] : [...turn];
+    turn = null;
+    sql`select pg_notify(${CHANGE_CHANNEL}, payload) from unnest(${payloads}::text[]) as payload`.execute(store.db).catch((err: unknown) => {
+      // The other instances see the changes when their cache entries expire.
+      logger.warn({ err: (err as Error).message, changes: payloads.length }, 'change notifications not sent');
     });
   }
 
@@ -195,6 +211,7 @@ export function createChangeFeed(opts: ChangeFeedOptions): ChangeFeed {
     async stop() {
       stopped = true;
       events.off(owner);
+      flush();
       if (timer) clearTimeout(timer);
       timer = null;
       const c = client;

@@ -18,7 +18,7 @@ import { eventually } from '../helpers/eventually.js';
 import { connectGateway, connectOutcome, envelope } from './broker-harness.js';
 import { windowIndex } from '../../shared/token.js';
 import { CloudEvents } from '../../cloud/events.js';
-import { CHANGE_CHANNEL, createChangeFeed } from '../../cloud/store/change-feed.js';
+import { CHANGE_CHANNEL, MAX_CHANGES_PER_TURN, createChangeFeed, type Change } from '../../cloud/store/change-feed.js';
 import { createSubmissionContext } from '../../cloud/store/submission-context.js';
 
 const PG = process.env.TEST_DATABASE_URL;
@@ -174,6 +174,15 @@ describe.skipIf(!PG)('two cloud instances on one PostgreSQL (run with TEST_DATAB
       }
       await feed.stop();
     }
+  });
+
+  it("a bulk change on A (a roster import's accounts) reaches B as one notification to drop everything", async () => {
+    const heard: Change[] = [];
+    b.deps.events.on('changes.remote', {}, (change) => void heard.push(change));
+    const ids = Array.from({ length: MAX_CHANGES_PER_TURN + 1 }, (_, i) => `bulk-${i}`);
+    for (const id of ids) a.deps.events.emit('account.tokens_revoked', { user_id: id });
+    await eventually(() => heard.some((c) => c.kind === 'all'), 2000, 'B hearing that everything may have changed');
+    expect(heard.filter((c) => c.kind === 'account' && ids.includes(c.id))).toEqual([]);
   });
 
   it('a notification B cannot read drops every cache', async () => {
