@@ -39,18 +39,28 @@ export async function provisionGateway(cloudUrl: string, code: string, setup: Ga
   return configPath;
 }
 
+export interface GatewayLaunch {
+  prefix?: string[];
+  env?: Record<string, string>;
+}
+
 export class GatewayProcess {
   private constructor(
     private readonly child: ChildProcess,
     readonly logFile: string,
   ) {}
 
-  /** Starts `attendance-gateway run --radio virtual` on the given air. */
-  static start(configPath: string, airAddress: string): GatewayProcess {
+  /**
+   * Starts `attendance-gateway run --radio virtual` on the given air. `launch.prefix` runs it
+   * through another program that then executes it (`ip netns exec <ns>`: inside a network
+   * namespace); `launch.env` is added to its environment (`ATTENDANCE_GATEWAY_*` overrides).
+   */
+  static start(configPath: string, airAddress: string, launch: GatewayLaunch = {}): GatewayProcess {
     const logFile = path.join(path.dirname(configPath), 'gateway.log');
     const log = fs.openSync(logFile, 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', '--radio', 'virtual', '--config', configPath], {
-      env: { ...process.env, [VIRTUAL_AIR_ENV]: airAddress },
+    const [cmd, ...prefixArgs] = [...(launch.prefix ?? []), process.execPath];
+    const child = spawn(cmd!, [...prefixArgs, '--import', 'tsx', CLI, 'run', '--radio', 'virtual', '--config', configPath], {
+      env: { ...process.env, ...launch.env, [VIRTUAL_AIR_ENV]: airAddress },
       stdio: ['ignore', log, log],
     });
     fs.closeSync(log);

@@ -14,7 +14,7 @@ import type { CloudConfig } from '../../cloud/config.js';
 import { deriveSessionKey, tokenForWindow } from '../../shared/token.js';
 import { CloudApi, createClassroom, type Classroom, type ClassroomSpec } from '../../scripts/classroom/api.js';
 import { localCloudConfig } from '../../scripts/classroom/cloud.js';
-import { GatewayProcess, provisionGateway } from '../../scripts/classroom/gateway-process.js';
+import { GatewayProcess, provisionGateway, type GatewayLaunch } from '../../scripts/classroom/gateway-process.js';
 import { PhoneListener } from '../../scripts/classroom/phones.js';
 
 export interface World {
@@ -31,13 +31,14 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function startWorld(): Promise<World> {
+/** `env` is added to the cloud's environment (MQTT_HOST, ...). */
+export async function startWorld(env: Record<string, string> = {}): Promise<World> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'att-e2e-'));
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const hub = new AirHub(`unix:${path.join(dir, 'air.sock')}`);
   const airAddress = await hub.start();
   const admin = { email: 'admin@uni.example', password: 'e2e-admin-password' };
-  const config = localCloudConfig({ dataDir: path.join(dir, 'cloud'), admin, logLevel: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const config = localCloudConfig({ dataDir: path.join(dir, 'cloud'), admin, logLevel: process.env.TEST_LOG_LEVEL ?? 'silent', env });
   const cloud = await startCloud(config, { logger });
   const api = new CloudApi(cloud.url);
   const adminToken = await api.login(admin.email, admin.password);
@@ -64,12 +65,12 @@ export interface RoomGateway {
 }
 
 /** Provisions the classroom's gateway with a one-time code and starts it; resolves once it is online. */
-export async function startGateway(w: World, c: Classroom, name: string, extraConfig: Record<string, unknown> = {}): Promise<RoomGateway> {
+export async function startGateway(w: World, c: Classroom, name: string, extraConfig: Record<string, unknown> = {}, launch: GatewayLaunch = {}): Promise<RoomGateway> {
   const issued = await w.api.must<{ gateway_id: string; provisioning_code: string }>(201, 'POST', `/api/v1/admin/rooms/${c.roomId}/gateways`, { token: w.adminToken, body: {} });
   const gwDir = path.join(w.dir, name);
   const configPath = await provisionGateway(w.cloud.url, issued.provisioning_code, { dir: gwDir, config: { heartbeat_s: 5, ...extraConfig } });
   const written = JSON.parse(fs.readFileSync(configPath, 'utf8')) as { room_secret: string; db_path: string };
-  const proc = GatewayProcess.start(configPath, w.airAddress);
+  const proc = GatewayProcess.start(configPath, w.airAddress, launch);
   w.gateways.push(proc);
   await waitGateway(w, issued.gateway_id, (g) => g.state === 'online', 30_000, 'the gateway to come online');
   return { process: proc, gatewayId: issued.gateway_id, configPath, roomSecret: Buffer.from(written.room_secret, 'hex'), dbPath: written.db_path };
