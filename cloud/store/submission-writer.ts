@@ -44,7 +44,7 @@ interface Pending {
 /** Upper bound of one batch: keeps a commit short whatever the burst. */
 const MAX_BATCH = 256;
 /** PostgreSQL: batches committing at once (each on its own pooled connection) while the next gathers. */
-const PG_IN_FLIGHT = 2;
+const PG_IN_FLIGHT = 4;
 
 const insertSubmission = preparedQuery(['session_id', 'student_id', 'w', 'received_at', 'rssi', 'via'] as const, (db, p) =>
   (db as unknown as Kysely<Database>)
