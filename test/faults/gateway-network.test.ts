@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedToken, newClassroom, startGateway, startWorld, submit, waitGateway, type RoomGateway, type World } from '../e2e/world.js';
 import type { Classroom, Person } from '../../scripts/classroom/api.js';
 import type { HeardFrame } from '../../scripts/classroom/phones.js';
+import { testDatabase } from '../helpers/cloud.js';
 import { eventually } from '../helpers/eventually.js';
 import { NetnsLink, netnsUnavailable } from '../helpers/netns.js';
 
@@ -30,6 +31,7 @@ if (netnsWhy) console.warn(`gateway network faults skipped: ${netnsWhy}`);
 else if (netemWhy) console.warn(`gateway loss and latency skipped: ${netemWhy}`);
 
 let link: NetnsLink | undefined;
+let database: Awaited<ReturnType<typeof testDatabase>> | undefined;
 let w: World | undefined;
 let c: Classroom;
 let gw: RoomGateway;
@@ -56,8 +58,10 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 beforeAll(async () => {
   if (netnsWhy) return;
   link = NetnsLink.create();
+  // SQLite in the world's directory, or a schema of its own on TEST_DATABASE_URL.
+  database = process.env.TEST_DATABASE_URL ? await testDatabase('') : undefined;
   // The broker listens on the host's end of the veth pair; the cloud's own client reaches it there too.
-  w = await startWorld({ MQTT_HOST: link.hostAddress });
+  w = await startWorld({ MQTT_HOST: link.hostAddress, ...(database ? { DATABASE_URL: database.url } : {}) });
   c = await newClassroom(w, { courseCode: 'NET410', courseName: 'Computer Networks', roomName: 'Hall N', teacherName: 'Radia Perlman', studentNames: ['Vint Cerf', 'Bob Kahn', 'Sally Floyd'], policy: { require_biometric: false } });
   gw = await startGateway(w, c, 'gw-halln', {}, { prefix: link.exec, env: { ATTENDANCE_GATEWAY_MQTT_URL: w.cloud.bridge!.brokerUrl } });
   w.cloud.bridge!.onIngested((o) => {
@@ -70,6 +74,7 @@ afterAll(async () => {
   clearInterval(watcher);
   try {
     await w?.close();
+    await database?.drop();
   } finally {
     link?.remove();
   }
