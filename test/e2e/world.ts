@@ -64,7 +64,7 @@ export interface RoomGateway {
   dbPath: string;
 }
 
-/** Provisions the classroom's gateway with a one-time code and starts it; resolves once it is online. */
+/** Provisions the classroom's gateway with a one-time code and starts it (through `launch`, e.g. in a network namespace); resolves once it is online. */
 export async function startGateway(w: World, c: Classroom, name: string, extraConfig: Record<string, unknown> = {}, launch: GatewayLaunch = {}): Promise<RoomGateway> {
   const issued = await w.api.must<{ gateway_id: string; provisioning_code: string }>(201, 'POST', `/api/v1/admin/rooms/${c.roomId}/gateways`, { token: w.adminToken, body: {} });
   const gwDir = path.join(w.dir, name);
