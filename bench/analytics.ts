@@ -1,6 +1,8 @@
 /**
  * Analytics latency for one course on a semester of a large faculty, at the base size and at
- * four times that size: `node --import tsx bench/analytics.ts [--runs 300]`.
+ * four times that size: `node --import tsx bench/analytics.ts [--runs 300] [--database postgres://…]`.
+ * With `--database` the two databases are fresh schemas of that PostgreSQL database (created,
+ * filled with the same generated rows, and dropped by the bench); by default SQLite files.
  *
  * One "faculty" = 10,000 students, 100 teachers, 400 courses of 60 students, 200 rooms, two
  * 90-minute sessions a week for 14 weeks (11,200 sessions, 672,000 attendance records). The base
@@ -19,13 +21,16 @@ import { openStore } from '../cloud/store/db.js';
 import { migrateToLatest } from '../cloud/store/migrate.js';
 import { studentStatusCountsQuery, sessionStatusCountsQuery } from '../cloud/store/analytics.js';
 import { localDateRange } from '../cloud/domain/analytics-calendar.js';
-import { createCloudHarness } from '../test/helpers/cloud.js';
+import { createCloudHarness, testDatabase } from '../test/helpers/cloud.js';
 import { generateFaculty, TERM, type FacultyIds } from './analytics-data.js';
+import { copyToPostgres, explainPostgres } from './analytics-postgres.js';
 
 const TZ = 'Europe/Berlin';
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 300;
 if (!Number.isInteger(runs) || runs < 10) throw new Error('--runs must be an integer >= 10');
+const databaseArg = process.argv.indexOf('--database');
+const postgresUrl = databaseArg > 0 ? process.argv[databaseArg + 1] : undefined;
 
 interface Timing {
   median: number;
@@ -109,18 +114,40 @@ async function main(): Promise<void> {
   native.exec('analyze');
   console.log(`4x: ${describeDb(native, files[1])}, generated in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
+  // On PostgreSQL: a migrated schema per size, holding the same rows as its SQLite file.
+  const databases = await Promise.all(files.map(async (file) => {
+    if (!postgresUrl) return { url: `sqlite:${file}`, drop: async () => {} };
+    const database = await testDatabase(dir, postgresUrl);
+    const store = openStore(database.url);
+    await migrateToLatest(store);
+    await store.close();
+    return database;
+  }));
+  if (postgresUrl) {
+    t0 = Date.now();
+    native.close();
+    for (const [k, file] of files.entries()) {
+      native = new SqliteDatabase(file, { readonly: true });
+      await copyToPostgres(native, databases[k]!.url);
+      native.close();
+    }
+    native = new SqliteDatabase(files[1]);
+    console.log(`copied both into PostgreSQL schemas in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+
   // Two clouds composed as the process composes itself, one per database, signing with one key.
-  const env = (file: string) => ({ DATABASE_URL: `sqlite:${file}`, ATTENDANCE_TIMEZONE: TZ, ATTENDANCE_OPEN_REGISTRATION: 'false', ATTENDANCE_JWT_SECRET_FILE: path.join(dir, 'jwt-secret') });
-  const clouds = [await createCloudHarness({ env: env(files[0]) }), await createCloudHarness({ env: env(files[1]) })] as const;
+  const env = (k: 0 | 1) => ({ DATABASE_URL: databases[k]!.url, ATTENDANCE_TIMEZONE: TZ, ATTENDANCE_OPEN_REGISTRATION: 'false', ATTENDANCE_JWT_SECRET_FILE: path.join(dir, 'jwt-secret') });
+  const clouds = [await createCloudHarness({ env: env(0) }), await createCloudHarness({ env: env(1) })] as const;
   const [h] = clouds;
   const stores = [clouds[0].store, clouds[1].store] as const;
   const servers = [await listen(clouds[0].app.koa.callback()), await listen(clouds[1].app.koa.callback())];
   const auth = `Bearer ${(await h.deps.tokens.issue({ id: first.teacherOfFirstCourse, role: 'teacher' })).token}`;
 
   const range = localDateRange(TERM.from, TERM.to, TZ);
-  console.log('\nquery plans at 4x (SQLite, after ANALYZE):');
-  console.log('  per-student counts:', explain(native, studentStatusCountsQuery(stores[1].db, first.courseIds[0]!, range).compile()));
-  console.log('  per-session counts:', explain(native, sessionStatusCountsQuery(stores[1].db, [first.courseIds[0]!], range).compile()));
+  const plan = (compiled: { sql: string; parameters: readonly unknown[] }) => (postgresUrl ? explainPostgres(databases[1]!.url, compiled) : explain(native, compiled));
+  console.log(`\nquery plans at 4x (${postgresUrl ? 'PostgreSQL' : 'SQLite'}, after ANALYZE):`);
+  console.log('  per-student counts:', await plan(studentStatusCountsQuery(stores[1].db, first.courseIds[0]!, range).compile()));
+  console.log('  per-session counts:', await plan(sessionStatusCountsQuery(stores[1].db, [first.courseIds[0]!], range).compile()));
 
   console.log(`\nper-course latency over HTTP on 127.0.0.1, ${runs} alternating runs each (ms):\n`);
   console.log('| endpoint | 1x median | 1x p95 | 4x median | 4x p95 | 4x/1x median |');
@@ -136,6 +163,7 @@ async function main(): Promise<void> {
   }
   native.close();
   for (const c of clouds) await c.close();
+  for (const d of databases) await d.drop();
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

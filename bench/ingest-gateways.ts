@@ -11,6 +11,7 @@ import { gatewayTopics } from '../shared/mqtt/topics.js';
 
 interface Setup {
   brokerUrl: string;
+  topicPrefix: string;
   events: number;
   gateways: Array<{ id: string; password: string; sessionId: string }>;
 }
@@ -34,7 +35,7 @@ async function go(): Promise<void> {
   const w0 = Math.floor(Date.now() / 10_000);
   const began = Date.now();
   await Promise.all(clients.map(async ({ g, client }) => {
-    const topic = gatewayTopics(g.id).events;
+    const topic = gatewayTopics(g.id, setup.topicPrefix).events;
     const acks: Array<Promise<unknown>> = [];
     for (let i = 0; i < setup.events; i++) {
       const id = uuidv7();

@@ -13,7 +13,11 @@
  *     air) hears the new advertising data from a gateway process on the virtual radio
  *     (`attendance-gateway run --radio virtual`), repeated START_RUNS times.
  *
- *   node --import tsx bench/ingest.ts [--gateways 50] [--events 400] [--starts 40]
+ * With `--broker mqtt://…` the cloud uses that external broker (MQTT_URL, a topic prefix of its
+ * own) instead of aedes, and 1a measures that broker alone; with `--database postgres://…` it runs
+ * on a fresh schema of that PostgreSQL database (created and dropped by the bench).
+ *
+ *   node --import tsx bench/ingest.ts [--gateways 50] [--events 400] [--starts 40] [--broker mqtt://…] [--database postgres://…]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -33,8 +37,9 @@ import { CloudApi, createClassroom } from '../scripts/classroom/api.js';
 import { startLocalCloud } from '../scripts/classroom/cloud.js';
 import { GatewayProcess, provisionGateway } from '../scripts/classroom/gateway-process.js';
 import { PhoneListener } from '../scripts/classroom/phones.js';
+import { testDatabase } from '../test/helpers/cloud.js';
 
-const { values: args } = parseArgs({ options: { gateways: { type: 'string' }, events: { type: 'string' }, starts: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { gateways: { type: 'string' }, events: { type: 'string' }, starts: { type: 'string' }, broker: { type: 'string' }, database: { type: 'string' } } });
 const GATEWAYS = Number(args.gateways ?? 50);
 const EVENTS_PER_GATEWAY = Number(args.events ?? 400);
 const START_RUNS = Number(args.starts ?? 40);
@@ -48,7 +53,7 @@ type Gateways = Array<{ id: string; password: string; sessionId: string }>;
 interface Burst { ids: string[]; began: number; acked: number }
 
 /** The 50 gateways in a child process (as separate devices would be), publishing one burst to `brokerUrl`. */
-async function burst(brokerUrl: string, gateways: Gateways, onReady: () => void = () => undefined): Promise<Burst> {
+async function burst(brokerUrl: string, topicPrefix: string, gateways: Gateways, onReady: () => void = () => undefined): Promise<Burst> {
   const child = fork(fileURLToPath(new URL('./ingest-gateways.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const next = (type: string) => new Promise<Record<string, unknown>>((resolve, reject) => {
     const on = (m: Record<string, unknown>) => {
@@ -60,7 +65,7 @@ async function burst(brokerUrl: string, gateways: Gateways, onReady: () => void 
     child.on('message', on);
   });
   const ready = next('ready');
-  child.send({ type: 'setup', setup: { brokerUrl, events: EVENTS_PER_GATEWAY, gateways } });
+  child.send({ type: 'setup', setup: { brokerUrl, topicPrefix, events: EVENTS_PER_GATEWAY, gateways } });
   await ready;
   onReady();
   const done = next('done');
@@ -70,17 +75,22 @@ async function burst(brokerUrl: string, gateways: Gateways, onReady: () => void 
   return report;
 }
 
-/** The embedded broker alone: same code, same limits, same gateways' credentials; the subscriber does nothing. */
+/**
+ * The broker alone: the embedded one from the same code, same limits, same gateways' credentials
+ * (or the external broker itself); the subscriber does nothing.
+ */
 async function rawBrokerRate(cloud: RunningCloud, gateways: Gateways): Promise<{ acked: number; delivered: number }> {
   const own = { username: `cloud-${randomBytes(6).toString('hex')}`, password: randomBytes(32).toString('base64url') };
-  const broker = await startEmbeddedBroker({
-    port: 0, host: '127.0.0.1', topicPrefix: cloud.config.mqtt.topicPrefix, cloud: own, limits: cloud.config.mqtt.limits, logger: pino({ level: 'warn' }),
-    lookupGateway: async (id) => {
-      const g = await cloud.store.gateways.get(id);
-      return g ? { secretHash: g.secret_hash, revoked: g.revoked_at !== null } : null;
-    },
-  });
-  const sink = connect(broker.url, { clientId: own.username, username: own.username, password: own.password, clean: false, protocolVersion: 4 });
+  const broker = args.broker
+    ? { url: args.broker, close: async () => undefined }
+    : await startEmbeddedBroker({
+      port: 0, host: '127.0.0.1', topicPrefix: cloud.config.mqtt.topicPrefix, cloud: own, limits: cloud.config.mqtt.limits, logger: pino({ level: 'warn' }),
+      lookupGateway: async (id) => {
+        const g = await cloud.store.gateways.get(id);
+        return g ? { secretHash: g.secret_hash, revoked: g.revoked_at !== null } : null;
+      },
+    });
+  const sink = connect(broker.url, { clientId: own.username, username: own.username, password: own.password, clean: true, protocolVersion: 4 });
   await new Promise<void>((resolve, reject) => {
     sink.once('connect', () => sink.subscribe(eventsWildcard(cloud.config.mqtt.topicPrefix), { qos: 1 }, (err) => (err ? reject(err) : resolve())));
     sink.once('error', reject);
@@ -92,8 +102,8 @@ async function rawBrokerRate(cloud: RunningCloud, gateways: Gateways): Promise<{
     delivered++;
     lastDeliveredAt = Date.now();
   });
-  const r = await burst(broker.url, gateways);
-  // aedes acknowledges before it delivers: the rate is to the last delivery, and closing earlier would drop the rest.
+  const r = await burst(broker.url, cloud.config.mqtt.topicPrefix, gateways);
+  // A broker acknowledges before it delivers: the rate is to the last delivery, and closing earlier would drop the rest.
   while (delivered < total && Date.now() - r.acked < 120_000) await new Promise((resolve) => setTimeout(resolve, 20));
   await sink.endAsync(true);
   await broker.close();
@@ -120,7 +130,7 @@ async function throughput(cloud: RunningCloud, api: CloudApi, adminToken: string
   let rejected = 0;
   let lastAppliedAt = 0;
   const total = GATEWAYS * EVENTS_PER_GATEWAY;
-  const report = await burst(cloud.bridge!.brokerUrl, gateways, () => {
+  const report = await burst(cloud.bridge!.brokerUrl, cloud.config.mqtt.topicPrefix, gateways, () => {
     cloud.bridge!.onIngested((o) => {
       if (o.result === 'applied') {
         applied.set(o.id, (applied.get(o.id) ?? 0) + 1);
@@ -187,15 +197,19 @@ async function startLatency(cloud: RunningCloud, api: CloudApi, adminToken: stri
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'att-bench-ingest-'));
-  const cloud = await startLocalCloud({ dataDir: dir, admin, logLevel: 'warn' });
+  const database = await testDatabase(dir, args.database);
+  const tag = randomBytes(4).toString('hex');
+  const external: Record<string, string> = args.broker ? { MQTT_URL: args.broker, MQTT_TOPIC_PREFIX: `att-bench-${tag}/v1`, MQTT_CLIENT_ID: `cloud-bench-${tag}` } : {};
+  const cloud = await startLocalCloud({ dataDir: dir, admin, logLevel: 'warn', env: { DATABASE_URL: database.url, ...external } });
   try {
     const api = new CloudApi(cloud.url);
     const adminToken = await api.login(admin.email, admin.password);
-    console.log(`cloud ${cloud.url}, embedded broker ${cloud.bridge!.brokerUrl}, SQLite in ${dir}; node ${process.version}, ${os.cpus().length} cores`);
+    console.log(`cloud ${cloud.url}, ${args.broker ? 'external' : 'embedded'} broker ${cloud.bridge!.brokerUrl}, ${args.database ? 'PostgreSQL' : 'SQLite'}; node ${process.version}, ${os.cpus().length} cores`);
     await throughput(cloud, api, adminToken);
     await startLatency(cloud, api, adminToken, dir);
   } finally {
     await cloud.stop();
+    await database.drop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
