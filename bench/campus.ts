@@ -3,7 +3,7 @@
  * PostgreSQL schema and an external MQTT broker with a shared subscription, a gateway connection
  * per room, a teaching hour's sessions started together, the students' check-ins spread over six
  * minutes, the end of class — then throughput, latency, errors, CPU per request and what was
- * lost. `--kill` does it again with one instance killed (SIGKILL) halfway through the check-ins.
+ * lost. `--kill`: the same with one instance killed (SIGKILL) halfway through the check-ins and started again.
  * Counts scale with --scale (1 = 2,000 rooms, 60,000 students, 1,000 sessions, 35,000 check-ins).
  *
  *   node --import tsx bench/campus.ts [--scale 0.05] [--database postgres://…] [--mqtt mqtt://127.0.0.1:1883] [--minutes 6] [--instances 2] [--kill] [--restart-after 5]
