@@ -20,6 +20,8 @@ export interface CloudEventMap {
   'course.policy_changed': [{ course_id: string }];
   /** A gateway's credentials were revoked (by an admin, or by provisioning its room again). */
   'gateway.revoked': [{ gateway_id: string }];
+  /** A gateway's `command.result` settled a pending command (confirmed or failed), committed. */
+  'command.settled': [{ command_id: string }];
   /**
    * Another cloud instance committed a change this instance may hold in a cache, or (`all`) the
    * change feed may have missed some (cloud/store/change-feed.ts). Never emitted on SQLite.

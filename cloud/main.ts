@@ -80,10 +80,13 @@ export async function composeCloud(config: CloudConfig, opts: CloudOptions = {})
   const changeFeed = createChangeFeed({ databaseUrl: config.databaseUrl, store, events, logger: logger.child({ module: 'change-feed' }) });
   const wiring = {};
   if (bridge) {
-    // Whichever instance revoked a gateway, this one forgets its row and drops its connection to the embedded broker.
+    // Whichever instance revoked a gateway, this one forgets its row and drops its connection to
+    // the embedded broker; whichever instance heard a gateway settle a command, a session start or
+    // end waiting for it here is answered.
     onChange(events, wiring, (change) => {
       bridge.ingest.forget(change);
       if (change.kind === 'gateway') bridge.hub.disconnect(change.id);
+      if (change.kind === 'command') bridge.hub.commandSettled(change.id);
     });
   }
   try {

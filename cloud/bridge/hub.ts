@@ -207,9 +207,12 @@ export class GatewayHub {
     if (parsed.value.state === 'online') void this.flushRoom(gateway.room_id);
   }
 
-  /** A `command.result` settled a pending command (after its commit): whoever waits on it is answered. */
-  onCommandResult(cmd: GatewayCommand): void {
-    this.waiting.get(cmd.id)?.();
+  /**
+   * A `command.result` settled a pending command (after its commit), on this instance or another
+   * (the change feed): whoever waits on it here is answered.
+   */
+  commandSettled(commandId: string): void {
+    this.waiting.get(commandId)?.();
   }
 
   /** Drops a revoked gateway's live connection (embedded broker only). */

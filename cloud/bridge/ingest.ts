@@ -24,7 +24,7 @@ import type { VerifiedLookup } from '../store/attendance.js';
 import type { Store } from '../store/db.js';
 import type { Change } from '../store/change-feed.js';
 import type { Repositories } from '../store/repositories.js';
-import type { Gateway, GatewayCommand, Room, Session } from '../store/schema.js';
+import type { Gateway, Room, Session } from '../store/schema.js';
 import { RoomBusyError } from '../store/sessions.js';
 import { checkGatewayEnd, checkGatewayStart, type Checked, type SessionCheckSettings } from './gateway-session-checks.js';
 import { applyHeartbeat } from './heartbeat.js';
@@ -53,8 +53,6 @@ export interface IngestDeps {
   verifiedLookup: VerifiedLookup;
   clock: () => number;
   logger: Logger;
-  /** Called after a command.result settled a pending command (after the commit). */
-  onCommandResult?: (cmd: GatewayCommand) => void;
   /** The institution's time zone, in which the room's timetable slots are read. */
   timezone: string;
   /** ATTENDANCE_GATEWAY_START_TOLERANCE_S in ms: how far a gateway's session times may be from the cloud's clock. */
@@ -304,6 +302,6 @@ export class EventIngest {
     if (!cmd) throw new Rejection('unknown_command', `command ${d.command_id} was not sent by the cloud`);
     if (cmd.room_id !== gateway.room_id) throw new Rejection('wrong_room', `command ${d.command_id} was for another room`);
     const settled = await tx.commands.recordResult({ commandId: d.command_id, ok: d.ok, ...(d.error ? { error: d.error } : {}), now: receivedAt });
-    if (settled) after.push(() => this.deps.onCommandResult?.(settled));
+    if (settled) after.push(() => this.deps.events.emit('command.settled', { command_id: settled.id }));
   }
 }

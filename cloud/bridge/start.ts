@@ -84,7 +84,6 @@ export class MqttBridge {
     this.ingest = new EventIngest({
       store: deps.store, events: deps.events, verifiedLookup: deps.verifiedLookup, clock: deps.clock, logger: this.log.child({ module: 'ingest' }),
       timezone: deps.timezone, startToleranceMs: mqtt.gatewayStartToleranceMs,
-      onCommandResult: (cmd) => this.hub.onCommandResult(cmd),
     });
   }
 

@@ -25,12 +25,13 @@ import type { Store } from './db.js';
 
 export const CHANGE_CHANNEL = 'attendance_changes';
 
-const KINDS = ['session', 'enrolment', 'course', 'gateway', 'account'] as const;
+const KINDS = ['session', 'enrolment', 'course', 'gateway', 'account', 'command'] as const;
 export type ChangeKind = (typeof KINDS)[number];
 
 /**
  * What changed: a session started or ended, a course's enrolments or its policy, a gateway was
- * revoked, an account's tokens were revoked (ids of those); `all` when anything may have.
+ * revoked, an account's tokens were revoked, a gateway command was settled (ids of those); `all`
+ * when anything may have.
  */
 export type Change = { kind: ChangeKind; id: string } | { kind: 'all' };
 
@@ -52,6 +53,7 @@ function onLocalChange(events: CloudEvents, owner: object, fn: (change: Change) 
   events.on('course.policy_changed', owner, ({ course_id }) => fn({ kind: 'course', id: course_id }));
   events.on('gateway.revoked', owner, ({ gateway_id }) => fn({ kind: 'gateway', id: gateway_id }));
   events.on('account.tokens_revoked', owner, ({ user_id }) => fn({ kind: 'account', id: user_id }));
+  events.on('command.settled', owner, ({ command_id }) => fn({ kind: 'command', id: command_id }));
 }
 
 /**

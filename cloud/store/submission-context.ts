@@ -41,6 +41,7 @@ export function createSubmissionContext(repos: Pick<Repositories, 'sessions' | '
   // Any session or course change drops the room lookups, which hold the course's policy (rooms are few; keep it simple).
   const owner = {};
   onChange(events, owner, (change) => {
+    if (change.kind === 'command' || change.kind === 'account' || change.kind === 'gateway') return; // not held here
     changes++;
     if (change.kind === 'session' || change.kind === 'course' || change.kind === 'all') sessions.clear();
     if (change.kind === 'enrolment') enrolments.delete(change.id);

@@ -18,6 +18,7 @@ import { frameAt, setupCourse, type CourseFixture } from '../helpers/fixtures.js
 import { eventually } from '../helpers/eventually.js';
 import { connectGateway, connectOutcome, envelope } from './broker-harness.js';
 import { windowIndex } from '../../shared/token.js';
+import { gatewayTopics } from '../../shared/mqtt/topics.js';
 import { CloudEvents } from '../../cloud/events.js';
 import { CHANGE_CHANNEL, MAX_CHANGES_PER_TURN, createChangeFeed, type Change } from '../../cloud/store/change-feed.js';
 import { createSubmissionContext } from '../../cloud/store/submission-context.js';
@@ -46,7 +47,9 @@ describe.skipIf(!PG)('two cloud instances on one PostgreSQL (run with TEST_DATAB
     const clock = testClock(windowIndex(Date.now(), PERIOD) * PERIOD * 1000 + 30_000);
     a = await createCloudHarness({
       clock,
-      env: { MQTT_DISABLED: 'false', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_CLIENT_ID: 'cloud-a' },
+      // A session start waits for its gateway's confirmation up to the longest timeout allowed, so
+      // a start answered quickly was woken by the confirmation itself.
+      env: { MQTT_DISABLED: 'false', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_CLIENT_ID: 'cloud-a', MQTT_ACK_TIMEOUT_MS: '30000' },
     });
     // The same configuration (database, signing key), but its own broker and MQTT client id.
     b = await composeCloud({ ...a.cloud.config, mqtt: { ...a.cloud.config.mqtt, clientId: 'cloud-b' } }, { logger: silent, clock });
@@ -135,6 +138,32 @@ describe.skipIf(!PG)('two cloud instances on one PostgreSQL (run with TEST_DATAB
       expect(refused).toMatchObject({ result: 'rejected', code: 'unknown_gateway' });
     } finally {
       client?.end(true);
+    }
+  });
+
+  it("a gateway's confirmation ingested by B answers the session start waiting on A", async () => {
+    const res = await a.http().post(`/api/v1/admin/rooms/${f.roomId}/gateways`).set(f.admin.auth).send({ mode: 'credentials' });
+    expect(res.status).toBe(201);
+    const { gateway_id: gatewayId, mqtt_password: password } = res.body.credentials.config;
+    const topics = gatewayTopics(gatewayId, a.cloud.config.mqtt.topicPrefix);
+    // The room's gateway is connected to A's broker, and its answer reaches B (as a shared
+    // subscription may hand it to either instance).
+    const client = connectGateway({ bridge: a.cloud.bridge! }, { gatewayId, password });
+    try {
+      expect(await connectOutcome(client)).toBe('connected');
+      await client.subscribeAsync(topics.cmd, { qos: 1 });
+      client.on('message', (_topic, payload) => {
+        const { id } = JSON.parse(payload.toString()) as { id: string };
+        void b.bridge!.ingest.handle(gatewayId, Buffer.from(envelope('command.result', { command_id: id, ok: true })));
+      });
+      await client.publishAsync(topics.status, JSON.stringify({ state: 'online', at: new Date().toISOString(), version: 'test' }), { qos: 1, retain: true });
+      await eventually(async () => (await a.cloud.store.gateways.get(gatewayId))?.state === 'online', 2000, 'A seeing the gateway online');
+      const started = Date.now();
+      const start = await a.http().post('/api/v1/teacher/session/start').set(f.teacher.auth).send({ course_id: f.courseId, room_id: f.roomId, period_s: PERIOD });
+      expect([start.status, start.body.gateway?.state]).toEqual([201, 'confirmed']);
+      expect(Date.now() - started).toBeLessThan(10_000); // far below the 30 s wait: the notification woke it
+    } finally {
+      client.end(true);
     }
   });
 
