@@ -26,10 +26,7 @@ beforeAll(async () => {
   h = await createCloudHarness({
     clock: testClock(Date.now()),
     env: {
-      ATTENDANCE_PUBLIC_URL: base,
-      ATTENDANCE_OIDC_ISSUER: op.issuer,
-      ATTENDANCE_OIDC_CLIENT_ID: op.clientId,
-      ATTENDANCE_OIDC_CLIENT_SECRET: op.clientSecret,
+      ...op.cloudEnv(base),
       ATTENDANCE_OIDC_NAME: 'Uni Login',
       ATTENDANCE_OIDC_TEACHER_VALUES: 'staff',
     },

@@ -18,10 +18,7 @@ beforeAll(async () => {
   h = await createCloudHarness({
     clock: testClock(Date.now()),
     env: {
-      ATTENDANCE_PUBLIC_URL: PUBLIC_URL,
-      ATTENDANCE_OIDC_ISSUER: op.issuer,
-      ATTENDANCE_OIDC_CLIENT_ID: op.clientId,
-      ATTENDANCE_OIDC_CLIENT_SECRET: op.clientSecret,
+      ...op.cloudEnv(PUBLIC_URL),
       ATTENDANCE_OIDC_ACCOUNT_CLAIM: 'student_id',
       ATTENDANCE_OIDC_APP_REDIRECTS: APP_REDIRECT,
     },

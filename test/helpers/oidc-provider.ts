@@ -14,6 +14,8 @@ export interface TestProvider {
   issuer: string;
   clientId: string;
   clientSecret: string;
+  /** The cloud's environment for signing in through this provider, the cloud being reached at `publicUrl`. */
+  cloudEnv(publicUrl: string): Record<string, string>;
   /** Claims (besides `sub`) of each person, by subject; the test edits them between sign-ins. */
   people: Map<string, Claims>;
   /** The subject the next interaction signs in. */
@@ -93,6 +95,7 @@ export async function startTestProvider(opts: { redirectUris: string[]; idTokenT
     issuer,
     clientId,
     clientSecret,
+    cloudEnv: (publicUrl) => ({ ATTENDANCE_PUBLIC_URL: publicUrl, ATTENDANCE_OIDC_ISSUER: issuer, ATTENDANCE_OIDC_CLIENT_ID: clientId, ATTENDANCE_OIDC_CLIENT_SECRET: clientSecret }),
     people,
     signInAs(s) {
       subject = s;
