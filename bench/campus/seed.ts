@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
-import { hashSecret, newGatewaySecret } from '../../cloud/broker/credentials.js';
+import { hashSecret, newSecret } from '../../cloud/auth/secrets.js';
 import { loadCloudConfig } from '../../cloud/config.js';
 import { composeCloud } from '../../cloud/main.js';
 import { uuidv7 } from '../../shared/ids.js';
@@ -34,7 +34,7 @@ export async function seedCampus(o: { plan: CampusPlan; databaseUrl: string; dat
     const teacherIds = Array.from({ length: plan.rooms }, () => uuidv7());
     const studentIds = Array.from({ length: plan.students }, () => uuidv7());
     const courseIds = Array.from({ length: plan.courses }, () => uuidv7());
-    const rooms: SeededRoom[] = Array.from({ length: plan.rooms }, (_, r) => ({ id: uuidv7(), code: 100_000 + r, secret: randomBytes(32).toString('hex'), gatewayId: `campus-${o.tag}-${r}`, gatewayPassword: newGatewaySecret() }));
+    const rooms: SeededRoom[] = Array.from({ length: plan.rooms }, (_, r) => ({ id: uuidv7(), code: 100_000 + r, secret: randomBytes(32).toString('hex'), gatewayId: `campus-${o.tag}-${r}`, gatewayPassword: newSecret() }));
     await db.transaction().execute(async (trx) => {
       const users = [
         ...teacherIds.map((id, i) => ({ id, email: `t${i}@campus.example`, full_name: `Teacher ${i}`, role: 'teacher' as const, password_hash: 'x', created_at: now })),

@@ -9,7 +9,7 @@
  * finished sign-in hands over a one-time code (stored hashed, valid a minute) that the dashboard
  * or native app exchanges for the usual access token, so no token ever travels in a URL.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hashSecret, newSecret } from './secrets.js';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import { HttpError, badRequest } from '../http/errors.js';
@@ -25,8 +25,6 @@ export const OIDC_LOGIN_TTL_MS = 10 * 60_000;
 export const OIDC_CODE_TTL_MS = 60_000;
 const SCOPE = 'openid email profile';
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-const randomToken = () => randomBytes(32).toString('base64url');
 
 /** Where a finished sign-in goes: a path of the dashboard (the code in the fragment) or a native app's redirect URI (the code in the query). */
 export type ReturnTo = { kind: 'dashboard'; path: string } | { kind: 'app'; uri: string };
@@ -90,13 +88,13 @@ export function createOidcSignIn(settings: OidcSettings, deps: OidcDeps): OidcSi
     async begin(returnToValue) {
       const returnTo = parseReturnTo(settings, returnToValue);
       const config = await configuration();
-      const state = randomToken();
-      const nonce = randomToken();
-      const browser = randomToken();
+      const state = newSecret();
+      const nonce = newSecret();
+      const browser = newSecret();
       const verifier = client.randomPKCECodeVerifier();
       const now = clock();
       await store.identityLinks.startLogin({
-        state_hash: sha256(state), browser_hash: sha256(browser), nonce, code_verifier: verifier,
+        state_hash: hashSecret(state), browser_hash: hashSecret(browser), nonce, code_verifier: verifier,
         return_to: returnTo.kind === 'app' ? returnTo.uri : returnTo.path, created_at: now, expires_at: now + OIDC_LOGIN_TTL_MS,
       });
       const url = client.buildAuthorizationUrl(config, {
@@ -109,8 +107,8 @@ export function createOidcSignIn(settings: OidcSettings, deps: OidcDeps): OidcSi
     async complete(query, browser) {
       const params = new URLSearchParams(query);
       const state = params.get('state');
-      const pending = state ? await store.identityLinks.takeLogin(sha256(state), clock()) : undefined;
-      if (!state || !pending || browser === undefined || sha256(browser) !== pending.browser_hash) {
+      const pending = state ? await store.identityLinks.takeLogin(hashSecret(state), clock()) : undefined;
+      if (!state || !pending || browser === undefined || hashSecret(browser) !== pending.browser_hash) {
         throw badRequest('invalid_state', 'this sign-in is unknown, used, expired or was started in another browser; start again');
       }
       const config = await configuration();
@@ -128,14 +126,14 @@ export function createOidcSignIn(settings: OidcSettings, deps: OidcDeps): OidcSi
         throw refusal(err, deps.logger);
       }
       const user = await signInAccount(settings, deps, claims);
-      const code = randomToken();
+      const code = newSecret();
       const now = clock();
-      await store.identityLinks.issueCode(sha256(code), user.id, now, now + OIDC_CODE_TTL_MS);
+      await store.identityLinks.issueCode(hashSecret(code), user.id, now, now + OIDC_CODE_TTL_MS);
       return { user, returnTo: parseReturnTo(settings, pending.return_to ?? undefined), code };
     },
 
     async redeem(code) {
-      const userId = await store.identityLinks.redeemCode(sha256(code), clock());
+      const userId = await store.identityLinks.redeemCode(hashSecret(code), clock());
       const user = userId ? await store.accounts.get(userId) : undefined;
       return user && user.deactivated_at === null ? user : null;
     },

@@ -1,24 +1,14 @@
 /**
- * Gateway credentials (docs/protocol.md §MQTT): the password is a 32-byte random secret issued once; the
- * cloud keeps only its SHA-256. A slow KDF (scrypt) buys nothing for a secret with 256 bits of
- * entropy — there is no dictionary to slow down — and would make every CONNECT cost tens of ms.
- * Comparisons are constant time. Provisioning codes are short-lived one-time codes, stored hashed
+ * Gateway credentials (docs/protocol.md §MQTT): the password is a random secret issued once
+ * (cloud/auth/secrets.ts), of which the cloud keeps only its SHA-256. Comparisons are constant time. Provisioning codes are short-lived one-time codes, stored hashed
  * the same way.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { hashSecret } from '../auth/secrets.js';
 
-export const GATEWAY_SECRET_BYTES = 32;
 /** 10 bytes in Crockford base32: 16 characters, 80 bits, typed by an installer if need be. */
 export const PROVISIONING_CODE_BYTES = 10;
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-
-export function newGatewaySecret(): string {
-  return randomBytes(GATEWAY_SECRET_BYTES).toString('base64url');
-}
-
-export function hashSecret(secret: string | Buffer): string {
-  return createHash('sha256').update(secret).digest('hex');
-}
 
 /** Constant-time check of a presented secret against the stored hash. */
 export function secretMatches(presented: string | Buffer | undefined, storedHash: string | null): boolean {

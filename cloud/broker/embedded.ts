@@ -27,7 +27,8 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { MAX_PAYLOAD_BYTES, gatewayClientId, isValidGatewayId, parseGatewayTopic } from '../../shared/mqtt/topics.js';
 import { maySubscribe, rulePublish, type Identity } from './acl.js';
-import { hashSecret, secretMatches } from './credentials.js';
+import { hashSecret } from '../auth/secrets.js';
+import { secretMatches } from './credentials.js';
 import { ConnectionGuard, type LimitReason, type MqttLimits } from './limits.js';
 
 /** What the broker needs to know about a gateway to let it in. */

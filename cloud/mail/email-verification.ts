@@ -12,7 +12,7 @@
  * Every branch hashes the password once, so the answer's timing does not tell them apart either.
  * A link's token is stored only as its SHA-256, is valid for VERIFICATION_TTL_MS and works once.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hashSecret, newSecret } from '../auth/secrets.js';
 import { hashPassword } from '../auth/passwords.js';
 import { DuplicateEmailError } from '../store/accounts.js';
 import type { Store } from '../store/db.js';
@@ -24,10 +24,6 @@ export interface Registration {
   email: string;
   full_name: string;
   password: string;
-}
-
-export function hashVerificationToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
 }
 
 export async function registerStudent(store: Store, mail: AccountMail, registration: Registration, now: number): Promise<void> {
@@ -54,14 +50,14 @@ export async function registerStudent(store: Store, mail: AccountMail, registrat
 
 /** Uses a verification token: the verified account's id, or null for an unknown, used or expired one. */
 export function verifyEmail(store: Store, token: string, now: number): Promise<string | null> {
-  return store.emailVerifications.redeem(hashVerificationToken(token), now);
+  return store.emailVerifications.redeem(hashSecret(token), now);
 }
 
 async function mailLink(store: Store, mail: AccountMail, account: { id: string; email: string }, registration: { full_name: string; password_hash: string } | null, now: number): Promise<void> {
   if (!mail.mayMail(account.email)) return;
-  const token = randomBytes(32).toString('base64url');
+  const token = newSecret();
   await store.emailVerifications.insert({
-    token_hash: hashVerificationToken(token), user_id: account.id, full_name: registration?.full_name ?? null, password_hash: registration?.password_hash ?? null,
+    token_hash: hashSecret(token), user_id: account.id, full_name: registration?.full_name ?? null, password_hash: registration?.password_hash ?? null,
     created_at: now, expires_at: now + VERIFICATION_TTL_MS, used_at: null,
   });
   mail.sendVerification(account.email, token, VERIFICATION_TTL_MS / 3_600_000);

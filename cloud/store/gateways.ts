@@ -5,7 +5,8 @@
  * "Delivery"). Every write to a gateway row is here.
  */
 import { uuidv7 } from '../../shared/ids.js';
-import { hashProvisioningCode, hashSecret, newGatewaySecret, newProvisioningCode } from '../broker/credentials.js';
+import { hashSecret, newSecret } from '../auth/secrets.js';
+import { hashProvisioningCode, newProvisioningCode } from '../broker/credentials.js';
 import { unitOfWork, type Queryable } from './repositories.js';
 import type { Gateway, GatewayState, IngestedEvent, Room } from './schema.js';
 
@@ -67,7 +68,7 @@ export class GatewayRepository {
       if (previous.length) {
         await trx.updateTable('gateways').set({ revoked_at: input.now }).where('id', 'in', previous.map((g) => g.id)).execute();
       }
-      const secret = input.mode === 'credentials' ? newGatewaySecret() : undefined;
+      const secret = input.mode === 'credentials' ? newSecret() : undefined;
       const gateway: Gateway = {
         id: uuidv7(input.now), room_id: input.room.id, secret_hash: secret ? hashSecret(secret) : null, created_at: input.now, created_by: input.actorId,
         revoked_at: null, state: 'never_connected', state_at: null, online_since: null, last_heartbeat_at: null, clock_skew_ms: null, outbox_depth: null,
@@ -95,7 +96,7 @@ export class GatewayRepository {
       if (Number(spent.numUpdatedRows) !== 1) return { ok: false, reason: 'invalid_code' };
       const gateway = await trx.selectFrom('gateways').selectAll().where('id', '=', row.gateway_id).executeTakeFirstOrThrow();
       if (gateway.revoked_at !== null) return { ok: false, reason: 'gateway_revoked' };
-      const secret = newGatewaySecret();
+      const secret = newSecret();
       const secretHash = hashSecret(secret);
       await trx.updateTable('gateways').set({ secret_hash: secretHash }).where('id', '=', gateway.id).execute();
       const room = await tx.rooms.get(gateway.room_id);
