@@ -100,9 +100,12 @@ export class AccountRepository {
     return Number(res.numUpdatedRows) === 1;
   }
 
-  async standing(id: string): Promise<AccountStanding | null> {
-    const row = (await standingQuery(this.db, { id })).rows[0];
-    return row ? { tokenVersion: Number(row.token_version), active: row.deactivated_at === null } : null;
+  /** The standings of these accounts (one query); an id with no account is absent from the map. */
+  async standings(ids: readonly string[]): Promise<Map<string, AccountStanding>> {
+    const rows = ids.length === 1
+      ? (await standingQuery(this.db, { id: ids[0]! })).rows.map((r) => ({ ...r, id: ids[0]! }))
+      : await this.db.selectFrom('users').select(['id', 'token_version', 'deactivated_at']).where('id', 'in', ids).execute();
+    return new Map(rows.map((r) => [r.id, { tokenVersion: Number(r.token_version), active: r.deactivated_at === null }]));
   }
 
   /** Sets a new password and raises the token version (every earlier token dies); the new version, or null if there is no such account. */

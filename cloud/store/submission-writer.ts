@@ -4,15 +4,15 @@
  * arrive in the same turn of the event loop are written in one transaction (bench/README.md,
  * "Submit"). Each caller still learns whether its own window was new and how many it has.
  * SQLite writes a batch synchronously in one native transaction (while another transaction is
- * open on the connection, it waits for it one by one). PostgreSQL writes a batch as one multi-row
- * insert and one count in one transaction: `ON CONFLICT DO NOTHING RETURNING` tells which rows went
- * in, so the unique key decides duplicates there too, and a few batches are in flight at once while
- * the next one gathers. On both, each answer counts the student's windows up to and including its
+ * open on the connection, it waits for it one by one). PostgreSQL writes a batch as one statement
+ * that inserts the rows and counts the students' windows: `ON CONFLICT DO NOTHING RETURNING` tells
+ * which rows went in, so the unique key decides duplicates there too, and a few batches are in
+ * flight at once while the next one gathers. On both, each answer counts the student's windows up to and including its
  * own row in the batch's order, and a batch that fails is redone one by one so only a failing item
  * fails. `record` resolves only once the caller's row has committed, so what the caller does next
  * (the `submission.accepted` event) happens after the commit.
  */
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { preparedQuery } from './prepared.js';
 import { sqliteSyncHandle, type SqliteSyncHandle } from './sqlite-sync.js';
@@ -126,28 +126,50 @@ function sqliteWriter(db: Kysely<Database>, sync: SqliteSyncHandle): SubmissionW
   };
 }
 
-/** One batch on PostgreSQL: the multi-row insert and the students' counts, in one transaction. */
+/**
+ * One batch on PostgreSQL in one statement (one round trip, its own transaction): the batch goes
+ * in as six arrays, so the text never changes with the batch's size; `ON CONFLICT DO NOTHING
+ * RETURNING` names the rows that went in, and the students' counts read the snapshot the statement
+ * started from, which does not hold them, so a pair's total is its count plus its new rows.
+ */
+const BATCH_SQL = `WITH batch AS (
+  SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::bigint[], $4::bigint[], $5::integer[], $6::varchar[])
+    AS b(session_id, student_id, w, received_at, rssi, via)
+), ins AS (
+  INSERT INTO submissions (session_id, student_id, w, received_at, rssi, via)
+  SELECT session_id, student_id, w, received_at, rssi, via FROM batch
+  ON CONFLICT (session_id, student_id, w) DO NOTHING
+  RETURNING session_id, student_id, w
+)
+SELECT session_id, student_id, w, NULL::bigint AS n FROM ins
+UNION ALL
+SELECT s.session_id, s.student_id, NULL, count(*) FROM submissions s
+WHERE (s.session_id, s.student_id) IN (SELECT session_id, student_id FROM batch)
+GROUP BY s.session_id, s.student_id`;
+
+interface BatchRow {
+  session_id: string;
+  student_id: string;
+  /** Set on a row that went in; null on a pair's count. */
+  w: number | string | null;
+  n: number | string | null;
+}
+
 async function writeBatch(db: Kysely<Database>, batch: SubmissionInput[]): Promise<SubmissionWrite[]> {
-  const pairs = [...new Map(batch.map((s) => [pairOf(s), s])).values()];
-  const { inserted, counts } = await db.transaction().execute(async (trx) => {
-    const inserted = await trx
-      .insertInto('submissions')
-      .values(batch.map(valuesOf))
-      .onConflict((oc) => oc.columns(['session_id', 'student_id', 'w']).doNothing())
-      .returning(['session_id', 'student_id', 'w'])
-      .execute();
-    const counts = await trx
-      .selectFrom('submissions')
-      .select(['session_id', 'student_id', (eb) => eb.fn.countAll<number | string>().as('n')])
-      .where(({ eb, refTuple, tuple }) => eb(refTuple('session_id', 'student_id'), 'in', pairs.map((s) => tuple(s.sessionId, s.studentId))))
-      .groupBy(['session_id', 'student_id'])
-      .execute();
-    return { inserted, counts };
-  });
-  const fresh = new Set(inserted.map(keyOf));
+  const columns = [batch.map((s) => s.sessionId), batch.map((s) => s.studentId), batch.map((s) => s.w), batch.map((s) => s.receivedAt), batch.map((s) => s.rssi), batch.map((s) => s.via)];
+  const { rows } = await db.executeQuery<BatchRow>(CompiledQuery.raw(BATCH_SQL, columns));
+  const fresh = new Set<string>();
+  const total = new Map<string, number>();
+  for (const r of rows) {
+    const pair = `${r.session_id}\n${r.student_id}`;
+    if (r.w === null) total.set(pair, (total.get(pair) ?? 0) + Number(r.n));
+    else {
+      fresh.add(keyOf({ session_id: r.session_id, student_id: r.student_id, w: Number(r.w) }));
+      total.set(pair, (total.get(pair) ?? 0) + 1);
+    }
+  }
   // Of identical submissions in one batch, the first is the one that went in.
   const added = batch.map((s) => fresh.delete(keyOf(valuesOf(s))));
-  const total = new Map(counts.map((c) => [`${c.session_id}\n${c.student_id}`, Number(c.n)]));
   // What the row-by-row path answers: the count minus the rows this batch added after the item.
   const addedLater = new Map<string, number>();
   const results: SubmissionWrite[] = new Array(batch.length);

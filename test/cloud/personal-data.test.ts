@@ -241,12 +241,12 @@ describe('erasure', () => {
 
   it('erasing twice answers the same and changes nothing', async () => {
     const first = await h.http().get(`/api/v1/admin/users/${subject.id}`).set(f.admin.auth);
-    const standing = await h.store.accounts.standing(subject.id);
+    const standing = await h.store.accounts.standings([subject.id]);
     h.clock.set(T(11, 0));
     const again = await h.http().post(`/api/v1/admin/users/${subject.id}/erase`).set(f.admin.auth);
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ id: subject.id, email: first.body.email, full_name: 'Erased student', erased_at: new Date(T(10, 0)).toISOString() });
-    expect(await h.store.accounts.standing(subject.id)).toEqual(standing);
+    expect(await h.store.accounts.standings([subject.id])).toEqual(standing);
     expect(await h.store.db.selectFrom('audit_log').select('id').where('action', '=', 'personal_data.erase').execute()).toHaveLength(1);
     const exported = await h.http().get(`/api/v1/admin/users/${subject.id}/export`).set(f.admin.auth);
     expect(exported.body.account).toMatchObject({ full_name: 'Erased student', sourced_id: null, erased_at: new Date(T(10, 0)).toISOString() });

@@ -207,11 +207,11 @@ describe('the standing cache', () => {
   it('reads an account at most once per lifetime, and sees a change made by another instance within it', async () => {
     const s = await h.user('student');
     const accounts = h.store.accounts;
-    const standing = accounts.standing.bind(accounts);
+    const standings = accounts.standings.bind(accounts);
     let reads = 0;
-    accounts.standing = (id) => {
+    accounts.standings = (ids) => {
       reads++;
-      return standing(id);
+      return standings(ids);
     };
     for (let i = 0; i < 5; i++) expect((await me(s.auth)).status).toBe(200);
     expect(reads).toBe(1);
@@ -221,5 +221,25 @@ describe('the standing cache', () => {
     h.clock.advance(STANDING_TTL_MS);
     await expectRevoked(s.auth);
     expect(reads).toBe(2);
+  });
+
+  it('reads the accounts of a burst of requests in one query', async () => {
+    const users = await Promise.all(Array.from({ length: 6 }, () => h.user('student')));
+    h.clock.advance(STANDING_TTL_MS); // what creating them cached has expired
+    const accounts = h.store.accounts;
+    const standings = accounts.standings.bind(accounts);
+    const asked: string[][] = [];
+    accounts.standings = (ids) => {
+      asked.push([...ids]);
+      return standings(ids);
+    };
+    try {
+      const answers = await Promise.all(users.flatMap((u) => [me(u.auth), me(u.auth)]));
+      expect(answers.map((a) => a.status)).toEqual(new Array(12).fill(200));
+      expect(asked.flat().sort()).toEqual(users.map((u) => u.id).sort()); // each account read once
+      expect(asked.length).toBeLessThan(users.length);
+    } finally {
+      accounts.standings = standings;
+    }
   });
 });
