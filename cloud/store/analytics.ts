@@ -4,7 +4,7 @@
  * primary key, so its cost follows the course's sessions × students, not the database size.
  * Only ended sessions count; the effective status is the override if any, else the decision.
  */
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
 import type { StatusCounts } from '../domain/analytics.js';
 import type { AttendanceStatus, Database } from './schema.js';
 import type { Queryable } from './repositories.js';
@@ -22,17 +22,35 @@ export interface TimeRange {
   endMs: number;
 }
 
+/** The sessions that count: ended, of the given courses ('all': of every course), started in the range. */
+function countedSessions(qb: QueryCreator<Database>, courseIds: readonly string[] | 'all', range: TimeRange) {
+  let q = qb
+    .selectFrom('sessions')
+    .where('sessions.started_at', '>=', range.startMs)
+    .where('sessions.started_at', '<', range.endMs)
+    .where('sessions.state', '=', 'ended');
+  // 'all' (an admin's whole-institution day) walks the sessions_started index instead.
+  if (courseIds !== 'all') q = q.where('sessions.course_id', 'in', courseIds);
+  return q;
+}
+
+// Both queries find the sessions in a MATERIALIZED common table expression and join attendance
+// to that. PostgreSQL never runs a CTE scan in a parallel worker, so the sessions are found on
+// their own, through sessions_course_started (sessions_started for 'all'), and attendance is
+// reached from that short list through attendance_pk. Written as one join, PostgreSQL, once the
+// sessions table outgrows min_parallel_table_scan_size (8 MB), took a Parallel Seq Scan on
+// sessions so as to split the per-session attendance lookups (which it overestimates) between
+// workers: a scan of the whole table, whose cost grew with the database instead of the course.
+// SQLite takes the same indexes in both forms (MATERIALIZE, then SCAN of the short list).
+
 /** The query behind studentStatusCounts, exported so its plan can be checked (bench, tests). */
 export function studentStatusCountsQuery(db: Kysely<Database>, courseId: string, range: TimeRange) {
   return db
-    .selectFrom('sessions')
-    .innerJoin('attendance', 'attendance.session_id', 'sessions.id')
+    .with((cte) => cte('counted').materialized(), (qb) => countedSessions(qb, [courseId], range).select('sessions.id'))
+    .selectFrom('counted')
+    .innerJoin('attendance', 'attendance.session_id', 'counted.id')
     .select(['attendance.student_id'])
     .select([countWhere('present').as('present'), countWhere('late').as('late'), countWhere('absent').as('absent'), countWhere('excused').as('excused')])
-    .where('sessions.course_id', '=', courseId)
-    .where('sessions.started_at', '>=', range.startMs)
-    .where('sessions.started_at', '<', range.endMs)
-    .where('sessions.state', '=', 'ended')
     .groupBy('attendance.student_id');
 }
 
@@ -51,25 +69,23 @@ export interface SessionReportRow extends StatusCounts {
 
 /** The query behind sessionStatusCounts, exported so its plan can be checked (bench, tests). */
 export function sessionStatusCountsQuery(db: Kysely<Database>, courseIds: readonly string[] | 'all', range: TimeRange) {
-  let q = db
-    .selectFrom('sessions')
-    .innerJoin('courses', 'courses.id', 'sessions.course_id')
-    .innerJoin('rooms', 'rooms.id', 'sessions.room_id')
-    .leftJoin('attendance', 'attendance.session_id', 'sessions.id')
-    .select([
-      'sessions.id as session_id', 'sessions.course_id', 'courses.code as course_code', 'courses.name as course_name',
-      'sessions.room_id', 'rooms.name as room_name', 'sessions.started_at', 'sessions.ended_at',
-    ])
+  // Courses and rooms are joined inside the CTE, where the course ids still reach courses_pkey.
+  const columns = ['counted.session_id', 'counted.course_id', 'counted.course_code', 'counted.course_name', 'counted.room_id', 'counted.room_name', 'counted.started_at', 'counted.ended_at'] as const;
+  return db
+    .with((cte) => cte('counted').materialized(), (qb) => countedSessions(qb, courseIds, range)
+      .innerJoin('courses', 'courses.id', 'sessions.course_id')
+      .innerJoin('rooms', 'rooms.id', 'sessions.room_id')
+      .select([
+        'sessions.id as session_id', 'sessions.course_id', 'courses.code as course_code', 'courses.name as course_name',
+        'sessions.room_id', 'rooms.name as room_name', 'sessions.started_at', 'sessions.ended_at',
+      ]))
+    .selectFrom('counted')
+    .leftJoin('attendance', 'attendance.session_id', 'counted.session_id')
+    .select(columns)
     .select((eb) => [eb.fn.count<number>('attendance.student_id').as('enrolled'), countWhere('present').as('present'), countWhere('late').as('late'), countWhere('absent').as('absent'), countWhere('excused').as('excused')])
-    .where('sessions.started_at', '>=', range.startMs)
-    .where('sessions.started_at', '<', range.endMs)
-    .where('sessions.state', '=', 'ended');
-  // 'all' (an admin's whole-institution day) walks the sessions_started index instead.
-  if (courseIds !== 'all') q = q.where('sessions.course_id', 'in', courseIds);
-  return q
-    .groupBy(['sessions.id', 'sessions.course_id', 'courses.code', 'courses.name', 'sessions.room_id', 'rooms.name', 'sessions.started_at', 'sessions.ended_at'])
-    .orderBy('sessions.started_at')
-    .orderBy('sessions.id');
+    .groupBy([...columns])
+    .orderBy('counted.started_at')
+    .orderBy('counted.session_id');
 }
 
 export class AnalyticsQueries {
