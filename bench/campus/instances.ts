@@ -14,7 +14,7 @@ const TICKS_PER_S = 100;
 
 export interface InstanceEnv { databaseUrl: string; mqttUrl: string; topicPrefix: string; jwtSecretFile: string; dataDir: string }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
@@ -57,7 +57,9 @@ export class CloudInstance {
   }
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    // BENCH_CPU_PROF=dir: a CPU profile of each instance process, written when it stops.
+    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const child = spawn(process.execPath, [...prof, '--import', 'tsx', CLI, 'serve'], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (this.stderr = (this.stderr + s).slice(-4000)));
     const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`cloud ${this.name} exited with ${code} before it was ready: ${this.stderr}`))));

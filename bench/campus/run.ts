@@ -14,6 +14,7 @@ import { deriveSessionKey, tokenForWindow, windowIndex } from '../../shared/toke
 import { testDatabase } from '../../test/helpers/cloud.js';
 import { GatewayFleet } from './gateways.js';
 import { Balancer } from './http.js';
+import { PrivateMosquitto } from './mosquitto.js';
 import { CloudInstance } from './instances.js';
 import { campusPlan, checkinPairs, type CampusPlan } from './plan.js';
 import { seedCampus } from './seed.js';
@@ -22,7 +23,8 @@ import { Stats } from './stats.js';
 export interface CampusOptions {
   scale: number;
   postgresUrl: string;
-  mqttUrl: string;
+  /** An external broker; without it the run starts its own Mosquitto (bench/campus/mosquitto.ts). */
+  mqttUrl?: string;
   /** How long the check-ins take (six minutes at every scale unless told). */
   checkinSeconds: number;
   /** SIGKILL one instance halfway through the check-ins, and start it again this many seconds later. */
@@ -40,6 +42,8 @@ export interface CampusReport {
   phases: Array<{ phase: string; seconds: number; requests: number; cpuMsPerRequest: number; throughput: number }>;
   retried: number;
   events: { acked: number; ingested: number; lost: number; lostTypes: Record<string, number> };
+  /** Times the run's own Mosquitto logged dropping messages (null on an external broker). */
+  brokerDrops: number | null;
   submissions: { accepted: number; stored: number; lost: number; rowsBeyondAccepted: number };
   instances: number;
   killed: boolean;
@@ -58,6 +62,7 @@ export async function runCampus(o: CampusOptions): Promise<CampusReport> {
   const instances: CloudInstance[] = [];
   let fleet: GatewayFleet | null = null;
   let balancer: Balancer | null = null;
+  let broker: PrivateMosquitto | null = null;
   const db = new pg.Client({ connectionString: database.url });
   try {
     const pairs = checkinPairs(plan);
@@ -66,12 +71,15 @@ export async function runCampus(o: CampusOptions): Promise<CampusReport> {
     const campus = await seedCampus({ plan, databaseUrl: database.url, dataDir: path.join(dir, 'seed'), jwtSecretFile, checkingIn: new Set(pairs.map((p) => p.student)), tag });
     log(`seeded ${plan.rooms} rooms, ${plan.courses} courses, ${plan.students} students in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-    const env = { databaseUrl: database.url, mqttUrl: o.mqttUrl, topicPrefix: `campus-${tag}/v1`, jwtSecretFile, dataDir: dir };
+    if (!o.mqttUrl) broker = await PrivateMosquitto.start(dir);
+    const mqttUrl = o.mqttUrl ?? broker!.url;
+    log(`broker ${o.mqttUrl ? mqttUrl : `${mqttUrl} (its own Mosquitto)`}`);
+    const env = { databaseUrl: database.url, mqttUrl, topicPrefix: `campus-${tag}/v1`, jwtSecretFile, dataDir: dir };
     for (const name of ['a', 'b', 'c', 'd'].slice(0, o.instances ?? 2)) instances.push(await CloudInstance.create(name, env));
     await Promise.all(instances.map((i) => i.start()));
     log(`instances ${instances.map((i) => i.name).join(', ')} ready`);
     balancer = new Balancer(instances, stats);
-    fleet = new GatewayFleet(stats, campus.rooms, o.mqttUrl, env.topicPrefix);
+    fleet = new GatewayFleet(stats, campus.rooms, mqttUrl, env.topicPrefix);
     t = performance.now();
     await fleet.connect(o.heartbeatS ?? 30);
     log(`${instances.length} instances up; ${plan.rooms} gateways connected in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -159,6 +167,7 @@ export async function runCampus(o: CampusOptions): Promise<CampusReport> {
       phases,
       retried: balancer.retried,
       events: { acked: fleet.acked.size, ingested: [...fleet.acked.keys()].filter((id) => ingested.has(id)).length, lost: Object.values(lostTypes).reduce((a, b) => a + b, 0), lostTypes },
+      brokerDrops: broker ? broker.dropped() : null,
       submissions: { accepted: accepted.size, stored: rows.size, lost: lostSubmissions, rowsBeyondAccepted: rows.size - (acceptedKeys.length - lostSubmissions) },
       instances: instances.length,
       killed,
@@ -169,6 +178,7 @@ export async function runCampus(o: CampusOptions): Promise<CampusReport> {
     balancer?.close();
     await fleet?.close();
     await Promise.all(instances.map((i) => i.stop()));
+    await broker?.stop();
     await database.drop();
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -78,6 +78,9 @@ export function computeAttendance(repos: Repositories, session: Session, course:
   return repos.attendance.decide(session, course, now, verifiedLookup(repos, session));
 }
 
+/** Rows per multi-row upsert: 15 parameters each, well within SQLite's and PostgreSQL's limits. */
+const DECISIONS_PER_STATEMENT = 500;
+
 export class AttendanceRepository {
   constructor(private readonly db: Queryable) {}
 
@@ -154,39 +157,40 @@ export class AttendanceRepository {
 
   /** Writes the final decision for every enrolled student (inside the session-end transaction). */
   async writeDecisions(sessionId: string, entries: AttendanceEntry[], now: number): Promise<void> {
-    for (const e of entries) {
-      const row: NewAttendance = {
-        session_id: sessionId,
-        student_id: e.student_id,
-        status: e.decided_status,
-        presence: e.presence,
-        windows_seen: e.windows_seen,
-        windows_total: e.windows_total,
-        first_seen: e.first_seen,
-        last_seen: e.last_seen,
-        verified: e.verified ? 1 : 0,
-        reasons: e.reasons.join(','),
-        decided_at: now,
-        override_status: e.override?.status ?? null,
-        override_reason: e.override?.reason ?? null,
-        override_by: e.override?.by ?? null,
-        override_at: e.override?.at ?? null,
-      };
+    const rows: NewAttendance[] = entries.map((e) => ({
+      session_id: sessionId,
+      student_id: e.student_id,
+      status: e.decided_status,
+      presence: e.presence,
+      windows_seen: e.windows_seen,
+      windows_total: e.windows_total,
+      first_seen: e.first_seen,
+      last_seen: e.last_seen,
+      verified: e.verified ? 1 : 0,
+      reasons: e.reasons.join(','),
+      decided_at: now,
+      override_status: e.override?.status ?? null,
+      override_reason: e.override?.reason ?? null,
+      override_by: e.override?.by ?? null,
+      override_at: e.override?.at ?? null,
+    }));
+    // A class in a few statements, not one per student; a record that exists keeps its override.
+    for (let i = 0; i < rows.length; i += DECISIONS_PER_STATEMENT) {
       await this.db
         .insertInto('attendance')
-        .values(row)
+        .values(rows.slice(i, i + DECISIONS_PER_STATEMENT))
         .onConflict((oc) =>
-          oc.columns(['session_id', 'student_id']).doUpdateSet({
-            status: row.status,
-            presence: row.presence,
-            windows_seen: row.windows_seen,
-            windows_total: row.windows_total,
-            first_seen: row.first_seen,
-            last_seen: row.last_seen,
-            verified: row.verified,
-            reasons: row.reasons,
-            decided_at: row.decided_at,
-          }),
+          oc.columns(['session_id', 'student_id']).doUpdateSet((eb) => ({
+            status: eb.ref('excluded.status'),
+            presence: eb.ref('excluded.presence'),
+            windows_seen: eb.ref('excluded.windows_seen'),
+            windows_total: eb.ref('excluded.windows_total'),
+            first_seen: eb.ref('excluded.first_seen'),
+            last_seen: eb.ref('excluded.last_seen'),
+            verified: eb.ref('excluded.verified'),
+            reasons: eb.ref('excluded.reasons'),
+            decided_at: eb.ref('excluded.decided_at'),
+          })),
         )
         .execute();
     }
