@@ -5,11 +5,14 @@
 import { z } from 'zod';
 import { MAX_PERIOD_S, MIN_PERIOD_S } from '../token.js';
 import { UUID_RE } from '../ids.js';
+import { KEY_ID_LENGTH, NONCE_LENGTH, SIGNATURE_LENGTH } from '../checkin.js';
 
 const uuid = z.string().regex(UUID_RE, 'must be a lowercase UUID');
 const isoTime = z.iso.datetime({ offset: true });
 const periodS = z.number().int().min(MIN_PERIOD_S).max(MAX_PERIOD_S);
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM');
+const hexBytes = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `must be ${bytes * 2} lowercase hex characters`);
+const bleAddress = z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/, 'must be a BLE address aa:bb:cc:dd:ee:ff');
 
 export const gatewayStatusSchema = z.object({
   state: z.enum(['online', 'offline']),
@@ -53,6 +56,17 @@ export const eventDataSchemas = {
     command_id: z.string().min(1).max(64),
     ok: z.boolean(),
     error: z.object({ code: z.string().max(64), message: z.string().max(500) }).optional(),
+  }),
+  /** A phone's answer to a GATT challenge, as the gateway received it (shared/checkin.ts); `at` is when. */
+  'checkin.received': z.object({
+    session_id: uuid,
+    w: z.number().int().min(0).max(0xffffffff),
+    key_id: hexBytes(KEY_ID_LENGTH),
+    nonce: hexBytes(NONCE_LENGTH),
+    signature: hexBytes(SIGNATURE_LENGTH),
+    rssi: z.number().int().min(-127).max(20).nullable(),
+    peer: bleAddress,
+    latency_ms: z.number().int().nonnegative(),
   }),
 } as const;
 
