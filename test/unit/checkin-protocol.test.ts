@@ -1,7 +1,8 @@
 /**
- * The GATT check-in protocol (shared/checkin.ts, shared/mqtt/messages.ts `checkin.received`):
- * the golden vectors of docs/protocol.md §Proof of proximity, the codecs' round trips and
- * refusals, the signature checks and the check-in key a phone registers.
+ * The GATT check-in protocol (shared/checkin.ts, shared/checkin-phone.ts, shared/mqtt/messages.ts
+ * `checkin.received`): the golden vectors of docs/protocol.md §Proof of proximity, the codecs'
+ * round trips and refusals, the signature checks, the check-in key a phone registers and the
+ * reference phone's answer to a challenge.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -11,6 +12,8 @@ import {
   RECEIPT_STATUS, checkinMessage, decodeChallenge, decodeCheckin, decodeReceipt, encodeChallenge, encodeCheckin, encodeReceipt,
   keyIdOf, parseCheckinKey, signCheckin, verifyCheckin, type ReceiptStatus,
 } from '../../shared/checkin.js';
+import { answerChallenge, checkinKeyOf } from '../../shared/checkin-phone.js';
+import { decodeFrame, encodeFrame } from '../../shared/frame.js';
 import { deriveSessionKey, tokenForWindow } from '../../shared/token.js';
 import { parseEvent } from '../../shared/mqtt/messages.js';
 import { uuidv7 } from '../../shared/ids.js';
@@ -275,5 +278,51 @@ describe('checkin.received event', () => {
     const r = parse({ ...data, [field]: value });
     expect(r.ok).toBe(false);
     expect(!r.ok && r.code).toBe('invalid_data');
+  });
+});
+
+describe('the reference phone', () => {
+  const advertised = decodeFrame(Buffer.from('01000123450059e2c006c9a0994e042a82', 'hex')); // golden frame, docs/protocol.md
+  const keyId = Buffer.from(KEY_ID, 'hex');
+  const challenge = Buffer.from(CHALLENGE, 'hex');
+
+  it('registers the golden check-in key and key_id', () => {
+    expect(checkinKeyOf(goldenPrivate)).toEqual({ checkinKey: CHECKIN_KEY, keyId });
+  });
+  it('answers the golden challenge with a check-in the cloud verifies against the registered key', () => {
+    const answer = answerChallenge({ challenge, advertised, privateKey: goldenPrivate, keyId });
+    expect(answer.ok).toBe(true);
+    const written = decodeCheckin(answer.ok ? answer.value : Buffer.alloc(0));
+    expect(written.ok).toBe(true);
+    if (!written.ok) return;
+    expect(written.value.keyId.toString('hex')).toBe(KEY_ID);
+    expect(written.value.nonce.equals(NONCE)).toBe(true);
+    // What the cloud does: the key registered under this key_id, the message rebuilt from the room's token(w).
+    const registered = parseCheckinKey(CHECKIN_KEY);
+    expect(registered.ok && registered.value.keyId.equals(written.value.keyId)).toBe(true);
+    const expected = checkinMessage(ROOM, W, written.value.nonce, tokenForWindow(deriveSessionKey(SECRET, SESSION), W));
+    expect(registered.ok && verifyCheckin(registered.value.key, expected, written.value.signature)).toBe(true);
+    expect(answer.ok && answer.value.subarray(0, 33).toString('hex')).toBe(CHECKIN.slice(0, 66));
+  });
+  it('signs nothing for a challenge of another room or window than the advertisement it heard', () => {
+    const otherRoom = encodeChallenge({ roomCode: ROOM + 1, w: W, nonce: NONCE });
+    expect(answerChallenge({ challenge: otherRoom, advertised, privateKey: goldenPrivate, keyId })).toEqual({
+      ok: false, reason: `challenge is for room ${ROOM + 1}, the advertisement for room ${ROOM}`,
+    });
+    const nextWindow = decodeFrame(encodeFrame({ roomCode: ROOM, w: W + 1, token: tokenForWindow(deriveSessionKey(SECRET, SESSION), W + 1) }));
+    expect(answerChallenge({ challenge, advertised: nextWindow, privateKey: goldenPrivate, keyId })).toEqual({
+      ok: false, reason: `challenge is for window ${W}, the advertisement for window ${W + 1}`,
+    });
+  });
+  it('refuses a malformed challenge, a bad key_id or a key that is not a P-256 private key, without throwing', () => {
+    expect(answerChallenge({ challenge: challenge.subarray(1), advertised, privateKey: goldenPrivate, keyId })).toEqual({
+      ok: false, reason: 'challenge must be 25 bytes, got 24',
+    });
+    expect(answerChallenge({ challenge, advertised, privateKey: goldenPrivate, keyId: keyId.subarray(1) })).toEqual({
+      ok: false, reason: 'key_id must be 16 bytes, got 15',
+    });
+    expect(answerChallenge({ challenge, advertised, privateKey: goldenPublic, keyId })).toEqual({
+      ok: false, reason: 'check-in key must be an EC P-256 private key',
+    });
   });
 });
