@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
 import { ECDH, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import {
   ATTENDANCE_SERVICE_UUID, CHALLENGE_CHAR_UUID, CHALLENGE_LENGTH, CHECKIN_CHAR_UUID, CHECKIN_LENGTH, RECEIPT_CHAR_UUID, RECEIPT_LENGTH,
@@ -92,6 +93,12 @@ describe('golden vectors', () => {
   it.each(RECEIPTS)('receipt %s is %s', (status, hex) => {
     expect(encodeReceipt({ status, w: W }).toString('hex')).toBe(hex);
     expect(decodeReceipt(Buffer.from(hex, 'hex'))).toEqual({ ok: true, value: { status, w: W } });
+  });
+  it('are the ones docs/protocol.md publishes', () => {
+    const doc = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
+    for (const v of [JWK.x, JWK.y, JWK.d, PKCS8, CHECKIN_KEY, KEY_ID, NONCE.toString('hex'), CHALLENGE, MESSAGE, SIGNATURE, CHECKIN, ...RECEIPTS.map(([, hex]) => hex)]) {
+      expect(doc).toContain(v);
+    }
   });
   it('names the service and its three characteristics in lower case', () => {
     expect([ATTENDANCE_SERVICE_UUID, CHALLENGE_CHAR_UUID, CHECKIN_CHAR_UUID, RECEIPT_CHAR_UUID]).toEqual([
