@@ -10,6 +10,7 @@ export const policyIn = z
     require_device_bound: z.boolean().describe('refuse synced (backup-eligible) passkeys for verification'),
     min_attendance_percent: z.number().min(0).max(100).describe('students below this percentage are flagged in analytics'),
     grace_s: z.number().int().min(0).max(300).describe('seconds after a window ends during which its token is still accepted'),
+    require_proximity: z.boolean().nullable().describe("only windows the room's gateway witnessed count toward presence; null: on when the session's room has an active gateway"),
   })
   .partial()
   .strict();
@@ -21,6 +22,7 @@ export const policyOut = z.object({
   require_device_bound: z.boolean(),
   min_attendance_percent: z.number(),
   grace_s: z.number(),
+  require_proximity: z.boolean().nullable(),
 });
 
 export function mergePolicy(base: CoursePolicy, p: z.infer<typeof policyIn> | undefined): CoursePolicy {
@@ -31,6 +33,8 @@ export function mergePolicy(base: CoursePolicy, p: z.infer<typeof policyIn> | un
     requireDeviceBound: p?.require_device_bound ?? base.requireDeviceBound,
     minAttendancePct: p?.min_attendance_percent ?? base.minAttendancePct,
     graceS: p?.grace_s ?? base.graceS,
+    // null is a value here (back to the room's default), so only an absent field keeps the base.
+    requireProximity: p?.require_proximity === undefined ? base.requireProximity : p.require_proximity,
   };
 }
 
@@ -42,6 +46,7 @@ export function policyView(p: CoursePolicy): z.infer<typeof policyOut> {
     require_device_bound: p.requireDeviceBound,
     min_attendance_percent: p.minAttendancePct,
     grace_s: p.graceS,
+    require_proximity: p.requireProximity,
   };
 }
 

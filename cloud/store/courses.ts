@@ -10,7 +10,7 @@ export type EnrolledStudent = Pick<User, 'id' | 'email' | 'full_name'>;
 export class CourseCodeTakenError extends Error {}
 export class TermNameTakenError extends Error {}
 
-export function policyOf(c: Pick<Course, 'min_presence' | 'late_after_s' | 'require_biometric' | 'require_device_bound' | 'min_attendance_pct' | 'grace_s'>): CoursePolicy {
+export function policyOf(c: Pick<Course, 'min_presence' | 'late_after_s' | 'require_biometric' | 'require_device_bound' | 'min_attendance_pct' | 'grace_s' | 'require_proximity'>): CoursePolicy {
   return {
     minPresence: c.min_presence,
     lateAfterS: c.late_after_s,
@@ -18,6 +18,7 @@ export function policyOf(c: Pick<Course, 'min_presence' | 'late_after_s' | 'requ
     requireDeviceBound: c.require_device_bound === 1,
     minAttendancePct: c.min_attendance_pct,
     graceS: c.grace_s,
+    requireProximity: c.require_proximity === null ? null : c.require_proximity === 1,
   };
 }
 
@@ -29,6 +30,7 @@ export function policyColumns(p: CoursePolicy) {
     require_device_bound: p.requireDeviceBound ? 1 : 0,
     min_attendance_pct: p.minAttendancePct,
     grace_s: p.graceS,
+    require_proximity: p.requireProximity === null ? null : p.requireProximity ? 1 : 0,
   };
 }
 

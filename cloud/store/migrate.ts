@@ -12,6 +12,7 @@ import * as institutionIdentity from './migrations/008_institution_identity.js';
 import * as oidcSignIn from './migrations/009_oidc_sign_in.js';
 import * as accountErasures from './migrations/011_account_erasures.js';
 import * as oneRoster from './migrations/010_oneroster.js';
+import * as proximity from './migrations/012_proximity.js';
 
 type DialectMigration = { up: typeof core.up; down: typeof core.down };
 
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '009_oidc_sign_in': oidcSignIn,
   '010_oneroster': oneRoster,
   '011_account_erasures': accountErasures,
+  '012_proximity': proximity,
 };
 
 export async function migrateToLatest(store: Store): Promise<string[]> {

@@ -22,6 +22,7 @@ import { EmailVerificationRepository } from './email-verifications.js';
 import { OneRosterRepository } from './oneroster.js';
 import { IdentityLinkRepository } from './identity-links.js';
 import { PersonalDataRepository } from './personal-data.js';
+import { CheckinRepository } from './checkins.js';
 
 /** The database handle a repository works on: the pool, or one open transaction. */
 export type Queryable = Kysely<Database>;
@@ -43,6 +44,7 @@ export interface Repositories {
   oneRoster: OneRosterRepository;
   identityLinks: IdentityLinkRepository;
   personalData: PersonalDataRepository;
+  checkins: CheckinRepository;
 }
 
 export function createRepositories(db: Queryable): Repositories {
@@ -63,6 +65,7 @@ export function createRepositories(db: Queryable): Repositories {
     oneRoster: new OneRosterRepository(db),
     identityLinks: new IdentityLinkRepository(db),
     personalData: new PersonalDataRepository(db),
+    checkins: new CheckinRepository(db),
   };
 }
 

@@ -80,6 +80,8 @@ export interface CoursesTable {
   created_at: number;
   /** Added by migration 010_oneroster: the student information system's id (OneRoster class sourcedId), null when made in the cloud. */
   sourced_id: string | null;
+  /** Added by migration 012_proximity: 1 on, 0 off, null = on when the session's room has an active gateway. */
+  require_proximity: number | null;
 }
 
 export interface EnrollmentsTable {
@@ -135,6 +137,8 @@ export interface AttendanceTable {
   override_reason: string | null;
   override_by: string | null;
   override_at: number | null;
+  /** Added by migration 012_proximity: windows the room's gateway witnessed this student in. */
+  witnessed_windows: Generated<number>;
 }
 
 export interface AuditLogTable {
@@ -169,6 +173,8 @@ export interface Database {
   verifications: VerificationsTable;
   email_verifications: EmailVerificationsTable;
   account_erasures: AccountErasuresTable;
+  witnessed_windows: WitnessedWindowsTable;
+  checkin_refusals: CheckinRefusalsTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -278,6 +284,10 @@ export interface WebAuthnCredentialsTable {
   decided_at: number | null;
   created_at: number;
   last_used_at: number | null;
+  /** Added by migration 012_proximity: the device's check-in public key (SPKI DER, base64url), if enrolled. */
+  checkin_key: string | null;
+  /** Added by migration 012_proximity: first 16 bytes of SHA-256(SPKI DER), hex; unique. */
+  checkin_key_id: string | null;
 }
 
 export interface WebAuthnChallengesTable {
@@ -331,3 +341,39 @@ export interface AccountErasuresTable {
   erased_at: number;
   erased_by: string | null;
 }
+
+// Proof of proximity (migration 012_proximity).
+
+/** A window in which the room's gateway witnessed a student's enrolled phone (a verified check-in). */
+export interface WitnessedWindowsTable {
+  session_id: string;
+  student_id: string;
+  w: number;
+  key_id: string;
+  gateway_id: string;
+  event_id: string;
+  rssi: number | null;
+  /** The BLE address of the phone that wrote the check-in, as the gateway saw it. */
+  peer: string;
+  /** Challenge read to check-in write, on the gateway. */
+  latency_ms: number;
+  /** When the gateway received the write (the envelope's `at`). */
+  at: number;
+  received_at: number;
+}
+
+/** A check-in the cloud refused, and why (docs/api.md, "Proof of proximity"). */
+export interface CheckinRefusalsTable {
+  id: Generated<number>;
+  event_id: string;
+  gateway_id: string;
+  session_id: string;
+  key_id: string;
+  w: number;
+  reason: string;
+  at: number;
+  received_at: number;
+}
+
+export type WitnessedWindow = Selectable<WitnessedWindowsTable>;
+export type CheckinRefusal = Selectable<CheckinRefusalsTable>;

@@ -1,7 +1,9 @@
 /**
  * Enrolling a device: the registration ceremony of WebAuthn L2 §7.1. The phone creates a key pair
  * whose private half never leaves it and is only usable after the owner's biometric (or PIN)
- * unlock; we keep the public key, the counter and the flags — nothing biometric.
+ * unlock; we keep the public key, the counter and the flags — nothing biometric. The app may send
+ * the device's check-in key with it (docs/api.md, "Proof of proximity"): this ceremony, with its
+ * user verification, is what authorizes that key for the device and the student.
  */
 import { generateRegistrationOptions, verifyRegistrationResponse, type PublicKeyCredentialCreationOptionsJSON, type RegistrationResponseJSON, type Uint8Array_ } from '@simplewebauthn/server';
 import { isoBase64URL } from '@simplewebauthn/server/helpers';
@@ -12,6 +14,7 @@ import { refuse } from './refusals.js';
 import { attestationAuthData, checkAuthData, checkOrigin, decodeClientData } from './response-checks.js';
 import type { WebAuthnSettings } from './settings.js';
 import type { StoredCredential } from '../store/schema.js';
+import type { CheckinRepository } from '../store/checkins.js';
 import { CredentialTakenError, type WebAuthnRepository } from '../store/webauthn.js';
 
 /** ES256, EdDSA, RS256 (COSE ids, RFC 9053): what phone platform authenticators produce. */
@@ -56,14 +59,25 @@ export interface RegistrationResult {
   credential: StoredCredential;
 }
 
+/** A check-in key already parsed at the boundary (shared/checkin.ts parseCheckinKey). */
+export interface CheckinKey {
+  spki: Buffer;
+  keyId: Buffer;
+}
+
+/**
+ * Verifies the registration and stores the credential with its check-in key, if any. Throws a
+ * WebAuthnRefusal, or CheckinKeyTakenError when another student's device holds the key.
+ */
 export async function finishRegistration(
-  webauthn: WebAuthnRepository,
+  repos: { webauthn: WebAuthnRepository; checkins: CheckinRepository },
   settings: WebAuthnSettings,
   student: Student,
   response: RegistrationResponseJSON,
-  deviceName: string | null,
+  device: { name: string | null; checkinKey: CheckinKey | null },
   now: number,
 ): Promise<RegistrationResult> {
+  const { webauthn } = repos;
   const client = decodeClientData(response.response.clientDataJSON, 'webauthn.create');
   await consumeChallenge(webauthn, client.challenge, { purpose: 'register', studentId: student.id, sessionId: null }, now);
   checkOrigin(client, settings);
@@ -103,15 +117,17 @@ export async function finishRegistration(
     backup_eligible: auth.flags.be ? 1 : 0,
     backed_up: auth.flags.bs ? 1 : 0,
     transports: (response.response.transports ?? []).filter((t) => /^[a-z-]{1,20}$/.test(t)).slice(0, 8).join(','),
-    device_name: deviceName,
+    device_name: device.name,
     status: await statusForNewCredential(webauthn, student.id),
     decided_by: null,
     decided_at: null,
     created_at: now,
     last_used_at: null,
+    checkin_key: device.checkinKey ? device.checkinKey.spki.toString('base64url') : null,
+    checkin_key_id: device.checkinKey ? device.checkinKey.keyId.toString('hex') : null,
   };
   try {
-    await webauthn.insertCredential(row);
+    await repos.checkins.enrolCredential(row);
   } catch (e) {
     // Two concurrent enrolments of one credential: the unique index lets only one in.
     if (e instanceof CredentialTakenError) refuse('credential_taken');

@@ -63,6 +63,7 @@ export const deviceOut = z.object({
   created_at: z.string(),
   last_used_at: z.string().nullable(),
   decided_at: z.string().nullable(),
+  checkin_key_id: z.string().nullable().describe('key_id (hex) of the check-in key enrolled with this device, null if none; the key itself is never returned'),
 });
 
 export const verifyOut = z.object({
@@ -77,6 +78,6 @@ export function deviceView(c: StoredCredential): z.infer<typeof deviceOut> {
   return {
     id: c.id, student_id: c.student_id, device_name: c.device_name, status: c.status, aaguid: c.aaguid,
     backup_eligible: c.backup_eligible === 1, backed_up: c.backed_up === 1,
-    created_at: iso(c.created_at)!, last_used_at: iso(c.last_used_at), decided_at: iso(c.decided_at),
+    created_at: iso(c.created_at)!, last_used_at: iso(c.last_used_at), decided_at: iso(c.decided_at), checkin_key_id: c.checkin_key_id,
   };
 }

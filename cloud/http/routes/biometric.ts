@@ -5,12 +5,14 @@
  */
 import { z } from 'zod';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
-import { HttpError, conflict, notFound } from '../errors.js';
+import { HttpError, badRequest, conflict, notFound } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
 import { displayText, id } from '../schemas.js';
 import { iso } from '../views.js';
 import { policyOf } from '../../store/courses.js';
+import { CheckinKeyTakenError } from '../../store/checkins.js';
+import { parseCheckinKey } from '../../../shared/checkin.js';
 import { WebAuthnRefusal, refusalErrors } from '../../webauthn/refusals.js';
 import { finishRegistration, registrationOptions } from '../../webauthn/registration.js';
 import { finishVerification, verificationOptions } from '../../webauthn/verification.js';
@@ -73,19 +75,29 @@ export function biometricRoutes(routes: RouteTable, deps: AppDeps): void {
   routes.add(
     {
       method: 'post', path: '/api/v1/student/biometric/register', tag: TAG, auth: STUDENT, status: 201, summary: 'Step 2 of enrolment: send the new passkey',
-      description: 'Send `credential.toJSON()` of the created credential. The first device of an account is active at once; any further device is `pending` until a teacher or an administrator approves it (`needs_approval`). Stored: the public key, signature counter, AAGUID and backup flags — never biometric data.',
-      body: z.object({ credential: registrationResponseIn, device_name: displayText(100).optional() }).strict(),
+      description: 'Send `credential.toJSON()` of the created credential. The first device of an account is active at once; any further device is `pending` until a teacher or an administrator approves it (`needs_approval`). Stored: the public key, signature counter, AAGUID and backup flags — never biometric data. `checkin_key` (optional) is the public half of the P-256 check-in key the app generated in the phone\'s secure hardware, base64url of its SPKI DER: the gateway in the room witnesses the phone with it (docs/api.md, "Proof of proximity"). It is bound to this device and to you; only a new registration replaces it, and revoking the device revokes it. Refused: `checkin_key_invalid` (not a P-256 SPKI), `checkin_key_taken` (another student\'s device holds it); nothing is stored then.',
+      body: z.object({ credential: registrationResponseIn, device_name: displayText(100).optional(), checkin_key: z.string().max(512).optional() }).strict(),
       response: z.object({ device: deviceOut, needs_approval: z.boolean() }),
-      errors: refusalErrors('client_data_invalid', 'response_malformed', 'challenge_unknown', 'challenge_mismatch', 'challenge_used', 'challenge_expired', 'origin_mismatch', 'rp_id_mismatch', 'user_presence_required', 'user_verification_required', 'attestation_invalid', 'credential_exists', 'credential_taken'),
+      errors: [[400, 'checkin_key_invalid'], [409, 'checkin_key_taken'], ...refusalErrors('client_data_invalid', 'response_malformed', 'challenge_unknown', 'challenge_mismatch', 'challenge_used', 'challenge_expired', 'origin_mismatch', 'rp_id_mismatch', 'user_presence_required', 'user_verification_required', 'attestation_invalid', 'credential_exists', 'credential_taken')],
     },
     async ({ user, body }) => {
       const now = clock();
+      const parsedKey = body.checkin_key === undefined ? null : parseCheckinKey(body.checkin_key);
+      if (parsedKey && !parsedKey.ok) throw badRequest('checkin_key_invalid', parsedKey.reason);
+      const checkinKey = parsedKey ? { spki: parsedKey.value.spki, keyId: parsedKey.value.keyId } : null;
       const student = await studentOf(user.id);
-      const { credential } = await ceremony(
-        () => finishRegistration(store.webauthn, settings, student, body.credential as RegistrationResponseJSON, body.device_name ?? null, now),
-        async (r) => log.info({ student_id: user.id, refusal: r.code }, 'enrolment refused'),
-      );
-      await store.audit.record({ at: now, actorId: user.id, action: 'biometric.enrol', target: credential.id, details: { status: credential.status, backup_eligible: credential.backup_eligible === 1 } });
+      let credential;
+      try {
+        ({ credential } = await ceremony(
+          () => finishRegistration(store, settings, student, body.credential as RegistrationResponseJSON, { name: body.device_name ?? null, checkinKey }, now),
+          async (r) => log.info({ student_id: user.id, refusal: r.code }, 'enrolment refused'),
+        ));
+      } catch (e) {
+        if (!(e instanceof CheckinKeyTakenError)) throw e;
+        log.warn({ student_id: user.id, key_id: checkinKey?.keyId.toString('hex') }, 'enrolment refused: check-in key held by another student');
+        throw conflict('checkin_key_taken', "this check-in key is enrolled with another student's device");
+      }
+      await store.audit.record({ at: now, actorId: user.id, action: 'biometric.enrol', target: credential.id, details: { status: credential.status, backup_eligible: credential.backup_eligible === 1, checkin_key_id: credential.checkin_key_id } });
       return { device: deviceView(credential), needs_approval: credential.status === 'pending' };
     },
   );

@@ -1,0 +1,77 @@
+/**
+ * Proof of proximity (docs/api.md, "Proof of proximity"): the check-in keys enrolled with the
+ * passkeys (stored on the credential row, so revoking or erasing the device takes the key with
+ * it), the windows a room's gateway witnessed a student in, and the check-ins the cloud refused.
+ * The primary key (session, student, w) of a witnessed window makes every retry and every second
+ * check-in for one window a no-op.
+ */
+import { unitOfWork, type Queryable } from './repositories.js';
+import type { CredentialStatus, StoredCredential, WitnessedWindow, CheckinRefusalsTable } from './schema.js';
+import { WebAuthnRepository } from './webauthn.js';
+
+/** Another student's device holds this check-in key (the unique key_id). */
+export class CheckinKeyTakenError extends Error {}
+
+/** The device a check-in key belongs to, as the ingest needs it. */
+export interface CheckinKeyHolder {
+  credentialId: string;
+  studentId: string;
+  status: CredentialStatus;
+  /** SPKI DER, base64url. */
+  spki: string;
+}
+
+export type NewRefusal = Omit<CheckinRefusalsTable, 'id'>;
+
+/** The witnessed windows of a session, one per (student, w), with what the relay flags read. */
+export type WitnessedRow = Pick<WitnessedWindow, 'student_id' | 'w' | 'key_id' | 'peer' | 'latency_ms' | 'at'>;
+
+export class CheckinRepository {
+  constructor(private readonly db: Queryable) {}
+
+  /**
+   * Stores a newly registered credential with its check-in key in one transaction. The key moves
+   * from an older credential of the same student (the device registered a new passkey); held by
+   * another student's device it is refused with CheckinKeyTakenError and nothing is stored.
+   */
+  enrolCredential(row: StoredCredential): Promise<void> {
+    return unitOfWork(this.db, async (_tx, trx) => {
+      if (row.checkin_key_id !== null) {
+        const holder = await trx.selectFrom('webauthn_credentials').select(['id', 'student_id']).where('checkin_key_id', '=', row.checkin_key_id).executeTakeFirst();
+        if (holder && holder.student_id !== row.student_id) throw new CheckinKeyTakenError(row.checkin_key_id);
+        if (holder) await trx.updateTable('webauthn_credentials').set({ checkin_key: null, checkin_key_id: null }).where('id', '=', holder.id).execute();
+      }
+      await new WebAuthnRepository(trx).insertCredential(row);
+    });
+  }
+
+  /** The device holding a check-in key (by key_id, hex), whatever its status. */
+  async keyHolder(keyIdHex: string): Promise<CheckinKeyHolder | undefined> {
+    const r = await this.db.selectFrom('webauthn_credentials').select(['id', 'student_id', 'status', 'checkin_key']).where('checkin_key_id', '=', keyIdHex).executeTakeFirst();
+    return r?.checkin_key ? { credentialId: r.id, studentId: r.student_id, status: r.status, spki: r.checkin_key } : undefined;
+  }
+
+  /** Records a witnessed window; false when that (session, student, w) was witnessed already. */
+  async recordWitnessed(row: WitnessedWindow): Promise<boolean> {
+    const res = await this.db.insertInto('witnessed_windows').values(row).onConflict((oc) => oc.columns(['session_id', 'student_id', 'w']).doNothing()).executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async recordRefusal(row: NewRefusal): Promise<void> {
+    await this.db.insertInto('checkin_refusals').values(row).execute();
+  }
+
+  /** The refused check-ins of a session, oldest first. */
+  refusalsOf(sessionId: string): Promise<NewRefusal[]> {
+    return this.db.selectFrom('checkin_refusals').select(['event_id', 'gateway_id', 'session_id', 'key_id', 'w', 'reason', 'at', 'received_at']).where('session_id', '=', sessionId).orderBy('id').execute();
+  }
+
+  witnessedOf(sessionId: string): Promise<WitnessedRow[]> {
+    return this.db.selectFrom('witnessed_windows').select(['student_id', 'w', 'key_id', 'peer', 'latency_ms', 'at']).where('session_id', '=', sessionId).orderBy('w').execute();
+  }
+
+  /** Whether the room's gateway witnessed the student in this window. */
+  async isWitnessed(sessionId: string, studentId: string, w: number): Promise<boolean> {
+    return (await this.db.selectFrom('witnessed_windows').select('w').where('session_id', '=', sessionId).where('student_id', '=', studentId).where('w', '=', w).executeTakeFirst()) !== undefined;
+  }
+}
