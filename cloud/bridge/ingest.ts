@@ -2,8 +2,8 @@
  * Gateway → cloud events (docs/protocol.md §MQTT): each envelope is validated with the shared schemas, checked
  * against the room the gateway serves, applied, and its id recorded in `ingested_events`.
  *
- * Exactly-once in effect: token.rotated, heartbeat and command.result insert their id and apply
- * their effect in one transaction (a repeated id inserts nothing and changes nothing). The session
+ * Exactly-once in effect: token.rotated, heartbeat, command.result and checkin.received insert
+ * their id and apply their effect in one transaction (a repeated id inserts nothing and changes nothing). The session
  * lifecycle events use the session repository's own transactions, so there an id already recorded
  * is skipped, otherwise the effect is applied and the id recorded afterwards; those effects are
  * idempotent by themselves (a session id is inserted once, ending an ended session is a no-op),
@@ -28,6 +28,7 @@ import type { Gateway, Room, Session } from '../store/schema.js';
 import { RoomBusyError } from '../store/sessions.js';
 import { checkGatewayEnd, checkGatewayStart, type Checked, type SessionCheckSettings } from './gateway-session-checks.js';
 import { applyHeartbeat } from './heartbeat.js';
+import { applyCheckin } from './checkin.js';
 
 export type IngestOutcome =
   | { result: 'applied' | 'duplicate'; gatewayId: string; type: EventType; id: string }
@@ -178,7 +179,7 @@ export class EventIngest {
           continue;
         }
         try {
-          await this.applyFrequent(tx, item.gateway, item.type, item.data, item.receivedAt, after);
+          await this.applyFrequent(tx, item, after);
           out.push({ result: 'applied', gatewayId: item.gateway.id, type: item.type, id: item.record.id });
         } catch (err) {
           // The checks run before any write but the id's: the id stays recorded, nothing else.
@@ -224,7 +225,8 @@ export class EventIngest {
       : this.sessionEnded(gateway, data as EventData<'session.ended'>, receivedAt);
   }
 
-  private async applyFrequent(tx: Repositories, gateway: Gateway, type: EventType, data: unknown, receivedAt: number, after: Array<() => void>): Promise<void> {
+  private async applyFrequent(tx: Repositories, item: Prepared, after: Array<() => void>): Promise<void> {
+    const { gateway, type, data, receivedAt } = item;
     switch (type) {
       case 'token.rotated':
         return this.tokenRotated(tx, gateway, data as EventData<'token.rotated'>);
@@ -232,6 +234,8 @@ export class EventIngest {
         return applyHeartbeat(tx.gateways, gateway, data as EventData<'heartbeat'>, receivedAt);
       case 'command.result':
         return this.commandResult(tx, gateway, data as EventData<'command.result'>, receivedAt, after);
+      case 'checkin.received':
+        return this.checkinReceived(tx, item, after);
       default:
         throw new Rejection('unknown_type', `unexpected type ${type}`);
     }
@@ -295,6 +299,14 @@ export class EventIngest {
   /** Checked and deduplicated like every event; nothing else is stored (the gateway records what it advertised itself). */
   private async tokenRotated(tx: Repositories, gateway: Gateway, d: EventData<'token.rotated'>): Promise<void> {
     await this.sessionInRoom(tx, gateway, d.session_id);
+  }
+
+  /** A refused check-in is recorded with its reason (cloud/bridge/checkin.ts) and logged after the commit. */
+  private async checkinReceived(tx: Repositories, item: Prepared, after: Array<() => void>): Promise<void> {
+    const outcome = await applyCheckin(tx, item.gateway, item.data as EventData<'checkin.received'>, { id: item.record.id, at: item.record.at }, item.receivedAt);
+    const fields = { gatewayId: item.gateway.id, eventId: item.record.id, sessionId: outcome.sessionId, w: outcome.w };
+    if (!outcome.ok) after.push(() => this.deps.logger.warn({ ...fields, reason: outcome.reason }, 'check-in refused'));
+    else after.push(() => this.deps.logger.debug({ ...fields, studentId: outcome.studentId, counted: outcome.counted }, 'check-in witnessed'));
   }
 
   private async commandResult(tx: Repositories, gateway: Gateway, d: EventData<'command.result'>, receivedAt: number, after: Array<() => void>): Promise<void> {
