@@ -117,14 +117,14 @@ describe('virtual HCI controller', () => {
     expect(controller.linkLayer().advertisingEnabled).toBe(false);
   });
 
-  it('refuses connections instead of leaving noble waiting', async () => {
+  it('refuses an LE Create Connection with out-of-range parameters instead of leaving noble waiting', async () => {
     const controller = new VirtualController({ deviceId: 5 });
     const socket = bound(controller);
     const reply = once(socket, 'data');
-    socket.write(command(Opcode.LeCreateConnection, Buffer.alloc(25)));
+    socket.write(command(Opcode.LeCreateConnection, Buffer.alloc(25))); // scan interval 0 (§7.8.12)
     const [packet] = (await reply) as [Buffer];
     expect(packet.subarray(0, 3).toString('hex')).toBe('040f04'); // Command Status
-    expect(packet[3]).toBe(0x11);
+    expect(packet[3]).toBe(0x12); // Invalid HCI Command Parameters
     expect(packet.readUInt16LE(5)).toBe(Opcode.LeCreateConnection);
   });
 

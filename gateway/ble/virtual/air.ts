@@ -5,18 +5,31 @@
  * Advertising Reports for its host. Path loss is modelled at the receiver (see RssiModel), so
  * the same packet can reach two phones with different RSSI, as in a real room.
  *
+ * Connections use the same air: link-layer PDUs addressed to one controller (air-link.ts).
+ *
  * Three implementations: InProcessAir (this file), AirHub (hosts an air for other processes
  * over a socket) and RemoteAir (joins a hub) — see air-hub.ts.
  */
 import { EventEmitter } from 'node:events';
+import { linkPduFromJson, linkPduToJson, type LinkPdu, type LinkPduJson } from './air-link.js';
 
-export interface AirPacket {
+export interface AdvertisingPacket {
+  kind?: 'adv';
   /** BD_ADDR of the transmitting controller, "aa:bb:cc:dd:ee:ff". */
   from: string;
   advertisingData: Buffer;
   scanResponse: Buffer;
   /** Wall-clock ms (fractional) of the advertising event at the transmitter. */
   at: number;
+  /** False for non-connectable advertising (ADV_SCAN_IND, ADV_NONCONN_IND); absent means connectable. */
+  connectable?: boolean;
+}
+
+/** What travels on the air: advertising events, and the link-layer PDUs of connections (air-link.ts). */
+export type AirPacket = AdvertisingPacket | LinkPdu;
+
+export function isAdvertising(packet: AirPacket): packet is AdvertisingPacket {
+  return packet.kind === undefined || packet.kind === 'adv';
 }
 
 export type AirListener = (packet: AirPacket) => void;
@@ -77,20 +90,25 @@ export function rssiFor(from: string, options: RssiOptions): number {
   return Math.round(base + (random() * 2 - 1) * jitter);
 }
 
-/** Serialised form used between processes (one JSON object per line). */
-export interface AirPacketJson {
+/** Serialised form of an advertising event between processes (one JSON object per line). */
+export interface AdvertisingPacketJson {
   from: string;
   adv: string;
   scan: string;
   at: number;
+  connectable?: boolean;
 }
 
+export type AirPacketJson = AdvertisingPacketJson | LinkPduJson;
+
 export function packetToJson(packet: AirPacket): AirPacketJson {
+  if (!isAdvertising(packet)) return linkPduToJson(packet);
   return {
     from: packet.from,
     adv: packet.advertisingData.toString('hex'),
     scan: packet.scanResponse.toString('hex'),
     at: packet.at,
+    ...(packet.connectable !== undefined && { connectable: packet.connectable }),
   };
 }
 
@@ -100,10 +118,12 @@ const HEX_RE = /^(?:[0-9a-f]{2}){0,31}$/;
 /** Parses a packet from another process; null for anything malformed (never trust the wire). */
 export function packetFromJson(value: unknown): AirPacket | null {
   if (typeof value !== 'object' || value === null) return null;
-  const { from, adv, scan, at } = value as Partial<Record<keyof AirPacketJson, unknown>>;
+  if ('kind' in value) return linkPduFromJson(value as Record<string, unknown>);
+  const { from, adv, scan, at, connectable } = value as Partial<Record<keyof AdvertisingPacketJson, unknown>>;
   if (typeof from !== 'string' || !ADDRESS_RE.test(from)) return null;
   if (typeof adv !== 'string' || !HEX_RE.test(adv)) return null;
   if (typeof scan !== 'string' || !HEX_RE.test(scan)) return null;
   if (typeof at !== 'number' || !Number.isFinite(at)) return null;
-  return { from, advertisingData: Buffer.from(adv, 'hex'), scanResponse: Buffer.from(scan, 'hex'), at };
+  if (connectable !== undefined && typeof connectable !== 'boolean') return null;
+  return { from, advertisingData: Buffer.from(adv, 'hex'), scanResponse: Buffer.from(scan, 'hex'), at, ...(connectable !== undefined && { connectable }) };
 }

@@ -4,7 +4,9 @@
  * a correctly sized Command Complete or Command Status event (Core v5.3 Vol 4 Part E §7 — a
  * short result crashes bleno/noble with ERR_BUFFER_OUT_OF_BOUNDS, docs/radio.md), keeps the
  * advertising and scanning state a real controller keeps, puts its advertising on the virtual
- * air at the advertising interval and turns what it hears into LE Advertising Reports.
+ * air at the advertising interval and turns what it hears into LE Advertising Reports. It also
+ * makes and carries LE connections (connections.ts): LE Create Connection, accepting one while
+ * advertising, ACL data with flow control, disconnect and the supervision timeout.
  *
  * Every command is logged with a high-resolution wall-clock timestamp taken when the command
  * reached the controller, so a benchmark can measure when new advertising data arrived.
@@ -12,10 +14,14 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { rssiFor, type Air, type AirPacket, type RssiOptions } from './air.js';
+import { isAdvertising, rssiFor, type Air, type AirPacket, type RssiOptions } from './air.js';
+import type { LinkPdu } from './air-link.js';
+import { Connections, type ConnectionInfo } from './connections.js';
 import { answerCommand } from './hci-commands.js';
+import { HCI_ACLDATA_PKT } from './hci-connection-packets.js';
 import {
   ADV_IND,
+  HCI_COMMAND_PKT,
   SCAN_RSP,
   commandComplete,
   leAdvertisingReport,
@@ -52,7 +58,12 @@ export interface LinkLayerState {
   scanEnabled: boolean;
   activeScan: boolean;
   filterDuplicates: boolean;
+  /** LE_Event_Mask (§7.8.1), 8 octets; 0x1F until the host sets it. */
+  leEventMask: Buffer;
 }
+
+/** Advertising_Type values that accept a connection (§7.8.5): ADV_IND and both ADV_DIRECT_IND. */
+const CONNECTABLE_ADVERTISING = new Set([0x00, 0x01, 0x04]);
 
 export interface VirtualControllerOptions extends RssiOptions {
   deviceId: number;
@@ -64,6 +75,8 @@ export interface VirtualControllerOptions extends RssiOptions {
   airIntervalMs?: number;
   /** Log entries kept (a ring); default 10 000. */
   logLimit?: number;
+  /** Connections held at once, both roles together (default 8). */
+  maxConnections?: number;
 }
 
 /**
@@ -87,6 +100,7 @@ function initialState(): LinkLayerState {
     scanEnabled: false,
     activeScan: false,
     filterDuplicates: false,
+    leEventMask: Buffer.from('1f00000000000000', 'hex'),
   };
 }
 
@@ -94,7 +108,10 @@ function randomAddress(): string {
   return randomBytes(6).toString('hex').match(/.{2}/g)!.join(':');
 }
 
-/** Events: 'command' (ControllerLogEntry), 'power' (boolean up). */
+/**
+ * Events: 'command' (ControllerLogEntry), 'power' (boolean up), 'connection' ({handle, role,
+ * peer}), 'disconnection' ({handle, peer, reason}), 'aclDropped' ({reason, handle?}).
+ */
 export class VirtualController extends EventEmitter {
   readonly deviceId: number;
   readonly address: string;
@@ -108,11 +125,32 @@ export class VirtualController extends EventEmitter {
   private unlisten: (() => void) | null = null;
   private readonly seen = new Set<string>();
   private readonly faults = new Map<number, CommandFault>();
+  private onAir = true;
+  private scanning = false;
+  private readonly links: Connections;
 
   constructor(private readonly options: VirtualControllerOptions) {
     super();
     this.deviceId = options.deviceId;
     this.address = (options.address ?? randomAddress()).toLowerCase();
+    this.links = new Connections(
+      {
+        address: this.address,
+        toHost: (packet) => this.queue(packet),
+        transmit: (pdu) => this.transmitPdu(pdu),
+        rssiOf: (from) => rssiFor(from, this.options),
+        leEventEnabled: (bit) => ((this.state.leEventMask[bit >> 3]! >> (bit & 7)) & 1) === 1,
+        advertisingConnectable: () => this.up && this.state.advertisingEnabled && CONNECTABLE_ADVERTISING.has(this.state.advertisingType),
+        advertisingEndedByConnection: () => {
+          // §7.8.9: legacy advertising is disabled when it creates a connection.
+          this.state.advertisingEnabled = false;
+          this.syncRadio();
+        },
+        onChange: () => this.syncRadio(),
+        emit: (event, payload) => this.emit(event, payload),
+      },
+      options.maxConnections,
+    );
   }
 
   attach(endpoint: HciEndpoint): void {
@@ -143,9 +181,34 @@ export class VirtualController extends EventEmitter {
     this.emit('power', true);
   }
 
+  /**
+   * Takes the controller off the air (a phone carried out of the room, or a process whose air
+   * connection is gone, as seen by the others): it neither sends nor hears anything, so its
+   * links end on both sides with the supervision timeout (Disconnection Complete, 0x08).
+   */
+  leaveAir(): void {
+    this.onAir = false;
+    this.syncRadio();
+  }
+
+  joinAir(): void {
+    this.onAir = true;
+    this.syncRadio();
+  }
+
   /** A copy of the current link-layer state. */
   linkLayer(): LinkLayerState {
-    return { ...this.state, advertisingData: Buffer.from(this.state.advertisingData), scanResponse: Buffer.from(this.state.scanResponse) };
+    return {
+      ...this.state,
+      advertisingData: Buffer.from(this.state.advertisingData),
+      scanResponse: Buffer.from(this.state.scanResponse),
+      leEventMask: Buffer.from(this.state.leEventMask),
+    };
+  }
+
+  /** The connections this controller holds now, either role. */
+  connections(): ConnectionInfo[] {
+    return this.links.list();
   }
 
   /** Every command received (oldest first, at most `logLimit`), with its timestamp and status. */
@@ -174,7 +237,13 @@ export class VirtualController extends EventEmitter {
     else this.faults.set(opcode, fault);
   }
 
-  /** Called by a host endpoint with one whole HCI command packet. */
+  /** Called by a host endpoint with one whole HCI packet: a command or ACL data. */
+  receivePacket(packet: Buffer): void {
+    if (packet[0] === HCI_COMMAND_PKT) this.receiveCommand(packet);
+    else if (packet[0] === HCI_ACLDATA_PKT && this.up) this.links.receiveAcl(packet);
+  }
+
+  /** One whole HCI command packet. */
   receiveCommand(packet: Buffer): void {
     const at = wallClockMs();
     if (!this.up) return;
@@ -190,11 +259,12 @@ export class VirtualController extends EventEmitter {
       this.queue(commandComplete(command.opcode, fault.status));
       return;
     }
-    const answer = answerCommand(command, this.state, this.address);
+    const answer = this.links.command(command) ?? answerCommand(command, this.state, this.address);
     this.record(at, command, answer.status);
     if (answer.reset) this.resetState();
     this.syncRadio();
     this.queue(answer.event);
+    answer.after?.();
   }
 
   private record(at: number, command: HciCommand, status: number): void {
@@ -205,17 +275,22 @@ export class VirtualController extends EventEmitter {
     this.emit('command', entry);
   }
 
-  /** Starts or stops the air timer and the air listener to match the link-layer state. */
+  /**
+   * Starts or stops the air timer and the air listener to match the link-layer state: the air is
+   * heard while scanning, advertising (a CONNECT_IND may come), initiating or connected.
+   */
   private syncRadio(): void {
-    const advertising = this.up && this.state.advertisingEnabled;
+    const advertising = this.up && this.onAir && this.state.advertisingEnabled;
     if (advertising && !this.airTimer) this.startTransmitting();
     if (!advertising && this.airTimer) this.stopTransmitting();
     const scanning = this.up && this.state.scanEnabled;
-    if (scanning && !this.unlisten && this.options.air) {
-      this.seen.clear();
+    if (scanning && !this.scanning) this.seen.clear(); // duplicate filtering starts afresh (§7.8.11)
+    this.scanning = scanning;
+    const listening = this.up && this.onAir && (this.state.scanEnabled || this.state.advertisingEnabled || this.links.active);
+    if (listening && !this.unlisten && this.options.air) {
       this.unlisten = this.options.air.listen((packet) => this.hear(packet));
     }
-    if (!scanning && this.unlisten) {
+    if (!listening && this.unlisten) {
       this.unlisten();
       this.unlisten = null;
     }
@@ -223,6 +298,7 @@ export class VirtualController extends EventEmitter {
 
   private resetState(): void {
     this.state = initialState();
+    this.links.reset();
     this.syncRadio();
   }
 
@@ -245,12 +321,23 @@ export class VirtualController extends EventEmitter {
       advertisingData: Buffer.from(this.state.advertisingData),
       scanResponse: Buffer.from(this.state.scanResponse),
       at: wallClockMs(),
+      ...(!CONNECTABLE_ADVERTISING.has(this.state.advertisingType) && { connectable: false }),
     });
   }
 
-  /** One advertising event heard while scanning → ADV_IND report, plus SCAN_RSP when active. */
+  private transmitPdu(pdu: LinkPdu): void {
+    if (this.up && this.onAir) this.options.air?.transmit(pdu);
+  }
+
+  /** Routes what is heard: advertising to the scanner and the initiator, link PDUs addressed to us to the links. */
   private hear(packet: AirPacket): void {
-    if (packet.from === this.address || !this.up || !this.state.scanEnabled) return;
+    if (packet.from === this.address || !this.up || !this.onAir) return;
+    if (!isAdvertising(packet)) {
+      if (packet.to === this.address) this.links.hearLink(packet);
+      return;
+    }
+    this.links.hearAdvertising(packet);
+    if (!this.state.scanEnabled) return;
     const rssi = rssiFor(packet.from, this.options);
     this.report(ADV_IND, packet.from, packet.advertisingData, rssi);
     if (this.state.activeScan) this.report(SCAN_RSP, packet.from, packet.scanResponse, rssi);

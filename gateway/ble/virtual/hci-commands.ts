@@ -1,12 +1,11 @@
 /**
- * How the virtual controller answers each HCI command (Core v5.3 Vol 4 Part E §7). Result
- * lengths are those of the spec, which are also what bleno 0.6.2 and noble 1.9.2-26 read (their
- * lib/hci-socket/hci.js processCmdCompleteEvent); see docs/radio.md §HCI commands answered.
- *
- * The controller has no connections: commands about one are answered with Unknown Connection
- * Identifier, and LE Create Connection with Unsupported Feature, so noble fails a connect()
- * cleanly instead of waiting forever.
+ * How the virtual controller answers each HCI command that is not about a connection (Core v5.3
+ * Vol 4 Part E §7). Result lengths are those of the spec, which are also what bleno 0.6.2 and
+ * noble 1.9.2-26 read (their lib/hci-socket/hci.js processCmdCompleteEvent); see docs/radio.md
+ * §HCI commands answered. Connection commands (LE Create Connection, Disconnect, Read RSSI, …)
+ * are answered by connections.ts, which the controller asks first.
  */
+import { LE_ACL_PACKETS, LE_ACL_PACKET_LENGTH } from './connections.js';
 import type { LinkLayerState } from './controller.js';
 import {
   Opcode,
@@ -14,11 +13,8 @@ import {
   STATUS_INVALID_PARAMETERS,
   STATUS_SUCCESS,
   STATUS_UNKNOWN_COMMAND,
-  STATUS_UNKNOWN_CONNECTION,
-  STATUS_UNSUPPORTED_FEATURE,
   addressToBytesLE,
   commandComplete,
-  commandStatus,
   significantData,
   type HciCommand,
 } from './hci-packets.js';
@@ -28,6 +24,8 @@ export interface CommandAnswer {
   event: Buffer;
   /** HCI_Reset: the controller drops its link-layer state. */
   reset?: boolean;
+  /** Events that follow the answer (the controller queues them after it). */
+  after?: () => void;
 }
 
 /** Read Local Version Information (§7.4.1): HCI 5.0, manufacturer 0xFFFF (testing). 8 bytes. */
@@ -57,14 +55,6 @@ function supportedCommands(): Buffer {
 
 const ok = (opcode: number, result?: Buffer): CommandAnswer => ({ status: STATUS_SUCCESS, event: commandComplete(opcode, STATUS_SUCCESS, result) });
 const fail = (opcode: number, status: number, result?: Buffer): CommandAnswer => ({ status, event: commandComplete(opcode, status, result) });
-const pending = (opcode: number, status: number): CommandAnswer => ({ status, event: commandStatus(opcode, status) });
-
-/** The connection handle a command names, echoed back in its result. */
-function handleOf(parameters: Buffer): Buffer {
-  const handle = Buffer.alloc(2);
-  if (parameters.length >= 2) parameters.copy(handle, 0, 0, 2);
-  return handle;
-}
 
 /** Answers `command`, mutating `state` as the controller would. */
 export function answerCommand(command: HciCommand, state: LinkLayerState, address: string): CommandAnswer {
@@ -72,9 +62,13 @@ export function answerCommand(command: HciCommand, state: LinkLayerState, addres
   switch (opcode) {
     case Opcode.Reset:
       return { ...ok(opcode), reset: true };
+    case Opcode.LeSetEventMask:
+      // §7.8.1: which LE meta subevents the host wants (connections.ts honours it).
+      if (parameters.length !== 8) return fail(opcode, STATUS_INVALID_PARAMETERS);
+      state.leEventMask = Buffer.from(parameters);
+      return ok(opcode);
     case Opcode.SetEventMask:
     case Opcode.WriteLeHostSupported:
-    case Opcode.LeSetEventMask:
     case Opcode.LeSetRandomAddress:
     case Opcode.LeSetDefaultPhy:
       return ok(opcode);
@@ -86,16 +80,12 @@ export function answerCommand(command: HciCommand, state: LinkLayerState, addres
       return ok(opcode, supportedCommands());
     case Opcode.ReadBufferSize:
       // ACL_Data_Packet_Length(2)=27, SCO length(1)=0, Total_Num_ACL(2)=8, Total_Num_SCO(2)=0
-      return ok(opcode, Buffer.from([27, 0, 0, 8, 0, 0, 0]));
+      return ok(opcode, Buffer.from([LE_ACL_PACKET_LENGTH, 0, 0, LE_ACL_PACKETS, 0, 0, 0]));
     case Opcode.ReadBdAddr:
       return ok(opcode, addressToBytesLE(address));
     case Opcode.LeReadBufferSize:
       // LE_ACL_Data_Packet_Length(2)=27 (LE minimum), Total_Num_LE_ACL_Data_Packets(1)=8
-      return ok(opcode, Buffer.from([27, 0, 8]));
-    case Opcode.ReadRssi:
-      return fail(opcode, STATUS_UNKNOWN_CONNECTION, Buffer.concat([handleOf(parameters), Buffer.from([0])]));
-    case Opcode.LeLtkNegativeReply:
-      return fail(opcode, STATUS_UNKNOWN_CONNECTION, handleOf(parameters));
+      return ok(opcode, Buffer.from([LE_ACL_PACKET_LENGTH, 0, LE_ACL_PACKETS]));
     case Opcode.LeSetAdvertisingParameters:
       return setAdvertisingParameters(opcode, parameters, state);
     case Opcode.LeSetAdvertisingData:
@@ -121,17 +111,9 @@ export function answerCommand(command: HciCommand, state: LinkLayerState, addres
       state.scanEnabled = parameters[0] === 1;
       state.filterDuplicates = parameters[1] === 1;
       return ok(opcode);
-    case Opcode.LeCreateConnection:
-    case Opcode.LeExtendedCreateConnection:
-      return pending(opcode, STATUS_UNSUPPORTED_FEATURE);
-    case Opcode.LeCreateConnectionCancel:
-      return fail(opcode, STATUS_COMMAND_DISALLOWED); // no connection attempt pending (§7.8.13)
-    case Opcode.Disconnect:
-    case Opcode.LeConnectionUpdate:
-    case Opcode.LeStartEncryption:
-      return pending(opcode, STATUS_UNKNOWN_CONNECTION);
     default:
-      // Includes LE Set Extended Scan Parameters/Enable, which we do not claim to support.
+      // Includes LE Set Extended Scan Parameters/Enable and LE Set Data Length (no Data Length
+      // Extension), which we do not claim to support.
       return fail(opcode, STATUS_UNKNOWN_COMMAND);
   }
 }

@@ -31,6 +31,7 @@ const op = (ogf: number, ocf: number): number => (ogf << 10) | ocf;
 
 export const Opcode = {
   Disconnect: op(0x01, 0x0006),
+  ReadRemoteVersion: op(0x01, 0x001d),
   SetEventMask: op(0x03, 0x0001),
   Reset: op(0x03, 0x0003),
   ReadLeHostSupported: op(0x03, 0x006c),
@@ -52,8 +53,10 @@ export const Opcode = {
   LeCreateConnection: op(0x08, 0x000d),
   LeCreateConnectionCancel: op(0x08, 0x000e),
   LeConnectionUpdate: op(0x08, 0x0013),
+  LeReadRemoteFeatures: op(0x08, 0x0016),
   LeStartEncryption: op(0x08, 0x0019),
   LeLtkNegativeReply: op(0x08, 0x001b),
+  LeSetDataLength: op(0x08, 0x0022),
   LeSetDefaultPhy: op(0x08, 0x0031),
   LeSetExtendedScanParameters: op(0x08, 0x0041),
   LeSetExtendedScanEnable: op(0x08, 0x0042),

@@ -6,7 +6,8 @@
  * write, and the 'data'/'error' events. A raw/user socket binds to the controller with the
  * requested device id — bleno passes BLENO_HCI_DEVICE_ID, noble NOBLE_HCI_DEVICE_ID — or, like
  * the kernel, to the lowest-numbered one when none is given. The control channel (bleno's
- * mgmt.js) is answered with mgmt Command Complete events and otherwise ignored.
+ * mgmt.js) is answered with mgmt Command Complete events and otherwise ignored. Writes carry
+ * HCI commands (0x01) and ACL data (0x02); reads deliver events (0x04) and ACL data.
  */
 import { EventEmitter } from 'node:events';
 import type { HciEndpoint, VirtualController } from './controller.js';
@@ -104,7 +105,7 @@ export class VirtualHciSocket extends EventEmitter implements HciEndpoint {
       setImmediate(() => this.emit('error', error));
       return;
     }
-    controller.receiveCommand(Buffer.from(data));
+    controller.receivePacket(Buffer.from(data));
   }
 
   /** Called by the controller, already asynchronously and in order. */
