@@ -27,6 +27,7 @@ export function attendanceView(e: AttendanceEntry) {
     presence: Math.round(e.presence * 10_000) / 10_000,
     windows_seen: e.windows_seen,
     windows_total: e.windows_total,
+    witnessed_windows: e.witnessed_windows,
     first_seen: iso(e.first_seen),
     last_seen: iso(e.last_seen),
     verified: e.verified,

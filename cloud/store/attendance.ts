@@ -1,10 +1,13 @@
 /**
- * Attendance records: computed provisionally from submissions while a session is live, written
- * for every enrolled student when it ends. Overrides (excused, or any status) survive recomputation.
+ * Attendance records: computed provisionally from submissions and witnessed windows while a
+ * session is live, written for every enrolled student when it ends. Overrides (excused, or any
+ * status) survive recomputation.
  */
 import { decide, type DecisionReason } from '../domain/policy.js';
 import type { AttendanceRow, AttendanceStatus, Course, NewAttendance, Session } from './schema.js';
 import { CourseRepository, policyOf } from './courses.js';
+import { CheckinRepository } from './checkins.js';
+import { GatewayRepository } from './gateways.js';
 import type { Queryable, Repositories } from './repositories.js';
 
 export interface AttendanceOverride {
@@ -30,6 +33,8 @@ export interface AttendanceEntry extends RecordView {
   presence: number;
   windows_seen: number;
   windows_total: number;
+  /** Windows the room's gateway witnessed the student in (docs/api.md, "Proof of proximity"). */
+  witnessed_windows: number;
   first_seen: number | null;
   last_seen: number | null;
   provisional: boolean;
@@ -44,6 +49,7 @@ export interface StudentRecord extends RecordView {
   started_at: number;
   ended_at: number | null;
   presence: number;
+  witnessed_windows: number;
 }
 
 /** Hook for the biometric module: which students hold a valid verification for a session. */
@@ -78,7 +84,16 @@ export function computeAttendance(repos: Repositories, session: Session, course:
   return repos.attendance.decide(session, course, now, verifiedLookup(repos, session));
 }
 
-/** Rows per multi-row upsert: 15 parameters each, well within SQLite's and PostgreSQL's limits. */
+/**
+ * Whether only witnessed windows count for this session: the course's require_proximity, or, when
+ * that is null, whether the session's room has an active gateway (docs/api.md, "Proof of proximity").
+ */
+async function proximityRequired(db: Queryable, course: Course, session: Session): Promise<boolean> {
+  const policy = policyOf(course).requireProximity;
+  return policy ?? (await new GatewayRepository(db).activeForRoom(session.room_id)) !== undefined;
+}
+
+/** Rows per multi-row upsert: 16 parameters each, well within SQLite's and PostgreSQL's limits. */
 const DECISIONS_PER_STATEMENT = 500;
 
 export class AttendanceRepository {
@@ -102,6 +117,7 @@ export class AttendanceRepository {
       presence: r.presence,
       windows_seen: r.windows_seen,
       windows_total: r.windows_total,
+      witnessed_windows: r.witnessed_windows,
       first_seen: r.first_seen,
       last_seen: r.last_seen,
       ...recordOf(r),
@@ -110,16 +126,24 @@ export class AttendanceRepository {
   }
 
   /**
-   * Decides every enrolled student's record from the raw submissions (live view and session end).
-   * `verified` is the biometric lookup's answer, awaited beside the reads.
+   * Decides every enrolled student's record from the raw submissions and the witnessed windows
+   * (live view and session end). `verified` is the biometric lookup's answer, awaited beside the reads.
    */
   async decide(session: Session, course: Course, now: number, verified: Promise<Set<string>> | Set<string>): Promise<AttendanceEntry[]> {
-    const [students, subs, overrides, verifiedIds] = await Promise.all([
+    const [students, subs, witnessedRows, proximity, overrides, verifiedIds] = await Promise.all([
       new CourseRepository(this.db).enrolledStudents(session.course_id),
       this.db.selectFrom('submissions').select(['student_id', 'w', 'received_at']).where('session_id', '=', session.id).execute(),
+      new CheckinRepository(this.db).witnessedOf(session.id),
+      proximityRequired(this.db, course, session),
       this.db.selectFrom('attendance').select(['student_id', 'override_status', 'override_reason', 'override_by', 'override_at']).where('session_id', '=', session.id).where('override_status', 'is not', null).execute(),
       verified,
     ]);
+    const witnessedBy = new Map<string, number[]>();
+    for (const r of witnessedRows) {
+      const list = witnessedBy.get(r.student_id);
+      if (list) list.push(r.w);
+      else witnessedBy.set(r.student_id, [r.w]);
+    }
     const byStudent = new Map<string, { windows: number[]; first: number; last: number }>();
     for (const s of subs) {
       const e = byStudent.get(s.student_id) ?? { windows: [], first: s.received_at, last: s.received_at };
@@ -134,7 +158,10 @@ export class AttendanceRepository {
     const until = session.ended_at ?? now + 1;
     return students.map((st) => {
       const seen = byStudent.get(st.id);
-      const d = decide({ startedAt: session.started_at, until, periodS: session.period_s, acceptedWindows: seen?.windows ?? [], verified: verifiedIds.has(st.id), policy });
+      const d = decide({
+        startedAt: session.started_at, until, periodS: session.period_s, acceptedWindows: seen?.windows ?? [],
+        witnessedWindows: witnessedBy.get(st.id) ?? [], proximityRequired: proximity, verified: verifiedIds.has(st.id), policy,
+      });
       const override = overrideBy.get(st.id) ?? null;
       return {
         student_id: st.id,
@@ -145,6 +172,7 @@ export class AttendanceRepository {
         presence: d.presence,
         windows_seen: d.windowsSeen,
         windows_total: d.windowsTotal,
+        witnessed_windows: d.witnessedWindows,
         first_seen: seen?.first ?? null,
         last_seen: seen?.last ?? null,
         verified: verifiedIds.has(st.id),
@@ -164,6 +192,7 @@ export class AttendanceRepository {
       presence: e.presence,
       windows_seen: e.windows_seen,
       windows_total: e.windows_total,
+      witnessed_windows: e.witnessed_windows,
       first_seen: e.first_seen,
       last_seen: e.last_seen,
       verified: e.verified ? 1 : 0,
@@ -185,6 +214,7 @@ export class AttendanceRepository {
             presence: eb.ref('excluded.presence'),
             windows_seen: eb.ref('excluded.windows_seen'),
             windows_total: eb.ref('excluded.windows_total'),
+            witnessed_windows: eb.ref('excluded.witnessed_windows'),
             first_seen: eb.ref('excluded.first_seen'),
             last_seen: eb.ref('excluded.last_seen'),
             verified: eb.ref('excluded.verified'),
@@ -217,7 +247,7 @@ export class AttendanceRepository {
       .innerJoin('courses', 'courses.id', 'sessions.course_id')
       .select([
         'attendance.session_id', 'sessions.course_id', 'courses.code', 'courses.name', 'sessions.started_at', 'sessions.ended_at', 'attendance.status',
-        'attendance.override_status', 'attendance.override_reason', 'attendance.override_by', 'attendance.override_at', 'attendance.presence', 'attendance.verified', 'attendance.reasons',
+        'attendance.override_status', 'attendance.override_reason', 'attendance.override_by', 'attendance.override_at', 'attendance.presence', 'attendance.verified', 'attendance.reasons', 'attendance.witnessed_windows',
       ])
       .where('attendance.student_id', '=', studentId)
       .where('sessions.state', '=', 'ended')
@@ -226,7 +256,7 @@ export class AttendanceRepository {
     if (opts.courseId) q = q.where('sessions.course_id', '=', opts.courseId);
     return (await q.execute()).map((r) => ({
       session_id: r.session_id, course_id: r.course_id, course_code: r.code, course_name: r.name,
-      started_at: r.started_at, ended_at: r.ended_at, presence: r.presence, ...recordOf(r),
+      started_at: r.started_at, ended_at: r.ended_at, presence: r.presence, witnessed_windows: r.witnessed_windows, ...recordOf(r),
     }));
   }
 }

@@ -21,7 +21,10 @@ const submitIn = z.union([
     rssi,
   }).strict(),
 ]);
-const submitOut = z.object({ status: z.enum(['accepted', 'duplicate']), session_id: id, windows_seen: z.number().int(), windows_elapsed: z.number().int() });
+const submitOut = z.object({
+  status: z.enum(['accepted', 'duplicate']), session_id: id, windows_seen: z.number().int(), windows_elapsed: z.number().int(),
+  witnessed: z.boolean().describe("whether the room's gateway has witnessed your phone in this window; where the course requires proximity only witnessed windows count"),
+});
 
 /**
  * token(w) of a session, cached (bounded): every student in a room presents the same token in a
@@ -62,7 +65,7 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): () => void {
   routes.add(
     {
       method: 'post', path: '/api/v1/student/token/submit', tag: 'student', auth: STUDENT, summary: 'Submit a token heard over BLE',
-      description: 'Send the advertised frame (`{frame}`) or its parts (`{room_code, window, token}`). Validated against the server clock: the current window, or the previous one within the grace period. Sending the same window again is answered `duplicate` and adds nothing.',
+      description: 'Send the advertised frame (`{frame}`) or its parts (`{room_code, window, token}`). Validated against the server clock: the current window, or the previous one within the grace period. Sending the same window again is answered `duplicate` and adds nothing. Where the course requires proximity (docs/api.md, "Proof of proximity") a submission is still recorded, but only windows the room\'s gateway witnessed count toward presence: `witnessed` says whether this one was.',
       body: submitIn, response: submitOut,
       errors: [[400, 'frame_invalid'], [409, 'no_active_session'], [422, 'token_invalid'], [422, 'window_expired'], [422, 'window_in_future'], [422, 'window_outside_session']],
     },
@@ -86,7 +89,10 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): () => void {
       );
       // Every window or token refusal is well-formed input the server will not accept: 422.
       if (!verdict.ok) refuse(422, verdict.code, verdict.message);
-      const { added, windowsSeen } = await writer.record({ sessionId: session.id, studentId: user.id, w: frame.w, receivedAt, rssi: body.rssi ?? null, via: 'app' });
+      const [{ added, windowsSeen }, witnessed] = await Promise.all([
+        writer.record({ sessionId: session.id, studentId: user.id, w: frame.w, receivedAt, rssi: body.rssi ?? null, via: 'app' }),
+        store.checkins.isWitnessed(session.id, user.id, frame.w),
+      ]);
       metrics.submissions.inc({ result: added ? 'accepted' : 'duplicate' });
       // record() resolves once the row has committed (its batch's transaction included).
       if (added) events.emit('submission.accepted', { session_id: session.id, student_id: user.id, w: frame.w, at: receivedAt });
@@ -95,6 +101,7 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): () => void {
         session_id: session.id,
         windows_seen: windowsSeen,
         windows_elapsed: windowsOverlapping(session.started_at, Math.min(receivedAt + 1, session.ended_at ?? Infinity), session.period_s).count,
+        witnessed,
       };
     },
   );
@@ -105,7 +112,7 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): () => void {
       query: z.object({ course_id: id.optional(), limit: z.coerce.number().int().min(1).max(1000).default(200) }),
       response: z.object({ items: z.array(z.object({
         session_id: id, course_id: id, course_code: z.string(), course_name: z.string(), started_at: z.string(), ended_at: z.string().nullable(),
-        status: z.enum(['present', 'late', 'absent', 'excused']), presence: z.number(), verified: z.boolean(), reasons: z.array(z.string()), override_reason: z.string().nullable(),
+        status: z.enum(['present', 'late', 'absent', 'excused']), presence: z.number(), witnessed_windows: z.number().int(), verified: z.boolean(), reasons: z.array(z.string()), override_reason: z.string().nullable(),
       })) }),
     },
     async ({ user, query }) => {
@@ -113,7 +120,7 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): () => void {
       return {
         items: records.map((r) => ({
           session_id: r.session_id, course_id: r.course_id, course_code: r.course_code, course_name: r.course_name, started_at: iso(r.started_at)!, ended_at: iso(r.ended_at),
-          status: r.status, presence: r.presence, verified: r.verified, reasons: r.reasons, override_reason: r.override?.reason ?? null,
+          status: r.status, presence: r.presence, witnessed_windows: r.witnessed_windows, verified: r.verified, reasons: r.reasons, override_reason: r.override?.reason ?? null,
         })),
       };
     },

@@ -26,6 +26,7 @@ const counts = z.object({ enrolled: z.number().int(), present: z.number().int(),
 const status = z.enum(['present', 'late', 'absent', 'excused']);
 export const attendanceOut = z.object({
   student_id: id, email: z.string(), full_name: z.string(), status, presence: z.number(), windows_seen: z.number().int(), windows_total: z.number().int(),
+  witnessed_windows: z.number().int().describe("windows the room's gateway witnessed this student's phone in (proof of proximity)"),
   first_seen: z.string().nullable(), last_seen: z.string().nullable(), verified: z.boolean(), reasons: z.array(z.string()),
   override: z.object({ status, reason: z.string(), by: z.string(), at: z.string().nullable() }).nullable(), provisional: z.boolean(),
 });
