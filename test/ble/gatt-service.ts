@@ -57,8 +57,11 @@ export function loadBleno(deviceId: number): Bleno {
   return require('@abandonware/bleno') as Bleno;
 }
 
-/** Serves the test service and advertises it under `name`; resolves once both are in place. */
-export async function startTestPeripheral(bleno: Bleno, name: string): Promise<TestPeripheral> {
+/**
+ * Serves the test service and advertises it under `name`; resolves once both are in place.
+ * `onWrite` hears each write as it arrives (the child process reports it to its parent).
+ */
+export async function startTestPeripheral(bleno: Bleno, name: string, onWrite?: (value: Buffer) => void): Promise<TestPeripheral> {
   const peripheral: TestPeripheral = { bleno, writes: [], accepted: [], disconnected: [], notify: () => false };
   let subscriber: ((data: Buffer) => void) | null = null;
   peripheral.notify = (value) => {
@@ -75,6 +78,7 @@ export async function startTestPeripheral(bleno: Bleno, name: string): Promise<T
         properties: ['write'],
         onWriteRequest: (data, _offset, _withoutResponse, callback) => {
           peripheral.writes.push(Buffer.from(data));
+          onWrite?.(Buffer.from(data));
           callback(RESULT_SUCCESS);
         },
       }),
