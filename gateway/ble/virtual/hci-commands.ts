@@ -45,11 +45,14 @@ function localVersion(): Buffer {
  */
 function supportedCommands(): Buffer {
   const bits = Buffer.alloc(64);
+  bits[0] = 0x20; // Disconnect
+  bits[2] = 0x80; // Read Remote Version Information
   bits[5] = 0xc0; // Set Event Mask, Reset
   bits[14] = 0x08; // Read Local Version Information
-  bits[15] = 0x02; // Read BD_ADDR
+  bits[15] = 0x22; // Read BD_ADDR, Read RSSI
   bits[25] = 0xb3; // LE Set Event Mask, LE Read Buffer Size, LE Set Random Address, LE Set Advertising Parameters, LE Set Advertising Data
-  bits[26] = 0x0f; // LE Set Scan Response Data, LE Set Advertising Enable, LE Set Scan Parameters, LE Set Scan Enable
+  bits[26] = 0x3f; // LE Set Scan Response Data, LE Set Advertising Enable, LE Set Scan Parameters, LE Set Scan Enable, LE Create Connection (Cancel)
+  bits[27] = 0x24; // LE Connection Update, LE Read Remote Features
   return bits;
 }
 
