@@ -68,7 +68,9 @@ describe('gateway check-in service', () => {
 
   /** What the phone writes for the challenge it read, signed over the token on air in that window. */
   function answer(phone: Phone, challenge: Buffer, sessionId = SESSION_ID): Buffer {
-    const { w } = decodeChallenge(challenge).value as { w: number };
+    const decoded = decodeChallenge(challenge);
+    if (!decoded.ok) throw new Error(decoded.reason);
+    const { w } = decoded.value;
     const result = answerChallenge({ challenge, advertised: { roomCode: ROOM_CODE, w, token: encoder.token(sessionId, w) }, privateKey: phone.privateKey, keyId: phone.keyId });
     if (!result.ok) throw new Error(result.reason);
     return result.value;
