@@ -6,7 +6,9 @@
  * check-in for one window a no-op.
  */
 import { unitOfWork, type Queryable } from './repositories.js';
-import type { CredentialStatus, StoredCredential, WitnessedWindow, CheckinRefusalsTable } from './schema.js';
+import type { CredentialStatus, Session, StoredCredential, WitnessedWindow, CheckinRefusalsTable } from './schema.js';
+import type { WitnessedElsewhere } from '../domain/relay-flags.js';
+import { MAX_PERIOD_S } from '../../shared/token.js';
 import { WebAuthnRepository } from './webauthn.js';
 
 /** Another student's device holds this check-in key (the unique key_id). */
@@ -68,6 +70,20 @@ export class CheckinRepository {
 
   witnessedOf(sessionId: string): Promise<WitnessedRow[]> {
     return this.db.selectFrom('witnessed_windows').select(['student_id', 'w', 'key_id', 'peer', 'latency_ms', 'at']).where('session_id', '=', sessionId).orderBy('w').execute();
+  }
+
+  /**
+   * Witnessed windows of these keys in sessions of other rooms, received while the session ran
+   * (give or take the longest period): what the two-rooms relay flag compares with.
+   */
+  async witnessedElsewhere(session: Session, keyIds: string[], now: number): Promise<WitnessedElsewhere[]> {
+    if (!keyIds.length) return [];
+    const margin = MAX_PERIOD_S * 1000;
+    return this.db.selectFrom('witnessed_windows').innerJoin('sessions', 'sessions.id', 'witnessed_windows.session_id')
+      .select(['witnessed_windows.key_id', 'witnessed_windows.w', 'sessions.period_s', 'sessions.room_id', 'witnessed_windows.session_id'])
+      .where('witnessed_windows.key_id', 'in', keyIds).where('sessions.room_id', '!=', session.room_id)
+      .where('witnessed_windows.at', '>=', session.started_at - margin).where('witnessed_windows.at', '<=', (session.ended_at ?? now) + margin)
+      .execute();
   }
 
   /** Whether the room's gateway witnessed the student in this window. */

@@ -7,7 +7,9 @@ import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
 import { RoomBusyError } from '../../store/sessions.js';
 import type { Principal } from '../../auth/jwt.js';
-import { computeAttendance } from '../../store/attendance.js';
+import { computeAttendance, type AttendanceEntry } from '../../store/attendance.js';
+import { relayFlags } from '../../domain/relay-flags.js';
+import type { Session } from '../../store/schema.js';
 import { SessionLifecycle } from '../../services/session-lifecycle.js';
 import { courseForTeacher, sessionForTeacher } from '../ownership.js';
 import { attendanceView, countByStatus, iso, sessionView } from '../views.js';
@@ -29,12 +31,22 @@ export const attendanceOut = z.object({
   witnessed_windows: z.number().int().describe("windows the room's gateway witnessed this student's phone in (proof of proximity)"),
   first_seen: z.string().nullable(), last_seen: z.string().nullable(), verified: z.boolean(), reasons: z.array(z.string()),
   override: z.object({ status, reason: z.string(), by: z.string(), at: z.string().nullable() }).nullable(), provisional: z.boolean(),
+  flags: z.array(z.object({ kind: z.enum(['shared_peer', 'slow_checkin', 'two_rooms']), evidence: z.record(z.string(), z.unknown()) }))
+    .describe('signs of a relay in the witnessed windows, for a person to look at; they change no status'),
 });
 
 export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
   const { store, clock, events, verifiedLookup } = deps;
   // Built on deps itself: the hub (deps.gateways) is read at each call.
   const lifecycle = new SessionLifecycle(deps);
+
+  /** The records as the teacher sees them: each with the relay flags of its witnessed windows. */
+  async function withFlags(session: Session, entries: AttendanceEntry[], now: number) {
+    const own = await store.checkins.witnessedOf(session.id);
+    const elsewhere = await store.checkins.witnessedElsewhere(session, [...new Set(own.map((r) => r.key_id))], now);
+    const flags = relayFlags(session.period_s, own, elsewhere);
+    return entries.map((e) => ({ ...attendanceView(e), flags: flags.get(e.student_id) ?? [] }));
+  }
 
   /** The live session's id is shown to its own teacher and to admins; anyone else learns only that the room is busy. */
   async function busyRoomDetails(user: Principal, sessionId: string): Promise<{ session_id: string } | undefined> {
@@ -143,8 +155,9 @@ export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
     },
     async ({ user, params }) => {
       const { session, course } = await sessionForTeacher(store, user, params.id);
-      const entries = await computeAttendance(store, session, course, clock(), verifiedLookup);
-      return { session: sessionView(session, (await store.rooms.get(session.room_id)) ?? null), items: entries.map(attendanceView) };
+      const now = clock();
+      const entries = await computeAttendance(store, session, course, now, verifiedLookup);
+      return { session: sessionView(session, (await store.rooms.get(session.room_id)) ?? null), items: await withFlags(session, entries, now) };
     },
   );
 
@@ -167,7 +180,7 @@ export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
       const entries = await computeAttendance(store, session, course, now, verifiedLookup);
       const entry = entries.find((e) => e.student_id === params.student_id);
       if (!entry) throw notFound('student');
-      return attendanceView(entry);
+      return (await withFlags(session, [entry], now))[0]!;
     },
   );
 }
