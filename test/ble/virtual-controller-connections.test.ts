@@ -3,10 +3,15 @@
  * every event can be checked byte for byte: several centrals connected to one peripheral at
  * once, ACL data routed per handle with Number Of Completed Packets, the buffer limits of LE Read
  * Buffer Size, retransmission after a gap, LE Create Connection Cancel, connection update, the
- * remote information commands, Read RSSI, and the Disconnect reasons on both sides.
+ * remote information commands, Read RSSI, the Disconnect reasons on both sides, and supervision
+ * timeouts when a peer leaves the air or loses its connection to the air hub.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { InProcessAir } from '../../gateway/ble/virtual/air.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AirHub, RemoteAir } from '../../gateway/ble/virtual/air-hub.js';
+import { InProcessAir, type Air } from '../../gateway/ble/virtual/air.js';
 import { VirtualController } from '../../gateway/ble/virtual/controller.js';
 import { Opcode } from '../../gateway/ble/virtual/hci-packets.js';
 import { VirtualHciSocket, controllerRegistry } from '../../gateway/ble/virtual/hci-socket.js';
@@ -69,8 +74,8 @@ const air = new InProcessAir();
 afterEach(() => controllerRegistry().clear());
 
 let nextId = 20;
-function host(address: string): RawHost {
-  return new RawHost(new VirtualController({ deviceId: nextId++, address, air, airIntervalMs: 20, rssi: -58, rssiJitterDb: 0 }));
+function host(address: string, on: Air = air): RawHost {
+  return new RawHost(new VirtualController({ deviceId: nextId++, address, air: on, airIntervalMs: 20, rssi: -58, rssiJitterDb: 0 }));
 }
 
 async function advertise(peripheral: RawHost, type = 0x00): Promise<void> {
@@ -233,5 +238,26 @@ describe('virtual controller connections over raw HCI', () => {
     expect(await gateway.next('040504', 'Disconnection Complete')).toBe(`040504 00 ${le16(handles.peripheral)} 08`.replace(/ /g, ''));
     expect(Date.now() - left).toBeGreaterThanOrEqual(190);
     expect(await phone.next('040504', 'Disconnection Complete at the phone')).toBe(`040504 00 ${le16(handles.central)} 08`.replace(/ /g, ''));
+  });
+
+  it('ends a link with a supervision timeout when the peer loses its connection to the air hub', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'att-link-'));
+    const hub = new AirHub(`unix:${join(dir, 'air.sock')}`);
+    const address = await hub.start();
+    const gatewayAir = new RemoteAir(address);
+    const phoneAir = new RemoteAir(address);
+    try {
+      await Promise.all([gatewayAir.connect(), phoneAir.connect()]);
+      const gateway = host('c0:ff:ee:00:0c:00', gatewayAir);
+      const phone = host('c0:ff:ee:00:0c:01', phoneAir);
+      await advertise(gateway);
+      const handles = await connect(phone, gateway);
+      await phoneAir.close();
+      expect(await gateway.next('040504', 'Disconnection Complete')).toBe(`040504 00 ${le16(handles.peripheral)} 08`.replace(/ /g, ''));
+    } finally {
+      await gatewayAir.close();
+      await hub.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
