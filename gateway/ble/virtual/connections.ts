@@ -201,9 +201,8 @@ export class Connections {
         });
       case Opcode.LeStartEncryption: {
         // §7.8.24 on a controller without LE Encryption (LE_FEATURES bit 0 clear).
-        const link = parameters.length === 28 ? this.links.get(parameters.readUInt16LE(0)) : undefined;
         if (parameters.length !== 28) return statusOnly(opcode, STATUS_INVALID_PARAMETERS);
-        return statusOnly(opcode, link ? STATUS_UNSUPPORTED_FEATURE : STATUS_UNKNOWN_CONNECTION);
+        return statusOnly(opcode, this.links.has(parameters.readUInt16LE(0)) ? STATUS_UNSUPPORTED_FEATURE : STATUS_UNKNOWN_CONNECTION);
       }
       case Opcode.LeLtkNegativeReply: {
         // §7.8.26: the handle comes back; no LTK request is ever pending here.
