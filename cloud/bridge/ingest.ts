@@ -303,7 +303,7 @@ export class EventIngest {
 
   /** A refused check-in is recorded with its reason (cloud/bridge/checkin.ts) and logged after the commit. */
   private async checkinReceived(tx: Repositories, item: Prepared, after: Array<() => void>): Promise<void> {
-    const outcome = await applyCheckin(tx, item.gateway, item.data as EventData<'checkin.received'>, { id: item.record.id, at: item.record.at }, item.receivedAt);
+    const outcome = await applyCheckin(tx, item.gateway, item.data as EventData<'checkin.received'>, { id: item.record.id, at: item.record.at }, item.receivedAt, this.deps.verifiedLookup);
     const fields = { gatewayId: item.gateway.id, eventId: item.record.id, sessionId: outcome.sessionId, w: outcome.w };
     if (!outcome.ok) after.push(() => this.deps.logger.warn({ ...fields, reason: outcome.reason }, 'check-in refused'));
     else after.push(() => this.deps.logger.debug({ ...fields, studentId: outcome.studentId, counted: outcome.counted }, 'check-in witnessed'));

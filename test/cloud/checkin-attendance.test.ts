@@ -110,6 +110,27 @@ describe('in a room with a gateway (require_proximity follows the room)', () => 
   });
 });
 
+describe('a check-in delivered after the session ended', () => {
+  it("re-decides that student's stored record (the gateway's outbox drained late)", async () => {
+    const alice = f.students[0]!;
+    const { sessionId, w0 } = await startAtWindow(f);
+    const late: string[] = [];
+    for (let i = 0; i < WINDOWS; i++) {
+      b.h.clock.set(windowStartMs(w0 + i, PERIOD) + 5_000);
+      const data = checkinData(f, sessionId, w0 + i, phones[0]!);
+      // The last two are still in the gateway's outbox when the teacher ends the session.
+      if (i < WINDOWS - 2) await client.publishAsync(g.topics.events, envelope('checkin.received', data), { qos: 1 });
+      else late.push(envelope('checkin.received', data));
+    }
+    b.h.clock.set(windowStartMs(w0 + WINDOWS, PERIOD) - 1000);
+    expect((await end(f, sessionId)).get(alice.id)).toMatchObject({ status: 'absent', witnessed_windows: 2 });
+    b.h.clock.advance(30_000);
+    for (const e of late) await client.publishAsync(g.topics.events, e, { qos: 1 });
+    const list = await b.h.http().get(`/api/v1/teacher/session/${sessionId}/attendance`).set(f.teacher.auth);
+    expect(list.body.items.find((i: { student_id: string }) => i.student_id === alice.id)).toMatchObject({ status: 'present', witnessed_windows: WINDOWS, provisional: false });
+  });
+});
+
 describe('in a room without a gateway', () => {
   it('the default (null) counts submitted windows; require_proximity on makes them not count', async () => {
     const fx = await setupCourse(b.h, { students: 1, code: 'CKA2', policy: { require_biometric: false } });
