@@ -8,6 +8,8 @@
 import type { Logger } from 'pino';
 import { guarded } from '../shared/guarded.js';
 import type { Advertiser, AdvertisingPayload, RadioState } from './ble/advertiser.js';
+import { BlenoGatt, hostsGatt } from './ble/bleno-gatt.js';
+import { CheckinService } from './ble/checkin-service.js';
 import { CommandHandler } from './command-handler.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayEvents } from './events.js';
@@ -53,6 +55,9 @@ export class GatewayDaemon {
   readonly link: MqttLink;
   readonly heartbeat: Heartbeat;
   readonly health: Health;
+  /** The GATT check-in (docs/gateway.md §The check-in service), served when the radio is bleno's. */
+  readonly checkins: CheckinService;
+  private readonly gatt: BlenoGatt;
   private readonly notifier: SdNotifier;
   private readonly watchdog: Watchdog;
   private readonly snapshot: GatewayStatusSnapshot;
@@ -75,6 +80,8 @@ export class GatewayDaemon {
       idleFrame: () => this.runtime.get().idleFrame,
       log: log.child({ module: 'rotation' }),
     });
+    this.checkins = new CheckinService({ store, roomCode: config.roomCode, onAir: () => this.rotation.current(), log: log.child({ module: 'checkin' }) });
+    this.gatt = new BlenoGatt({ service: this.checkins, logger: log.child({ module: 'checkin' }) });
     this.timetable = new Timetable({
       store,
       events,
@@ -125,6 +132,7 @@ export class GatewayDaemon {
     advertiser.on('state', this.radioState);
     advertiser.on('applied', this.radioApplied);
     this.drain.start();
+    if (hostsGatt(advertiser)) advertiser.serveGatt(this.gatt);
     await advertiser.start();
     this.rotation.start();
     this.timetable.start();
@@ -151,6 +159,7 @@ export class GatewayDaemon {
     this.drain.stop();
     await this.link.stop();
     await advertiser.stop();
+    if (hostsGatt(advertiser)) advertiser.serveGatt(null);
     advertiser.off('state', this.radioState);
     advertiser.off('applied', this.radioApplied);
     this.deps.events.off(this);

@@ -14,13 +14,16 @@
  *   error status, is retried with exponential backoff; errors are recorded in health(), never
  *   thrown at the daemon;
  * - the payload is re-sent every `refreshIntervalMs`, which heals a controller that silently
- *   dropped advertising (the failure BLE daemons on a Pi are most reported for).
+ *   dropped advertising (the failure BLE daemons on a Pi are most reported for);
+ * - it hands the loaded bleno to the GATT check-in service it serves (serveGatt, bleno-gatt.ts),
+ *   and takes it back when it lets bleno go.
  */
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { Backoff } from '../../shared/backoff.js';
 import type { Advertiser, AdvertisingPayload, RadioHealth, RadioState } from './advertiser.js';
+import type { BlenoAttachment, GattHost } from './bleno-gatt.js';
 import { samePayload } from './payload.js';
 
 /** The part of bleno's API this file uses (bleno ships no types). */
@@ -66,8 +69,9 @@ function loadBleno(deviceId: number | undefined): Bleno {
 type Operation = { kind: 'start'; payload: AdvertisingPayload } | { kind: 'stop' };
 
 /** Events: see Advertiser. 'applied' fires when the controller holds a different payload. */
-export class BlenoAdvertiser extends EventEmitter implements Advertiser {
+export class BlenoAdvertiser extends EventEmitter implements Advertiser, GattHost {
   private bleno: Bleno | null = null;
+  private gatt: BlenoAttachment | null = null;
   private running = false;
   private state: RadioState = 'unknown';
   private wanted: AdvertisingPayload | null = null;
@@ -139,7 +143,16 @@ export class BlenoAdvertiser extends EventEmitter implements Advertiser {
       return;
     }
     this.bleno = bleno;
+    this.gatt?.attach(bleno);
     if (bleno.state !== 'unknown') this.onState(bleno.state);
+  }
+
+  /** Serves `gatt` on this adapter from the moment bleno is loaded (now, if it is); null stops serving it. */
+  serveGatt(gatt: BlenoAttachment | null): void {
+    if (this.gatt === gatt) return;
+    if (this.bleno) this.gatt?.detach();
+    this.gatt = gatt;
+    if (this.bleno) gatt?.attach(this.bleno);
   }
 
   private recordInitError(message: string): void {
@@ -153,6 +166,7 @@ export class BlenoAdvertiser extends EventEmitter implements Advertiser {
   }
 
   private detach(): void {
+    if (this.bleno) this.gatt?.detach();
     const bleno = shared?.bleno;
     for (const [event, listener] of this.subscriptions) bleno?.off(event, listener);
     this.subscriptions.length = 0;
