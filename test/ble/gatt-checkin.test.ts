@@ -1,0 +1,191 @@
+/**
+ * The GATT check-in end to end on the radio: the real gateway daemon, its BlenoAdvertiser and
+ * check-in service on the real bleno (virtual hci0), and phones made of the real noble (hci1…)
+ * plus shared/checkin-phone.ts. A phone hears the room's frame, connects, reads the challenge,
+ * signs it with its P-256 key, writes the check-in and gets the receipt by notification; the
+ * daemon's outbox holds the checkin.received event. Also: the same nonce again is nonce_unknown,
+ * and two phones checking in at once are both queued (they take turns on bleno's one connection).
+ */
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BlenoAdvertiser } from '../../gateway/ble/bleno-advertiser.js';
+import { encodeNobleAdvertisement, type NobleAdvertisement } from '../../gateway/ble/noble-advertisement.js';
+import { createVirtualAwareAdvertiser, ensureVirtualController } from '../../gateway/ble/radio.js';
+import { InProcessAir } from '../../gateway/ble/virtual/air.js';
+import type { VirtualController } from '../../gateway/ble/virtual/controller.js';
+import { GatewayDaemon } from '../../gateway/daemon.js';
+import { GatewayEvents } from '../../gateway/events.js';
+import type { GatewayStore } from '../../gateway/store/store.js';
+import { findAttendanceFrame } from '../../shared/advertisement.js';
+import { ATTENDANCE_SERVICE_UUID, CHALLENGE_CHAR_UUID, CHECKIN_CHAR_UUID, RECEIPT_CHAR_UUID, decodeReceipt, type Receipt } from '../../shared/checkin.js';
+import { answerChallenge, checkinKeyOf } from '../../shared/checkin-phone.js';
+import type { Frame } from '../../shared/frame.js';
+import { eventDataSchemas } from '../../shared/mqtt/messages.js';
+import { eventually } from '../helpers/eventually.js';
+import { ROOM_CODE, SESSION_ID, classroomConfig, memoryStore, outboxEvents } from '../gateway/classroom.js';
+import { startCentral, whileConnected, type Noble, type NobleCharacteristic, type NoblePeripheral } from './central.js';
+import { testLogger } from './classroom.js';
+
+const GATEWAY = 'c0:ff:ee:00:07:00';
+const GATEWAY_HEARS_DBM = -61;
+const phoneAddress = (n: number): string => `c0:ff:ee:00:07:${n.toString(16).padStart(2, '0')}`;
+const PHONES = 4;
+const noDashes = (uuid: string) => uuid.replaceAll('-', '');
+
+interface Phone {
+  noble: Noble;
+  privateKey: KeyObject;
+  keyId: Buffer;
+}
+
+interface Visit {
+  receipts: Receipt[];
+  readBack: Receipt;
+  attempts: number;
+}
+
+const air = new InProcessAir();
+let gatewayController: VirtualController;
+let store: GatewayStore;
+let daemon: GatewayDaemon;
+const phones: Phone[] = [];
+
+beforeAll(async () => {
+  const logger = testLogger();
+  const config = classroomConfig({ mqtt_url: 'mqtt://127.0.0.1:1', heartbeat_s: 3600 });
+  const events = new GatewayEvents(logger);
+  store = memoryStore(config, events);
+  const { advertiser, controller } = createVirtualAwareAdvertiser({
+    kind: 'virtual',
+    logger,
+    virtual: { air, address: GATEWAY, airIntervalMs: 30, rssi: GATEWAY_HEARS_DBM, rssiJitterDb: 0 },
+  });
+  gatewayController = controller!;
+  daemon = new GatewayDaemon({ config, store, events, advertiser: advertiser as BlenoAdvertiser, log: logger, version: 'test', radioKind: 'virtual', env: {} });
+  await daemon.start();
+  daemon.sessions.start({ id: SESSION_ID, courseId: 'CS101', periodS: 300, endsAt: null, source: 'cloud' }, Date.now());
+  for (let n = 1; n <= PHONES; n++) {
+    ensureVirtualController(n, logger, { air, address: phoneAddress(n), rssi: -55, rssiJitterDb: 0 });
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    phones[n] = { noble: await startCentral(n), privateKey, keyId: checkinKeyOf(privateKey).keyId };
+  }
+}, 30_000);
+
+afterAll(async () => {
+  await daemon.stop();
+  store.close();
+  await air.close();
+});
+
+/** Scans until the gateway's advertisement carries a frame of this room: what the app hears. */
+async function hear(noble: Noble): Promise<{ peripheral: NoblePeripheral; frame: Frame }> {
+  const heard = new Promise<{ peripheral: NoblePeripheral; frame: Frame }>((resolve) => {
+    const onDiscover = (peripheral: NoblePeripheral & { advertisement: NobleAdvertisement }): void => {
+      if (peripheral.address !== GATEWAY) return;
+      const frame = findAttendanceFrame(encodeNobleAdvertisement(peripheral.advertisement));
+      if (frame?.roomCode !== ROOM_CODE) return;
+      noble.off('discover', onDiscover);
+      resolve({ peripheral, frame });
+    };
+    noble.on('discover', onDiscover);
+  });
+  await noble.startScanningAsync([noDashes(ATTENDANCE_SERVICE_UUID)], true);
+  const result = await heard;
+  await noble.stopScanningAsync();
+  return result;
+}
+
+function nextReceipt(characteristic: NobleCharacteristic): Promise<Receipt> {
+  return new Promise((resolve, reject) =>
+    characteristic.once('data', (data: Buffer) => {
+      const decoded = decodeReceipt(data);
+      if (decoded.ok) resolve(decoded.value);
+      else reject(new Error(decoded.reason));
+    }),
+  );
+}
+
+/**
+ * What the app does (docs/protocol.md, "What the phone app does"), trying again when the link
+ * fails as an app would; `writes` times the same answer is written on one connection.
+ */
+async function checkIn(phone: Phone, writes = 1, attempts = 20): Promise<Visit> {
+  for (let attempt = 1; ; attempt++) {
+    const { peripheral, frame } = await hear(phone.noble);
+    try {
+      await peripheral.connectAsync();
+      const visit = await whileConnected(
+        peripheral,
+        (async () => {
+          const { characteristics } = await peripheral.discoverSomeServicesAndCharacteristicsAsync(
+            [noDashes(ATTENDANCE_SERVICE_UUID)],
+            [CHALLENGE_CHAR_UUID, CHECKIN_CHAR_UUID, RECEIPT_CHAR_UUID].map(noDashes),
+          );
+          const byUuid = (uuid: string) => characteristics.find((c) => c.uuid === noDashes(uuid))!;
+          const receipt = byUuid(RECEIPT_CHAR_UUID);
+          await receipt.subscribeAsync();
+          const challenge = await byUuid(CHALLENGE_CHAR_UUID).readAsync();
+          const answer = answerChallenge({ challenge, advertised: frame, privateKey: phone.privateKey, keyId: phone.keyId });
+          if (!answer.ok) throw new Error(answer.reason);
+          const receipts: Receipt[] = [];
+          for (let i = 0; i < writes; i++) {
+            const notified = nextReceipt(receipt);
+            await byUuid(CHECKIN_CHAR_UUID).writeAsync(answer.value, false);
+            receipts.push(await notified);
+          }
+          const readBack = decodeReceipt(await receipt.readAsync());
+          if (!readBack.ok) throw new Error(readBack.reason);
+          return { receipts, readBack: readBack.value, attempts: attempt };
+        })(),
+      );
+      await peripheral.disconnectAsync();
+      return visit;
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      peripheral.removeAllListeners('servicesDiscover');
+      if (peripheral.state === 'connected') await peripheral.disconnectAsync();
+    }
+  }
+}
+
+const checkinRows = () =>
+  outboxEvents(store)
+    .filter((e) => e.type === 'checkin.received')
+    .map((e) => eventDataSchemas['checkin.received'].parse(e.data));
+
+describe('GATT check-in on the radio', () => {
+  it('a phone reads the challenge, writes its check-in and is queued; the outbox holds the event; the beacon comes back', async () => {
+    const phone = phones[1]!;
+    const visit = await checkIn(phone);
+    const w = (daemon.rotation.current() as { w: number }).w;
+    expect(visit.receipts).toEqual([{ status: 'queued', w }]);
+    expect(visit.readBack).toEqual({ status: 'queued', w });
+
+    const rows = checkinRows();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ session_id: SESSION_ID, w, key_id: phone.keyId.toString('hex'), peer: phoneAddress(1), rssi: GATEWAY_HEARS_DBM });
+    expect(rows[0]!.latency_ms).toBeLessThan(2_000);
+    // The connection stopped connectable advertising; bleno starts it again once the phone has gone.
+    await eventually(() => gatewayController.linkLayer().advertisingEnabled, 3_000, 'the beacon to be on air again');
+    expect(daemon.checkins.connected()).toBe(0);
+  }, 30_000);
+
+  it('the same nonce written a second time is nonce_unknown and adds nothing', async () => {
+    const before = checkinRows().length;
+    const visit = await checkIn(phones[2]!, 2);
+    expect(visit.receipts.map((r) => r.status)).toEqual(['queued', 'nonce_unknown']);
+    expect(visit.readBack.status).toBe('nonce_unknown');
+    expect(checkinRows()).toHaveLength(before + 1);
+  }, 30_000);
+
+  it('two phones checking in at once are both queued, each with its own row', async () => {
+    const before = checkinRows().length;
+    const [a, b] = await Promise.all([checkIn(phones[3]!), checkIn(phones[4]!)]);
+    expect(a!.receipts.map((r) => r.status)).toEqual(['queued']);
+    expect(b!.receipts.map((r) => r.status)).toEqual(['queued']);
+    const added = checkinRows().slice(before);
+    expect(added.map((r) => r.peer).sort()).toEqual([phoneAddress(3), phoneAddress(4)]);
+    expect(added.map((r) => r.key_id).sort()).toEqual([phones[3]!.keyId, phones[4]!.keyId].map((k) => k.toString('hex')).sort());
+    await eventually(() => daemon.checkins.connected() === 0, 3_000, 'both phones gone');
+  }, 60_000);
+});
