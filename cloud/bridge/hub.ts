@@ -200,7 +200,7 @@ export class GatewayHub {
       this.deps.logger.warn({ gatewayId, code: parsed.code }, 'gateway status rejected');
       return;
     }
-    await this.deps.store.gateways.setState(gatewayId, parsed.value.state, this.deps.clock(), parsed.value.version);
+    await this.deps.store.gateways.setState(gatewayId, parsed.value.state, this.deps.clock(), parsed.value.version, parsed.value.checkin);
     this.deps.logger.info({ gatewayId, state: parsed.value.state, version: parsed.value.version }, 'gateway status');
     // Not awaited: this runs inside the link's message handler, which holds back the incoming
     // stream (and with it the PUBACKs the flush waits for) until it returns.

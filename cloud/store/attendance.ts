@@ -86,11 +86,13 @@ export function computeAttendance(repos: Repositories, session: Session, course:
 
 /**
  * Whether only witnessed windows count for this session: the course's require_proximity, or, when
- * that is null, whether the session's room has an active gateway (docs/api.md, "Proof of proximity").
+ * that is null, whether the session's room has an active gateway that serves the GATT check-in
+ * (docs/api.md, "Proof of proximity"): a room whose gateway cannot witness anyone must not mark
+ * everyone absent.
  */
 async function proximityRequired(db: Queryable, course: Course, session: Session): Promise<boolean> {
   const policy = policyOf(course).requireProximity;
-  return policy ?? (await new GatewayRepository(db).activeForRoom(session.room_id)) !== undefined;
+  return policy ?? (await new GatewayRepository(db).activeForRoom(session.room_id))?.checkin_service === 1;
 }
 
 /** Rows per multi-row upsert: 16 parameters each, well within SQLite's and PostgreSQL's limits. */

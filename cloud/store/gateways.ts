@@ -72,7 +72,7 @@ export class GatewayRepository {
       const gateway: Gateway = {
         id: uuidv7(input.now), room_id: input.room.id, secret_hash: secret ? hashSecret(secret) : null, created_at: input.now, created_by: input.actorId,
         revoked_at: null, state: 'never_connected', state_at: null, online_since: null, last_heartbeat_at: null, clock_skew_ms: null, outbox_depth: null,
-        version: null, radio: null, uptime_s: null, live_session_id: null, rejected_events: 0, last_rejection: null,
+        version: null, radio: null, uptime_s: null, live_session_id: null, rejected_events: 0, last_rejection: null, checkin_service: 0,
       };
       await trx.insertInto('gateways').values(gateway).execute();
       let code: Provisioned['code'];
@@ -112,9 +112,13 @@ export class GatewayRepository {
   }
 
   /** The state from the gateway's retained status; `online_since` marks when it came online. */
-  async setState(id: string, state: GatewayState, at: number, version?: string): Promise<void> {
+  /**
+   * A status from the gateway. An online status also says whether it serves the GATT check-in; an
+   * offline one (its will) keeps what the gateway last said, since its outbox still carries check-ins.
+   */
+  async setState(id: string, state: GatewayState, at: number, version?: string, checkin?: boolean): Promise<void> {
     await this.db.updateTable('gateways')
-      .set({ state, state_at: at, online_since: state === 'online' ? at : null, ...(version ? { version } : {}) })
+      .set({ state, state_at: at, online_since: state === 'online' ? at : null, ...(version ? { version } : {}), ...(state === 'online' ? { checkin_service: checkin ? 1 : 0 } : {}) })
       .where('id', '=', id)
       .execute();
   }

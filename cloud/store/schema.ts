@@ -208,6 +208,8 @@ export interface GatewaysTable {
   live_session_id: string | null;
   rejected_events: number;
   last_rejection: string | null;
+  /** 1 when the gateway's latest online status said it serves the GATT check-in (migration 012). */
+  checkin_service: number;
 }
 
 export interface ProvisioningCodesTable {

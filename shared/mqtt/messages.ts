@@ -18,6 +18,8 @@ export const gatewayStatusSchema = z.object({
   state: z.enum(['online', 'offline']),
   at: isoTime,
   version: z.string().max(64),
+  /** The gateway serves the GATT check-in (docs/protocol.md, "Proof of proximity"); absent: it does not. */
+  checkin: z.boolean().optional(),
 });
 export type GatewayStatus = z.infer<typeof gatewayStatusSchema>;
 

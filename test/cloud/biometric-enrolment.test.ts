@@ -39,9 +39,10 @@ describe('enrolment', () => {
 
     const [row] = await credentialRows(alice.id);
     expect(Object.keys(row!).sort()).toEqual([
-      'aaguid', 'backed_up', 'backup_eligible', 'counter', 'created_at', 'credential_id', 'decided_at', 'decided_by', 'device_name', 'id',
-      'last_used_at', 'public_key', 'status', 'student_id', 'transports',
+      'aaguid', 'backed_up', 'backup_eligible', 'checkin_key', 'checkin_key_id', 'counter', 'created_at', 'credential_id', 'decided_at', 'decided_by',
+      'device_name', 'id', 'last_used_at', 'public_key', 'status', 'student_id', 'transports',
     ]);
+    expect(row).toMatchObject({ checkin_key: null, checkin_key_id: null }); // none sent with this registration
     expect(row!.credential_id).toBe(phone.credentialIds()[0]);
     const mine = await h.http().get('/api/v1/student/biometric/devices').set(alice.auth);
     expect(mine.body.items.map((d: { id: string }) => d.id)).toEqual([res.body.device.id]);

@@ -9,7 +9,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { windowIndex, windowStartMs } from '../../shared/token.js';
-import { connectGateway, connectOutcome, envelope, provision, setupCourse, startBrokerHarness, type BrokerHarness, type ProvisionedGateway } from './broker-harness.js';
+import { connectGateway, connectOutcome, envelope, eventually, gatewayRow, provision, setupCourse, startBrokerHarness, type BrokerHarness, type ProvisionedGateway } from './broker-harness.js';
 import { frameAt, type CourseFixture, type TestUser } from '../helpers/fixtures.js';
 import { checkinData, enrolCheckinPhone, type CheckinPhone } from './checkin-fixture.js';
 
@@ -27,6 +27,9 @@ beforeAll(async () => {
   g = await provision(b, f);
   client = connectGateway(b, g);
   expect(await connectOutcome(client)).toBe('connected');
+  // The room's gateway says it serves the GATT check-in: that is what makes the default require it.
+  await client.publishAsync(g.topics.status, JSON.stringify({ state: 'online', at: new Date().toISOString(), version: 't', checkin: true }), { qos: 1, retain: true });
+  await eventually(async () => (await gatewayRow(b, g.gatewayId)).checkin_service === 1, 5000, 'the check-in service on record');
   phones = [];
   for (const s of f.students) phones.push(await enrolCheckinPhone(b.h, s));
 });
@@ -107,6 +110,26 @@ describe('in a room with a gateway (require_proximity follows the room)', () => 
 
     const back = await b.h.http().put(`/api/v1/admin/courses/${f.courseId}/policy`).set(f.admin.auth).send({ require_proximity: null });
     expect([back.status, back.body.policy.require_proximity]).toEqual([200, null]);
+  });
+});
+
+describe("in a room whose gateway does not serve the check-in (an older gateway's status)", () => {
+  it('the default (null) counts submitted windows, since nobody could be witnessed there', async () => {
+    const bob = f.students[1]!;
+    await client.publishAsync(g.topics.status, JSON.stringify({ state: 'online', at: new Date().toISOString(), version: 'old' }), { qos: 1, retain: true });
+    await eventually(async () => (await gatewayRow(b, g.gatewayId)).checkin_service === 0, 5000, 'no check-in service on record');
+    try {
+      const { sessionId, w0 } = await startAtWindow(f);
+      for (let i = 0; i < WINDOWS; i++) {
+        b.h.clock.set(windowStartMs(w0 + i, PERIOD) + 5_000);
+        expect((await submit(f, bob, sessionId)).body).toMatchObject({ status: 'accepted' });
+      }
+      b.h.clock.set(windowStartMs(w0 + WINDOWS, PERIOD) - 1000);
+      expect((await end(f, sessionId)).get(bob.id)).toMatchObject({ status: 'present', witnessed_windows: 0, reasons: ['presence_ok'] });
+    } finally {
+      await client.publishAsync(g.topics.status, JSON.stringify({ state: 'online', at: new Date().toISOString(), version: 't', checkin: true }), { qos: 1, retain: true });
+      await eventually(async () => (await gatewayRow(b, g.gatewayId)).checkin_service === 1, 5000, 'the check-in service on record again');
+    }
   });
 });
 

@@ -18,8 +18,10 @@ export async function up(db: AnyDb, dialect: Dialect): Promise<void> {
   // Unique among the keys that are set (both backends allow many NULLs under a unique index).
   await db.schema.createIndex('webauthn_credentials_checkin_key_id').on('webauthn_credentials').column('checkin_key_id').unique().execute();
 
-  // Null: on when the session's room has an active gateway; 1 on; 0 off.
+  // Null: on when the session's room has an active gateway that serves the check-in; 1 on; 0 off.
   await db.schema.alterTable('courses').addColumn('require_proximity', 'integer').execute();
+  // What the gateway's latest online status said: 1 when it serves the GATT check-in.
+  await db.schema.alterTable('gateways').addColumn('checkin_service', 'integer', (c) => c.notNull().defaultTo(0)).execute();
   await db.schema.alterTable('attendance').addColumn('witnessed_windows', 'integer', (c) => c.notNull().defaultTo(0)).execute();
 
   await db.schema
@@ -59,6 +61,7 @@ export async function down(db: AnyDb): Promise<void> {
   for (const t of ['checkin_refusals', 'witnessed_windows']) await db.schema.dropTable(t).execute();
   await db.schema.alterTable('attendance').dropColumn('witnessed_windows').execute();
   await db.schema.alterTable('courses').dropColumn('require_proximity').execute();
+  await db.schema.alterTable('gateways').dropColumn('checkin_service').execute();
   await db.schema.dropIndex('webauthn_credentials_checkin_key_id').execute();
   await db.schema.alterTable('webauthn_credentials').dropColumn('checkin_key_id').execute();
   await db.schema.alterTable('webauthn_credentials').dropColumn('checkin_key').execute();
