@@ -29,7 +29,7 @@ import { testLogger } from './classroom.js';
 const GATEWAY = 'c0:ff:ee:00:07:00';
 const GATEWAY_HEARS_DBM = -61;
 const phoneAddress = (n: number): string => `c0:ff:ee:00:07:${n.toString(16).padStart(2, '0')}`;
-const PHONES = 4;
+const PHONES = 7;
 const noDashes = (uuid: string) => uuid.replaceAll('-', '');
 
 interface Phone {
@@ -49,6 +49,7 @@ let gatewayController: VirtualController;
 let store: GatewayStore;
 let daemon: GatewayDaemon;
 const phones: Phone[] = [];
+const phoneControllers: VirtualController[] = [];
 
 beforeAll(async () => {
   const logger = testLogger();
@@ -65,7 +66,7 @@ beforeAll(async () => {
   await daemon.start();
   daemon.sessions.start({ id: SESSION_ID, courseId: 'CS101', periodS: 300, endsAt: null, source: 'cloud' }, Date.now());
   for (let n = 1; n <= PHONES; n++) {
-    ensureVirtualController(n, logger, { air, address: phoneAddress(n), rssi: -55, rssiJitterDb: 0 });
+    phoneControllers[n] = ensureVirtualController(n, logger, { air, address: phoneAddress(n), rssi: -55, rssiJitterDb: 0 });
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     phones[n] = { noble: await startCentral(n), privateKey, keyId: checkinKeyOf(privateKey).keyId };
   }
@@ -105,6 +106,44 @@ function nextReceipt(characteristic: NobleCharacteristic): Promise<Receipt> {
   );
 }
 
+interface Characteristics {
+  challenge: NobleCharacteristic;
+  checkin: NobleCharacteristic;
+  receipt: NobleCharacteristic;
+}
+
+/** Connects to the gateway heard and discovers the check-in service, with the receipt subscribed. */
+async function connectTo(peripheral: NoblePeripheral): Promise<Characteristics> {
+  await peripheral.connectAsync();
+  const chars = await whileConnected(
+    peripheral,
+    (async () => {
+      const { characteristics } = await peripheral.discoverSomeServicesAndCharacteristicsAsync(
+        [noDashes(ATTENDANCE_SERVICE_UUID)],
+        [CHALLENGE_CHAR_UUID, CHECKIN_CHAR_UUID, RECEIPT_CHAR_UUID].map(noDashes),
+      );
+      const byUuid = (uuid: string) => characteristics.find((c) => c.uuid === noDashes(uuid))!;
+      const found = { challenge: byUuid(CHALLENGE_CHAR_UUID), checkin: byUuid(CHECKIN_CHAR_UUID), receipt: byUuid(RECEIPT_CHAR_UUID) };
+      await found.receipt.subscribeAsync();
+      return found;
+    })(),
+  );
+  return chars;
+}
+
+/** Hears the gateway and connects: a phone in the room that got its link on the first try. */
+async function connect(phone: Phone): Promise<{ peripheral: NoblePeripheral; frame: Frame; chars: Characteristics }> {
+  const { peripheral, frame } = await hear(phone.noble);
+  return { peripheral, frame, chars: await connectTo(peripheral) };
+}
+
+/** Writes `value` to the check-in characteristic and waits for the notified receipt. */
+async function write(chars: Characteristics, value: Buffer): Promise<Receipt> {
+  const notified = nextReceipt(chars.receipt);
+  await chars.checkin.writeAsync(value, false);
+  return notified;
+}
+
 /**
  * What the app does (docs/protocol.md, "What the phone app does"), trying again when the link
  * fails as an app would; `writes` times the same answer is written on one connection.
@@ -113,27 +152,16 @@ async function checkIn(phone: Phone, writes = 1, attempts = 20): Promise<Visit> 
   for (let attempt = 1; ; attempt++) {
     const { peripheral, frame } = await hear(phone.noble);
     try {
-      await peripheral.connectAsync();
+      const chars = await connectTo(peripheral);
       const visit = await whileConnected(
         peripheral,
         (async () => {
-          const { characteristics } = await peripheral.discoverSomeServicesAndCharacteristicsAsync(
-            [noDashes(ATTENDANCE_SERVICE_UUID)],
-            [CHALLENGE_CHAR_UUID, CHECKIN_CHAR_UUID, RECEIPT_CHAR_UUID].map(noDashes),
-          );
-          const byUuid = (uuid: string) => characteristics.find((c) => c.uuid === noDashes(uuid))!;
-          const receipt = byUuid(RECEIPT_CHAR_UUID);
-          await receipt.subscribeAsync();
-          const challenge = await byUuid(CHALLENGE_CHAR_UUID).readAsync();
+          const challenge = await chars.challenge.readAsync();
           const answer = answerChallenge({ challenge, advertised: frame, privateKey: phone.privateKey, keyId: phone.keyId });
           if (!answer.ok) throw new Error(answer.reason);
           const receipts: Receipt[] = [];
-          for (let i = 0; i < writes; i++) {
-            const notified = nextReceipt(receipt);
-            await byUuid(CHECKIN_CHAR_UUID).writeAsync(answer.value, false);
-            receipts.push(await notified);
-          }
-          const readBack = decodeReceipt(await receipt.readAsync());
+          for (let i = 0; i < writes; i++) receipts.push(await write(chars, answer.value));
+          const readBack = decodeReceipt(await chars.receipt.readAsync());
           if (!readBack.ok) throw new Error(readBack.reason);
           return { receipts, readBack: readBack.value, attempts: attempt };
         })(),
@@ -142,11 +170,14 @@ async function checkIn(phone: Phone, writes = 1, attempts = 20): Promise<Visit> 
       return visit;
     } catch (error) {
       if (attempt >= attempts) throw error;
+      // noble keeps the lost attempt's discovery waiting on the peripheral; it would answer twice.
       peripheral.removeAllListeners('servicesDiscover');
       if (peripheral.state === 'connected') await peripheral.disconnectAsync();
     }
   }
 }
+
+const disconnected = (peripheral: NoblePeripheral) => new Promise<number>((resolve) => peripheral.once('disconnect', (reason: number) => resolve(reason)));
 
 const checkinRows = () =>
   outboxEvents(store)
@@ -188,4 +219,45 @@ describe('GATT check-in on the radio', () => {
     expect(added.map((r) => r.key_id).sort()).toEqual([phones[3]!.keyId, phones[4]!.keyId].map((k) => k.toString('hex')).sort());
     await eventually(() => daemon.checkins.connected() === 0, 3_000, 'both phones gone');
   }, 60_000);
+
+  it('a malformed write is answered malformed, and a phone that stays after its receipt is let go by the gateway', async () => {
+    const before = checkinRows().length;
+    const { peripheral, chars } = await connect(phones[5]!);
+    const gone = disconnected(peripheral);
+    const w = (daemon.rotation.current() as { w: number }).w;
+    expect(await whileConnected(peripheral, write(chars, Buffer.from('01deadbeef', 'hex')))).toEqual({ status: 'malformed', w });
+    // The phone does not disconnect: the gateway ends the link a second after the receipt (0x16 on its side, 0x13 here).
+    expect(await gone).toBe(0x13);
+    expect(checkinRows()).toHaveLength(before);
+    await eventually(() => daemon.checkins.connected() === 0, 3_000, 'the gateway to forget the phone');
+  }, 30_000);
+
+  it('a phone that vanishes between the challenge and the write leaves nothing behind', async () => {
+    const before = checkinRows().length;
+    const { peripheral, chars } = await connect(phones[6]!);
+    expect(await whileConnected(peripheral, chars.challenge.readAsync())).toHaveLength(25);
+    expect(daemon.checkins.connected()).toBe(1);
+    const gone = disconnected(peripheral);
+    phoneControllers[6]!.leaveAir();
+    expect(await gone).toBe(0x08); // supervision timeout
+    await eventually(() => daemon.checkins.connected() === 0, 3_000, 'the gateway to forget the phone');
+    phoneControllers[6]!.joinAir();
+    expect(checkinRows()).toHaveLength(before);
+    // The gateway goes on serving the others.
+    expect((await checkIn(phones[1]!)).receipts[0]!.status).toMatch(/^(queued|duplicate)$/);
+  }, 30_000);
+
+  it('a session that ends between the challenge and the write: no_session, and no challenge to read (an ATT error, empty at the phone)', async () => {
+    const before = checkinRows().length;
+    const phone = phones[7]!;
+    const { peripheral, frame, chars } = await connect(phone);
+    const challenge = await whileConnected(peripheral, chars.challenge.readAsync());
+    const answer = answerChallenge({ challenge, advertised: frame, privateKey: phone.privateKey, keyId: phone.keyId });
+    if (!answer.ok) throw new Error(answer.reason);
+    daemon.sessions.end(SESSION_ID, 'command', Date.now());
+    expect((await whileConnected(peripheral, write(chars, answer.value))).status).toBe('no_session');
+    expect(await whileConnected(peripheral, chars.challenge.readAsync())).toHaveLength(0);
+    await peripheral.disconnectAsync();
+    expect(checkinRows()).toHaveLength(before);
+  }, 30_000);
 });
