@@ -84,10 +84,4 @@ export class CheckinRepository {
       .where('witnessed_windows.key_id', 'in', keyIds).where('sessions.room_id', '!=', session.room_id)
       .where('witnessed_windows.at', '>=', session.started_at - margin).where('witnessed_windows.at', '<=', (session.ended_at ?? now) + margin)
       .execute();
-  }
-
-  /** Whether the room's gateway witnessed the student in this window. */
-  async isWitnessed(sessionId: string, studentId: string, w: number): Promise<boolean> {
-    return (await this.db.selectFrom('witnessed_windows').select('w').where('session_id', '=', sessionId).where('student_id', '=', studentId).where('w', '=', w).executeTakeFirst()) !== undefined;
-  }
-}
+  }}

@@ -29,6 +29,8 @@ export interface SubmissionInput {
 export interface SubmissionWrite {
   added: boolean;
   windowsSeen: number;
+  /** Whether the room's gateway has witnessed the student in this window (witnessed_windows), read in the same statement or transaction. */
+  witnessed: boolean;
 }
 
 export interface SubmissionWriter {
@@ -61,6 +63,15 @@ const countWindows = preparedQuery(['session_id', 'student_id'] as const, (db, p
     .where('student_id', '=', p.student_id),
 );
 
+const isWitnessed = preparedQuery(['session_id', 'student_id', 'w'] as const, (db, p) =>
+  (db as unknown as Kysely<Database>)
+    .selectFrom('witnessed_windows')
+    .select('w')
+    .where('session_id', '=', p.session_id)
+    .where('student_id', '=', p.student_id)
+    .where('w', '=', p.w as unknown as number),
+);
+
 const valuesOf = (s: SubmissionInput) => ({ session_id: s.sessionId, student_id: s.studentId, w: s.w, received_at: s.receivedAt, rssi: s.rssi, via: s.via });
 const countOf = (rows: unknown[]) => Number((rows[0] as { n: number | string } | undefined)?.n ?? 0);
 
@@ -77,7 +88,7 @@ export function createSubmissionWriter(db: Kysely<Database>): SubmissionWriter {
 async function one(db: Kysely<Database>, input: SubmissionInput): Promise<SubmissionWrite> {
   const values = valuesOf(input);
   const res = await insertSubmission(db, values);
-  return { added: Number(res.numAffectedRows ?? 0) === 1, windowsSeen: countOf((await countWindows(db, values)).rows) };
+  return { added: Number(res.numAffectedRows ?? 0) === 1, windowsSeen: countOf((await countWindows(db, values)).rows), witnessed: (await isWitnessed(db, values)).rows.length > 0 };
 }
 
 function sqliteWriter(db: Kysely<Database>, sync: SqliteSyncHandle): SubmissionWriter {
@@ -87,7 +98,7 @@ function sqliteWriter(db: Kysely<Database>, sync: SqliteSyncHandle): SubmissionW
     const values = valuesOf(p.input);
     const res = insertSubmission.runSync(db, sync, values);
     const count = countWindows.runSync(db, sync, values);
-    return { added: Number(res.numAffectedRows ?? 0) === 1, windowsSeen: countOf(count.rows) };
+    return { added: Number(res.numAffectedRows ?? 0) === 1, windowsSeen: countOf(count.rows), witnessed: isWitnessed.runSync(db, sync, values).rows.length > 0 };
   }
 
   function flush(): void {
@@ -130,7 +141,8 @@ function sqliteWriter(db: Kysely<Database>, sync: SqliteSyncHandle): SubmissionW
  * One batch on PostgreSQL in one statement (one round trip, its own transaction): the batch goes
  * in as six arrays, so the text never changes with the batch's size; `ON CONFLICT DO NOTHING
  * RETURNING` names the rows that went in, and the students' counts read the snapshot the statement
- * started from, which does not hold them, so a pair's total is its count plus its new rows.
+ * started from, which does not hold them, so a pair's total is its count plus its new rows; the
+ * same statement reads which of the batch's windows the room's gateway has witnessed.
  */
 const BATCH_SQL = `WITH batch AS (
   SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::bigint[], $4::bigint[], $5::integer[], $6::varchar[])
@@ -141,16 +153,20 @@ const BATCH_SQL = `WITH batch AS (
   ON CONFLICT (session_id, student_id, w) DO NOTHING
   RETURNING session_id, student_id, w
 )
-SELECT session_id, student_id, w, NULL::bigint AS n FROM ins
+SELECT 'inserted' AS kind, session_id, student_id, w, NULL::bigint AS n FROM ins
 UNION ALL
-SELECT s.session_id, s.student_id, NULL, count(*) FROM submissions s
+SELECT 'count', s.session_id, s.student_id, NULL, count(*) FROM submissions s
 WHERE (s.session_id, s.student_id) IN (SELECT session_id, student_id FROM batch)
-GROUP BY s.session_id, s.student_id`;
+GROUP BY s.session_id, s.student_id
+UNION ALL
+SELECT 'witnessed', x.session_id, x.student_id, x.w, NULL FROM witnessed_windows x
+WHERE (x.session_id, x.student_id, x.w) IN (SELECT session_id, student_id, w FROM batch)`;
 
 interface BatchRow {
+  kind: 'inserted' | 'count' | 'witnessed';
   session_id: string;
   student_id: string;
-  /** Set on a row that went in; null on a pair's count. */
+  /** The window of an inserted or witnessed row; null on a pair's count. */
   w: number | string | null;
   n: number | string | null;
 }
@@ -159,10 +175,12 @@ async function writeBatch(db: Kysely<Database>, batch: SubmissionInput[]): Promi
   const columns = [batch.map((s) => s.sessionId), batch.map((s) => s.studentId), batch.map((s) => s.w), batch.map((s) => s.receivedAt), batch.map((s) => s.rssi), batch.map((s) => s.via)];
   const { rows } = await db.executeQuery<BatchRow>(CompiledQuery.raw(BATCH_SQL, columns));
   const fresh = new Set<string>();
+  const witnessed = new Set<string>();
   const total = new Map<string, number>();
   for (const r of rows) {
     const pair = `${r.session_id}\n${r.student_id}`;
-    if (r.w === null) total.set(pair, (total.get(pair) ?? 0) + Number(r.n));
+    if (r.kind === 'count') total.set(pair, (total.get(pair) ?? 0) + Number(r.n));
+    else if (r.kind === 'witnessed') witnessed.add(keyOf({ session_id: r.session_id, student_id: r.student_id, w: Number(r.w) }));
     else {
       fresh.add(keyOf({ session_id: r.session_id, student_id: r.student_id, w: Number(r.w) }));
       total.set(pair, (total.get(pair) ?? 0) + 1);
@@ -176,7 +194,7 @@ async function writeBatch(db: Kysely<Database>, batch: SubmissionInput[]): Promi
   for (let i = batch.length - 1; i >= 0; i--) {
     const pair = pairOf(batch[i]!);
     const later = addedLater.get(pair) ?? 0;
-    results[i] = { added: added[i]!, windowsSeen: (total.get(pair) ?? 0) - later };
+    results[i] = { added: added[i]!, windowsSeen: (total.get(pair) ?? 0) - later, witnessed: witnessed.has(keyOf(valuesOf(batch[i]!))) };
     if (added[i]) addedLater.set(pair, later + 1);
   }
   return results;

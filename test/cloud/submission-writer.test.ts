@@ -50,7 +50,7 @@ describe('submission writer', () => {
     expect(await stored()).toEqual([`${a}/100`, `${a}/101`, `${b}/100`, `${c}/102`].sort());
     // The later answers of a burst see the earlier rows of the same batch.
     expect(results[1]!.windowsSeen).toBe(2);
-    expect(results[4]).toEqual({ added: true, windowsSeen: 1 });
+    expect(results[4]).toEqual({ added: true, windowsSeen: 1, witnessed: false });
   });
 
   it('fails only the item that cannot be written; the rest of the batch is committed', async () => {
@@ -80,7 +80,7 @@ describe('submission writer', () => {
       }),
     ).rejects.toThrow('roll back');
     // Written after the rollback, on its own: the row is there, the rolled-back audit row is not.
-    await expect(pending).resolves.toEqual({ added: true, windowsSeen: 4 }); // 100, 101, 200, 300
+    await expect(pending).resolves.toEqual({ added: true, windowsSeen: 4, witnessed: false }); // 100, 101, 200, 300
     const row = await h.store.db.selectFrom('submissions').selectAll().where('session_id', '=', sessionId).where('w', '=', 300).executeTakeFirst();
     expect(row).toMatchObject({ student_id: f.students[0]!.id, rssi: -70, via: 'app' });
     expect(await h.store.db.selectFrom('audit_log').select('id').where('action', '=', 'test').execute()).toEqual([]);
@@ -96,6 +96,17 @@ describe('submission writer', () => {
     // Rows written by one transaction carry its id (xmin).
     const tx = await sql<{ xid: string }>`select distinct xmin::text as xid from submissions where session_id = ${sessionId} and w in (400, 401)`.execute(h.store.db);
     expect(tx.rows).toHaveLength(1);
+  });
+
+  it("says, in the same write, whether the room's gateway witnessed the student in that window", async () => {
+    const writer = h.store.submissions.writer();
+    const [a, b] = f.students.map((s) => s.id) as [string, string];
+    await h.store.db.insertInto('witnessed_windows').values({
+      session_id: sessionId, student_id: a, w: 500, key_id: '00'.repeat(16), gateway_id: 'gw', event_id: '0192f3a0-7c00-7000-8000-000000000500', rssi: -60, peer: 'aa:bb:cc:dd:ee:ff', latency_ms: 80, at: h.clock(), received_at: h.clock(),
+    }).execute();
+    const results = await Promise.all([writer.record(input(a, 500)), writer.record(input(b, 500)), writer.record(input(a, 501)), writer.record(input(a, 500))]);
+    expect(results.map((r) => r.witnessed)).toEqual([true, false, false, true]);
+    expect(results.map((r) => r.added)).toEqual([true, true, true, false]);
   });
 
   it.skipIf(!!process.env.TEST_DATABASE_URL)('emits submission.accepted only once the row has committed (SQLite)', async () => {

@@ -89,10 +89,7 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): () => void {
       );
       // Every window or token refusal is well-formed input the server will not accept: 422.
       if (!verdict.ok) refuse(422, verdict.code, verdict.message);
-      const [{ added, windowsSeen }, witnessed] = await Promise.all([
-        writer.record({ sessionId: session.id, studentId: user.id, w: frame.w, receivedAt, rssi: body.rssi ?? null, via: 'app' }),
-        store.checkins.isWitnessed(session.id, user.id, frame.w),
-      ]);
+      const { added, windowsSeen, witnessed } = await writer.record({ sessionId: session.id, studentId: user.id, w: frame.w, receivedAt, rssi: body.rssi ?? null, via: 'app' });
       metrics.submissions.inc({ result: added ? 'accepted' : 'duplicate' });
       // record() resolves once the row has committed (its batch's transaction included).
       if (added) events.emit('submission.accepted', { session_id: session.id, student_id: user.id, w: frame.w, at: receivedAt });
