@@ -28,8 +28,9 @@ import { testLogger } from './classroom.js';
 
 const GATEWAY = 'c0:ff:ee:00:07:00';
 const GATEWAY_HEARS_DBM = -61;
+const OTHER_SESSION = '0192f3a0-7c00-7000-8000-000000000002';
 const phoneAddress = (n: number): string => `c0:ff:ee:00:07:${n.toString(16).padStart(2, '0')}`;
-const PHONES = 7;
+const PHONES = 9;
 const noDashes = (uuid: string) => uuid.replaceAll('-', '');
 
 interface Phone {
@@ -247,6 +248,26 @@ describe('GATT check-in on the radio', () => {
     expect((await checkIn(phones[1]!)).receipts[0]!.status).toMatch(/^(queued|duplicate)$/);
   }, 30_000);
 
+  it('a rotation during a connection re-enables advertising: a second phone gets in and is served, the first is left unanswered until it gives up', async () => {
+    const first = phones[8]!;
+    const { peripheral, chars } = await connect(first);
+    expect(gatewayController.linkLayer().advertisingEnabled).toBe(false);
+    // A new session puts a new frame on air, which re-enables advertising while the phone is connected.
+    daemon.sessions.start({ id: OTHER_SESSION, courseId: 'CS101', periodS: 300, endsAt: null, source: 'cloud' }, Date.now());
+    await eventually(() => gatewayController.linkLayer().advertisingEnabled, 3_000, 'advertising re-enabled during the connection');
+    const second = await checkIn(phones[9]!);
+    expect(second.receipts.map((r) => r.status)).toEqual(['queued']);
+    expect(checkinRows().at(-1)).toMatchObject({ session_id: OTHER_SESSION, peer: phoneAddress(9) });
+    // bleno moved to the second link: the first phone's read is never answered.
+    const unanswered = await Promise.race([chars.challenge.readAsync().then(() => 'answered'), new Promise((resolve) => setTimeout(() => resolve('unanswered'), 1_000))]);
+    expect(unanswered).toBe('unanswered');
+    await peripheral.disconnectAsync();
+    peripheral.removeAllListeners('read');
+    // Once it gave up, it checks in like any phone.
+    await eventually(() => gatewayController.linkLayer().advertisingEnabled, 3_000, 'the beacon on air');
+    expect((await checkIn(first)).receipts.map((r) => r.status)).toEqual(['queued']);
+  }, 30_000);
+
   it('a session that ends between the challenge and the write: no_session, and no challenge to read (an ATT error, empty at the phone)', async () => {
     const before = checkinRows().length;
     const phone = phones[7]!;
@@ -254,7 +275,7 @@ describe('GATT check-in on the radio', () => {
     const challenge = await whileConnected(peripheral, chars.challenge.readAsync());
     const answer = answerChallenge({ challenge, advertised: frame, privateKey: phone.privateKey, keyId: phone.keyId });
     if (!answer.ok) throw new Error(answer.reason);
-    daemon.sessions.end(SESSION_ID, 'command', Date.now());
+    daemon.sessions.end(OTHER_SESSION, 'command', Date.now());
     expect((await whileConnected(peripheral, write(chars, answer.value))).status).toBe('no_session');
     expect(await whileConnected(peripheral, chars.challenge.readAsync())).toHaveLength(0);
     await peripheral.disconnectAsync();
