@@ -8,7 +8,6 @@
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BlenoAdvertiser } from '../../gateway/ble/bleno-advertiser.js';
 import { encodeNobleAdvertisement, type NobleAdvertisement } from '../../gateway/ble/noble-advertisement.js';
 import { createVirtualAwareAdvertiser, ensureVirtualController } from '../../gateway/ble/radio.js';
 import { InProcessAir } from '../../gateway/ble/virtual/air.js';
@@ -63,7 +62,7 @@ beforeAll(async () => {
     virtual: { air, address: GATEWAY, airIntervalMs: 30, rssi: GATEWAY_HEARS_DBM, rssiJitterDb: 0 },
   });
   gatewayController = controller!;
-  daemon = new GatewayDaemon({ config, store, events, advertiser: advertiser as BlenoAdvertiser, log: logger, version: 'test', radioKind: 'virtual', env: {} });
+  daemon = new GatewayDaemon({ config, store, events, advertiser, log: logger, version: 'test', radioKind: 'virtual', env: {} });
   await daemon.start();
   daemon.sessions.start({ id: SESSION_ID, courseId: 'CS101', periodS: 300, endsAt: null, source: 'cloud' }, Date.now());
   for (let n = 1; n <= PHONES; n++) {
