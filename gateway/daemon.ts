@@ -101,6 +101,7 @@ export class GatewayDaemon {
         password: config.mqtt.password,
         ca: config.mqtt.ca,
         version: deps.version,
+        checkin: hostsGatt(deps.advertiser),
         backoffMinMs: deps.mqttBackoff?.minMs,
         backoffMaxMs: deps.mqttBackoff?.maxMs,
       },

@@ -201,7 +201,7 @@ export class GatewayHub {
       return;
     }
     await this.deps.store.gateways.setState(gatewayId, parsed.value.state, this.deps.clock(), parsed.value.version, parsed.value.checkin);
-    this.deps.logger.info({ gatewayId, state: parsed.value.state, version: parsed.value.version }, 'gateway status');
+    this.deps.logger.info({ gatewayId, state: parsed.value.state, version: parsed.value.version, checkin: parsed.value.checkin === true }, 'gateway status');
     // Not awaited: this runs inside the link's message handler, which holds back the incoming
     // stream (and with it the PUBACKs the flush waits for) until it returns.
     if (parsed.value.state === 'online') void this.flushRoom(gateway.room_id);

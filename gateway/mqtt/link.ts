@@ -19,6 +19,8 @@ export interface LinkOptions {
   password: string | undefined;
   ca: Buffer | undefined;
   version: string;
+  /** Whether this gateway serves the GATT check-in; said in its status, so the cloud knows the room can witness phones. */
+  checkin?: boolean;
   /** First and largest delay between connection attempts. */
   backoffMinMs?: number;
   backoffMaxMs?: number;
@@ -132,7 +134,7 @@ export class MqttLink {
   }
 
   private statusPayload(state: 'online' | 'offline'): string {
-    return JSON.stringify({ state, at: new Date().toISOString(), version: this.opts.version });
+    return JSON.stringify({ state, at: new Date().toISOString(), version: this.opts.version, checkin: this.opts.checkin === true });
   }
 
   private setState(state: LinkState): void {

@@ -5,7 +5,7 @@
  * submissions accepted → end → the attendance list is right.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectedToken, newClassroom, startGateway, startWorld, submit, type RoomGateway, type World } from './world.js';
+import { expectedToken, newClassroom, startGateway, startWorld, submit, waitGateway, type RoomGateway, type World } from './world.js';
 import type { Classroom, Person } from '../../scripts/classroom/api.js';
 
 const PERIOD_S = 10;
@@ -17,8 +17,11 @@ beforeAll(async () => {
   w = await startWorld();
   c = await newClassroom(w, { courseCode: 'NET210', courseName: 'Networks', roomName: 'Lab 2', teacherName: 'Grace Hopper', studentNames: ['Ada Lovelace', 'Alan Turing', 'Edsger Dijkstra', 'Barbara Liskov'],
     // Biometric verification has its own tests (test/cloud/biometric-*); here presence alone decides.
-    policy: { require_biometric: false } });
+    // The phones here only submit over HTTP; the GATT check-in has its own end-to-end test.
+    policy: { require_biometric: false, require_proximity: false } });
   gw = await startGateway(w, c, 'gw-lab2');
+  // The gateway on bleno serves the GATT check-in and says so in its status.
+  expect((await waitGateway(w, gw.gatewayId, () => true, 1000, 'the gateway')).checkin_service).toBe(true);
 }, 90_000);
 afterAll(async () => {
   await w?.close();

@@ -83,6 +83,7 @@ export interface GatewayStatus {
   pending_commands: number;
   clock_skew_ms: number | null;
   last_heartbeat: string | null;
+  checkin_service: boolean;
 }
 
 export async function waitGateway(w: World, gatewayId: string, pred: (g: GatewayStatus) => boolean, timeoutMs: number, what: string): Promise<GatewayStatus> {

@@ -35,6 +35,7 @@ const gatewayOut = z.object({
   clock_skew_ms: z.number().nullable(), clock_skew_flagged: z.boolean(), outbox_depth: z.number().int().nullable(), pending_commands: z.number().int(),
   version: z.string().nullable(), radio: z.string().nullable(), uptime_s: z.number().nullable(), live_session_id: z.string().nullable(),
   rejected_events: z.number().int(), last_rejection: z.string().nullable(), created_at: z.string(), revoked_at: z.string().nullable(),
+  checkin_service: z.boolean().describe('the gateway said it serves the GATT check-in, so require_proximity is on by default in its room'),
 });
 
 function mqttEndpoint(deps: AppDeps, ctx: Context) {
@@ -128,6 +129,7 @@ export function gatewayRoutes(routes: RouteTable, deps: AppDeps): void {
           clock_skew_ms: g.clock_skew_ms, clock_skew_flagged: clockSkewFlagged(g.clock_skew_ms), outbox_depth: g.outbox_depth,
           pending_commands: g.revoked_at === null ? (pending.get(g.room_id) ?? 0) : 0, version: g.version, radio: g.radio, uptime_s: g.uptime_s,
           live_session_id: g.live_session_id, rejected_events: g.rejected_events, last_rejection: g.last_rejection, created_at: iso(g.created_at)!, revoked_at: iso(g.revoked_at),
+          checkin_service: g.checkin_service === 1,
         })),
       };
     },
