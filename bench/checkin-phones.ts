@@ -1,0 +1,120 @@
+/**
+ * The check-in phones of bench/checkin.ts: each is the real noble on a virtual controller of the
+ * bench process (test/ble/central.ts), joined to the air the gateway process advertises on. A
+ * check-in is what the app does (docs/protocol.md, "What the phone app does"): hear the room's
+ * frame, connect, subscribe to the receipt, read the challenge, sign it (shared/checkin-phone.ts),
+ * write, wait for the notified receipt, then disconnect at once — it does not wait for the
+ * gateway's 1 s-after-receipt policy. A failed link (0x3E when phones answer the same advertising
+ * event, or bleno serving another phone) is retried, and every retry is counted.
+ */
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
+import { encodeNobleAdvertisement, type NobleAdvertisement } from '../gateway/ble/noble-advertisement.js';
+import { ensureVirtualController } from '../gateway/ble/radio.js';
+import { findAttendanceFrame } from '../shared/advertisement.js';
+import { ATTENDANCE_SERVICE_UUID, CHALLENGE_CHAR_UUID, CHECKIN_CHAR_UUID, RECEIPT_CHAR_UUID, decodeReceipt, type Receipt } from '../shared/checkin.js';
+import { answerChallenge, checkinKeyOf } from '../shared/checkin-phone.js';
+import type { Frame } from '../shared/frame.js';
+import { startCentral, whileConnected, type Noble, type NobleCharacteristic, type NoblePeripheral } from '../test/ble/central.js';
+
+const noDashes = (uuid: string) => uuid.replaceAll('-', '');
+const SERVICE = noDashes(ATTENDANCE_SERVICE_UUID);
+const CHARACTERISTICS = [CHALLENGE_CHAR_UUID, CHECKIN_CHAR_UUID, RECEIPT_CHAR_UUID].map(noDashes);
+/** A phone gives up a check-in after this many failed links (an app would tell its user). */
+const MAX_ATTEMPTS = 50;
+
+/** A student's device-bound check-in key (P-256) and the key id it writes. */
+export interface CheckinKey {
+  privateKey: KeyObject;
+  keyId: Buffer;
+}
+
+export function newCheckinKey(): CheckinKey {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return { privateKey, keyId: checkinKeyOf(privateKey).keyId };
+}
+
+export interface CheckinResult {
+  receipt: Receipt;
+  /** Links that failed before the one that got the receipt. */
+  retries: number;
+  /** From the first connect attempt to the notified receipt. */
+  ms: number;
+}
+
+export class CheckinPhone {
+  private constructor(private readonly noble: Noble) {}
+
+  /** Phone number `n` (virtual hci`n` of this process, n >= 1) on the air at `airAddress`. */
+  static async start(n: number, airAddress: string, logger: Logger): Promise<CheckinPhone> {
+    const address = `c0:ff:ee:00:08:${n.toString(16).padStart(2, '0')}`;
+    ensureVirtualController(n, logger, { air: airAddress, address, rssi: -55, rssiJitterDb: 0 });
+    return new CheckinPhone(await startCentral(n));
+  }
+
+  /** One check-in with `key` in room `roomCode`, retried until a receipt arrives. */
+  async checkIn(key: CheckinKey, roomCode: number): Promise<CheckinResult> {
+    let started: number | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const { peripheral, frame } = await this.hear(roomCode);
+      started ??= performance.now();
+      try {
+        const receipt = await this.visit(peripheral, frame, key);
+        return { receipt, retries: attempt - 1, ms: performance.now() - started };
+      } catch (error) {
+        if (attempt >= MAX_ATTEMPTS) throw error;
+        // noble keeps the lost attempt's discovery waiting on the peripheral; it would answer twice.
+        peripheral.removeAllListeners('servicesDiscover');
+        if (peripheral.state === 'connected') await peripheral.disconnectAsync();
+      }
+    }
+  }
+
+  /** Scans until a gateway advertises a frame of `roomCode`: what the app hears. */
+  private async hear(roomCode: number): Promise<{ peripheral: NoblePeripheral; frame: Frame }> {
+    const heard = new Promise<{ peripheral: NoblePeripheral; frame: Frame }>((resolve) => {
+      const onDiscover = (peripheral: NoblePeripheral & { advertisement: NobleAdvertisement }): void => {
+        const frame = findAttendanceFrame(encodeNobleAdvertisement(peripheral.advertisement));
+        if (frame?.roomCode !== roomCode) return;
+        this.noble.off('discover', onDiscover);
+        resolve({ peripheral, frame });
+      };
+      this.noble.on('discover', onDiscover);
+    });
+    await this.noble.startScanningAsync([SERVICE], true);
+    const result = await heard;
+    await this.noble.stopScanningAsync();
+    return result;
+  }
+
+  private async visit(peripheral: NoblePeripheral, frame: Frame, key: CheckinKey): Promise<Receipt> {
+    await peripheral.connectAsync();
+    const receipt = await whileConnected(
+      peripheral,
+      (async () => {
+        const { characteristics } = await peripheral.discoverSomeServicesAndCharacteristicsAsync([SERVICE], CHARACTERISTICS);
+        const byUuid = (uuid: string) => characteristics.find((c) => c.uuid === noDashes(uuid))!;
+        const receiptChar = byUuid(RECEIPT_CHAR_UUID);
+        await receiptChar.subscribeAsync();
+        const challenge = await byUuid(CHALLENGE_CHAR_UUID).readAsync();
+        const answer = answerChallenge({ challenge, advertised: frame, ...key });
+        if (!answer.ok) throw new Error(answer.reason);
+        const notified = nextReceipt(receiptChar);
+        await byUuid(CHECKIN_CHAR_UUID).writeAsync(answer.value, false);
+        return notified;
+      })(),
+    );
+    await peripheral.disconnectAsync();
+    return receipt;
+  }
+}
+
+function nextReceipt(characteristic: NobleCharacteristic): Promise<Receipt> {
+  return new Promise((resolve, reject) =>
+    characteristic.once('data', (data: Buffer) => {
+      const decoded = decodeReceipt(data);
+      if (decoded.ok) resolve(decoded.value);
+      else reject(new Error(decoded.reason));
+    }),
+  );
+}

@@ -1,0 +1,135 @@
+/**
+ * GATT check-in benchmark (bench/README.md, "GATT check-in"). Run:
+ *   node --import tsx bench/checkin.ts [--phones N] [--checkins N] [--burst N] [--burst-phones N]
+ *
+ * One gateway daemon in its own process (bench/checkin-gateway.ts) on the virtual radio, and
+ * phones made of the real noble in this process (bench/checkin-phones.ts). Every check-in uses a
+ * key of its own (the gateway takes a key once per window, so a key checking in again would be a
+ * `duplicate`). Measured end to end: connect, read the challenge, write, receipt `queued`,
+ * disconnect, and the checkin.received event that reached the broker from the outbox.
+ * 1. Throughput: `--checkins` check-ins by 1 phone one after the other, then by `--phones`
+ *    concurrent phones (they take turns: bleno serves one connection). Target >= 50/s.
+ * 2. Memory: a burst of `--burst` distinct keys by `--burst-phones` concurrent phones; the
+ *    gateway's RSS (from /proc) every 100 ms during it and every second for 20 s after. Target < 80 MB.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { hostVirtualAir } from '../gateway/ble/radio.js';
+import { startAedes } from '../test/gateway/brokers.js';
+import { GatewayUnderTest, compileGateway } from './checkin-gateway.js';
+import { CheckinPhone, newCheckinKey, type CheckinKey, type CheckinResult } from './checkin-phones.js';
+
+const { values } = parseArgs({ options: { phones: { type: 'string' }, checkins: { type: 'string' }, burst: { type: 'string' }, 'burst-phones': { type: 'string' } } });
+const positive = (name: string, raw: string | undefined, fallback: number): number => {
+  const n = Number(raw ?? fallback);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new Error(`--${name} must be an integer from 1 to 10000, got ${raw}`);
+  return n;
+};
+const PHONES = positive('phones', values.phones, 10);
+const CHECKINS = positive('checkins', values.checkins, 100);
+const BURST = positive('burst', values.burst, 300);
+const BURST_PHONES = positive('burst-phones', values['burst-phones'], 30);
+if (Math.max(PHONES, BURST_PHONES) > 200) throw new Error('at most 200 phones (virtual hci1..hci200)');
+const ROOM_CODE = 74565;
+const PERIOD_S = 300;
+
+const log = pino({ level: 'silent' });
+const dir = mkdtempSync(join(tmpdir(), 'checkin-bench-'));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+interface Run {
+  label: string;
+  checkins: number;
+  seconds: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  retries: number;
+  notQueued: number;
+  rows: number;
+  twice: number;
+}
+
+/** `keys` checked in by `phones` concurrently, each phone taking the next key when it is done. */
+async function run(label: string, gateway: GatewayUnderTest, phones: CheckinPhone[], keys: CheckinKey[]): Promise<Run> {
+  const before = gateway.checkins().length;
+  const queue = [...keys];
+  const results: CheckinResult[] = [];
+  const started = performance.now();
+  await Promise.all(
+    phones.map(async (phone) => {
+      for (let key = queue.shift(); key; key = queue.shift()) results.push(await phone.checkIn(key, ROOM_CODE));
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const wanted = new Set(keys.map((k) => k.keyId.toString('hex')));
+  // Every queued check-in must reach the broker from the outbox; give the drain a moment.
+  await gateway.cloud.waitFor(() => gateway.checkins().length - before >= keys.length, 10_000, `${keys.length} checkin.received events`).catch(() => undefined);
+  const rows = gateway.checkins().slice(before).filter((c) => wanted.has(c.keyId));
+  const sorted = results.map((r) => r.ms).sort((a, b) => a - b);
+  return {
+    label,
+    checkins: results.length,
+    seconds,
+    perSecond: results.length / seconds,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    retries: results.reduce((n, r) => n + r.retries, 0),
+    notQueued: results.filter((r) => r.receipt.status !== 'queued').length,
+    rows: new Set(rows.map((r) => `${r.keyId}|${r.w}`)).size,
+    twice: rows.length - new Set(rows.map((r) => r.keyId)).size,
+  };
+}
+
+function table(runs: Run[]): void {
+  const header = ['run', 'check-ins', 's', 'check-ins/s', 'p50 ms', 'p99 ms', 'retries', 'not queued', 'outbox rows', 'rows twice'];
+  const rows = runs.map((r) => [r.label, r.checkins, r.seconds.toFixed(1), r.perSecond.toFixed(1), r.p50.toFixed(0), r.p99.toFixed(0), r.retries, r.notQueued, r.rows, r.twice].map(String));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const line of [header, ...rows]) console.log(line.map((c, i) => c.padStart(widths[i]!)).join('  '));
+}
+
+const broker = await startAedes();
+const hub = await hostVirtualAir(`unix:${join(dir, 'air.sock')}`, log);
+process.stdout.write('compiling the gateway with tsc... ');
+const cli = compileGateway();
+console.log('done');
+const gateway = await GatewayUnderTest.start({ cli, dir, brokerUrl: broker.url, airAddress: hub.address!, gatewayId: 'bench-checkin', roomCode: ROOM_CODE, roomSecret: '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f' });
+try {
+  await gateway.startSession(PERIOD_S);
+  const idleMb = gateway.rssMb();
+  const phones: CheckinPhone[] = [];
+  for (let n = 1; n <= Math.max(PHONES, BURST_PHONES); n++) phones.push(await CheckinPhone.start(n, hub.address!, log));
+  const keys = (count: number) => Array.from({ length: count }, newCheckinKey);
+
+  const runs: Run[] = [];
+  console.log(`throughput: ${CHECKINS} check-ins by 1 phone, then by ${PHONES} phones`);
+  runs.push(await run('1 phone', gateway, phones.slice(0, 1), keys(CHECKINS)));
+  runs.push(await run(`${PHONES} phones`, gateway, phones.slice(0, PHONES), keys(CHECKINS)));
+
+  console.log(`memory: a burst of ${BURST} students, ${BURST_PHONES} phones at a time`);
+  const samples: number[] = [];
+  const sampler = setInterval(() => samples.push(gateway.rssMb()), 100);
+  runs.push(await run(`burst ${BURST} / ${BURST_PHONES} phones`, gateway, phones.slice(0, BURST_PHONES), keys(BURST)));
+  clearInterval(sampler);
+  const after: number[] = [];
+  for (let t = 0; t < 20; t++) {
+    await sleep(1000);
+    after.push(gateway.rssMb());
+  }
+  table(runs);
+  console.log(`target >= 50 check-ins/s: ${runs.every((r) => r.perSecond >= 50) ? 'met' : 'NOT met'}`);
+  console.log(`gateway RSS: idle ${idleMb.toFixed(1)} MB, peak during the burst ${Math.max(...samples).toFixed(1)} MB, after it (every 5 s) ${after.filter((_, i) => i % 5 === 4).map((x) => x.toFixed(1)).join(' ')} MB (target < 80 MB)`);
+} finally {
+  await gateway.stop();
+  await hub.close();
+  await broker.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exit(0);
