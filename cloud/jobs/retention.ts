@@ -1,7 +1,8 @@
 /**
  * Retention (docs/privacy.md, docs/operations.md "Retention"): raw evidence is kept only as long
  * as it can still matter. Every night we delete, for sessions that ended more than N days ago, the
- * accepted token submissions and the verification records, and every challenge past its expiry.
+ * accepted token submissions, the verification records, the windows a gateway witnessed a phone in
+ * (with its BLE address) and the refused check-ins, and every challenge past its expiry.
  * The attendance decisions (status, presence, verified flag, reasons, overrides) and enrolled
  * public keys stay. The cloud's own event history is bounded in the same purge: gateway event ids
  * past their dedupe horizon and commands settled long ago.
@@ -30,6 +31,10 @@ export const RETENTION_SCHEDULE = '17 3 * * *';
 export interface PurgeCounts {
   submissions: number;
   verifications: number;
+  /** Witnessed windows of those sessions (proof of proximity). */
+  witnessedWindows: number;
+  /** Refused check-ins of those sessions, and those naming no session received as long ago. */
+  checkinRefusals: number;
   challenges: number;
   ingestedEvents: number;
   commands: number;
@@ -38,7 +43,8 @@ export interface PurgeCounts {
 }
 
 /**
- * One purge, in one transaction: raw data of sessions ended over `retentionDays` ago, expired
+ * One purge, in one transaction: raw data of sessions ended over `retentionDays` ago (with their
+ * witnessed windows and refused check-ins), expired
  * challenges, event ids past their horizon, long-settled commands, spent e-mail verification links.
  */
 export function purgeRawData(store: Store, now: number, retentionDays: number): Promise<PurgeCounts> {
@@ -46,6 +52,7 @@ export function purgeRawData(store: Store, now: number, retentionDays: number): 
   return store.transaction(async (tx) => ({
     submissions: await tx.submissions.purgeEndedBefore(endedBefore),
     verifications: await tx.webauthn.purgeVerificationsEndedBefore(endedBefore),
+    ...(await tx.checkins.purgeEndedBefore(endedBefore)),
     challenges: await tx.webauthn.purgeExpiredChallenges(now),
     ingestedEvents: await tx.gateways.purgeIngestedBefore(now - HEARTBEAT_ID_RETENTION_DAYS * DAY_MS, now - EVENT_ID_RETENTION_DAYS * DAY_MS),
     commands: await tx.commands.purgeSettledBefore(now - SETTLED_COMMAND_RETENTION_DAYS * DAY_MS),

@@ -68,6 +68,20 @@ export class CheckinRepository {
     return this.db.selectFrom('checkin_refusals').select(['event_id', 'gateway_id', 'session_id', 'key_id', 'w', 'reason', 'at', 'received_at']).where('session_id', '=', sessionId).orderBy('id').execute();
   }
 
+  /**
+   * Retention (cloud/jobs/retention.ts): the witnessed windows and refusals of sessions that ended
+   * before `endedBefore`, and refusals naming no session at all that were received before it.
+   */
+  async purgeEndedBefore(endedBefore: number): Promise<{ witnessedWindows: number; checkinRefusals: number }> {
+    const oldSessions = this.db.selectFrom('sessions').select('id').where('state', '=', 'ended').where('ended_at', '<', endedBefore);
+    const witnessed = await this.db.deleteFrom('witnessed_windows').where('session_id', 'in', oldSessions).executeTakeFirst();
+    const refusals = await this.db.deleteFrom('checkin_refusals').where((eb) => eb.or([
+      eb('session_id', 'in', oldSessions),
+      eb.and([eb('received_at', '<', endedBefore), eb.not(eb.exists(eb.selectFrom('sessions').select('id').whereRef('sessions.id', '=', 'checkin_refusals.session_id')))]),
+    ])).executeTakeFirst();
+    return { witnessedWindows: Number(witnessed.numDeletedRows), checkinRefusals: Number(refusals.numDeletedRows) };
+  }
+
   witnessedOf(sessionId: string): Promise<WitnessedRow[]> {
     return this.db.selectFrom('witnessed_windows').select(['student_id', 'w', 'key_id', 'peer', 'latency_ms', 'at']).where('session_id', '=', sessionId).orderBy('w').execute();
   }

@@ -4,9 +4,10 @@
  * consistent picture and an erasure happens completely or not at all.
  *
  * Erasure replaces the identity (e-mail, name, sourced_id) with a pseudonym and deletes what only
- * serves to sign in or to prove presence (password, WebAuthn credentials and challenges,
- * verifications, raw submissions, identity links and unredeemed sign-in codes, e-mail verification
- * links). The account row and
+ * serves to sign in or to prove presence (password, WebAuthn credentials with their check-in keys,
+ * challenges, verifications, raw submissions, the windows a gateway witnessed the phone in with its
+ * BLE address, the check-ins refused for the person's keys, identity links and unredeemed sign-in
+ * codes, e-mail verification links). The account row and
  * its id stay, so the attendance decisions, enrolments and audit entries keyed by that id keep
  * every course's statistics as they were, now pointing at a pseudonymous account.
  */
@@ -14,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { StudentRecord } from './attendance.js';
 import { unitOfWork, type Queryable } from './repositories.js';
-import type { AuditLogTable, IdentityLinksTable, StoredCredential, User, Verification } from './schema.js';
+import type { AuditLogTable, CheckinRefusalsTable, IdentityLinksTable, StoredCredential, User, Verification, WitnessedWindow } from './schema.js';
 
 /** Not a scrypt hash, so no password ever matches it (cloud/auth/passwords.ts). */
 const UNUSABLE_PASSWORD_HASH = 'erased';
@@ -30,8 +31,17 @@ export interface EnrolmentRecord {
   enrolled_at: number;
 }
 
-/** A WebAuthn credential without its signature counter (the public key and ids are no secrets, docs/privacy.md). */
-export type DeviceRecord = Omit<StoredCredential, 'student_id' | 'counter'>;
+/**
+ * A WebAuthn credential without its signature counter (the public key and ids are no secrets,
+ * docs/privacy.md). Of its check-in key only the key_id: null when none is enrolled.
+ */
+export type DeviceRecord = Omit<StoredCredential, 'student_id' | 'counter' | 'checkin_key'>;
+
+/** A window the room's gateway witnessed the student's phone in (proof of proximity), with the phone's BLE address. */
+export type WitnessedWindowRecord = Omit<WitnessedWindow, 'student_id' | 'event_id' | 'received_at'>;
+
+/** A check-in the cloud refused for one of the student's check-in keys. */
+export type CheckinRefusalRecord = Omit<CheckinRefusalsTable, 'id' | 'event_id' | 'received_at'>;
 
 /** The token windows a student had accepted in one session (raw submissions, summarised). */
 export interface SubmissionSummary {
@@ -56,6 +66,8 @@ export interface PersonalData {
   devices: DeviceRecord[];
   verifications: Array<Omit<Verification, 'student_id' | 'counter'>>;
   submissions: SubmissionSummary[];
+  witnessed_windows: WitnessedWindowRecord[];
+  checkin_refusals: CheckinRefusalRecord[];
   identity_links: Array<Omit<IdentityLinksTable, 'user_id'>>;
   /** One-time e-mail links: only when they were made and used (their token and pending password hashes are secrets). */
   email_verifications: Array<{ created_at: number; expires_at: number; used_at: number | null }>;
@@ -69,8 +81,13 @@ export interface ErasureResult {
   /** False when the account had been erased before: nothing changed. */
   erasedNow: boolean;
   /** Rows deleted per table (all zero when `erasedNow` is false). */
-  removed: Record<'webauthn_credentials' | 'webauthn_challenges' | 'verifications' | 'submissions' | 'identity_links' | 'oidc_codes' | 'email_verifications', number>;
+  removed: Record<(typeof ERASED_TABLES)[number], number>;
 }
+
+/** The tables erasure deletes the account's rows from, in the order it does. */
+const ERASED_TABLES = [
+  'checkin_refusals', 'witnessed_windows', 'verifications', 'webauthn_credentials', 'webauthn_challenges', 'submissions', 'identity_links', 'oidc_codes', 'email_verifications',
+] as const;
 
 /** How a string appears inside a stored JSON text (audit details). */
 const inJson = (s: string) => JSON.stringify(s).slice(1, -1);
@@ -88,13 +105,33 @@ export class PersonalDataRepository {
     ]));
   }
 
+  /**
+   * Refusals tie to a person only through a check-in key: one enrolled with any of their devices,
+   * or one a gateway witnessed them with. A refusal for a key nobody holds ties to no one.
+   */
+  private refusalsOf(db: Queryable, userId: string) {
+    return db.selectFrom('checkin_refusals').where((eb) => eb.or([
+      eb('key_id', 'in', eb.selectFrom('webauthn_credentials').select('checkin_key_id').where('student_id', '=', userId).where('checkin_key_id', 'is not', null).$narrowType<{ checkin_key_id: string }>()),
+      eb('key_id', 'in', eb.selectFrom('witnessed_windows').select('key_id').where('student_id', '=', userId)),
+    ]));
+  }
+
+  /** Every check-in key id the person's devices hold or a gateway witnessed them with. */
+  private async keyIdsOf(db: Queryable, userId: string): Promise<string[]> {
+    const [enrolled, witnessed] = await Promise.all([
+      db.selectFrom('webauthn_credentials').select('checkin_key_id').where('student_id', '=', userId).execute(),
+      db.selectFrom('witnessed_windows').select('key_id').distinct().where('student_id', '=', userId).execute(),
+    ]);
+    return [...new Set([...enrolled.map((r) => r.checkin_key_id), ...witnessed.map((r) => r.key_id)])].filter((k): k is string => k !== null);
+  }
+
   /** Everything kept about the account, or undefined when there is none. */
   export(userId: string): Promise<PersonalData | undefined> {
     return unitOfWork(this.db, async (tx, trx) => {
       const user = await tx.accounts.get(userId);
       if (!user) return undefined;
       const { password_hash: _hash, token_version: _version, ...account } = user;
-      const [erasure, enrolments, attendance, credentials, verifications, submissions, links, mails, audit] = await Promise.all([
+      const [erasure, enrolments, attendance, credentials, verifications, submissions, witnessed, refusals, links, mails, audit] = await Promise.all([
         trx.selectFrom('account_erasures').select(['erased_at', 'erased_by']).where('user_id', '=', userId).executeTakeFirst(),
         trx.selectFrom('enrollments').innerJoin('courses', 'courses.id', 'enrollments.course_id').leftJoin('terms', 'terms.id', 'courses.term_id')
           .select(['courses.id as course_id', 'courses.code', 'courses.name', 'enrollments.created_at', 'terms.id as term_id', 'terms.name as term_name', 'terms.starts_on', 'terms.ends_on'])
@@ -105,6 +142,9 @@ export class PersonalDataRepository {
         trx.selectFrom('submissions').innerJoin('sessions', 'sessions.id', 'submissions.session_id')
           .select((eb) => ['submissions.session_id', 'sessions.course_id', eb.fn.countAll<number>().as('windows'), eb.fn.min('submissions.received_at').as('first'), eb.fn.max('submissions.received_at').as('last')])
           .where('submissions.student_id', '=', userId).groupBy(['submissions.session_id', 'sessions.course_id']).orderBy('first').execute(),
+        trx.selectFrom('witnessed_windows').select(['session_id', 'w', 'key_id', 'gateway_id', 'rssi', 'peer', 'latency_ms', 'at'])
+          .where('student_id', '=', userId).orderBy('at').orderBy('session_id').orderBy('w').execute(),
+        this.refusalsOf(trx, userId).select(['session_id', 'w', 'key_id', 'gateway_id', 'reason', 'at']).orderBy('at').orderBy('id').execute(),
         trx.selectFrom('identity_links').select(['issuer', 'subject', 'created_at', 'last_login_at']).where('user_id', '=', userId).orderBy('created_at').execute(),
         trx.selectFrom('email_verifications').select(['created_at', 'expires_at', 'used_at']).where('user_id', '=', userId).orderBy('created_at').execute(),
         this.auditAbout(trx, userId).selectAll().orderBy('id').execute(),
@@ -117,9 +157,11 @@ export class PersonalDataRepository {
           term: e.term_id ? { id: e.term_id, name: e.term_name!, starts_on: e.starts_on!, ends_on: e.ends_on! } : null,
         })),
         attendance,
-        devices: credentials.map(({ student_id: _s, counter: _c, ...device }) => device),
+        devices: credentials.map(({ student_id: _s, counter: _c, checkin_key: _k, ...device }) => device),
         verifications,
         submissions: submissions.map((s) => ({ session_id: s.session_id, course_id: s.course_id, windows: Number(s.windows), first_received_at: Number(s.first), last_received_at: Number(s.last) })),
+        witnessed_windows: witnessed.map((x) => ({ ...x, w: Number(x.w), latency_ms: Number(x.latency_ms), at: Number(x.at) })),
+        checkin_refusals: refusals.map((r) => ({ ...r, w: Number(r.w), at: Number(r.at) })),
         identity_links: links,
         email_verifications: mails,
         audit: audit.map((a) => ({ ...a, id: Number(a.id), details: JSON.parse(a.details) as unknown })),
@@ -141,7 +183,7 @@ export class PersonalDataRepository {
         .onConflict((oc) => oc.column('user_id').doNothing()).returning('user_id').executeTakeFirst();
       if (!inserted) {
         const erasure = await trx.selectFrom('account_erasures').select(['erased_at', 'erased_by']).where('user_id', '=', userId).executeTakeFirstOrThrow();
-        const removed = { webauthn_credentials: 0, webauthn_challenges: 0, verifications: 0, submissions: 0, identity_links: 0, oidc_codes: 0, email_verifications: 0 };
+        const removed = Object.fromEntries(ERASED_TABLES.map((t) => [t, 0])) as ErasureResult['removed'];
         // Read again: a concurrent erasure may have committed while this insert waited for it.
         const account = (await tx.accounts.get(userId))!;
         return { account, erasure: { erased_at: Number(erasure.erased_at), erased_by: erasure.erased_by }, erasedNow: false, removed };
@@ -150,16 +192,21 @@ export class PersonalDataRepository {
       await tx.accounts.change(userId, { deactivatedAt: now });
 
       const pseudonym = { email: `erased-${randomBytes(9).toString('hex')}@invalid`, full_name: `Erased ${before.role}` };
-      // Free text kept about the person (audit details, override reasons) may quote the identity.
+      // Free text kept about the person (audit details, override reasons) may quote the identity,
+      // and an enrolment's audit entry names the device's check-in key, which the phone still holds.
+      const replacements: Array<[string, string]> = [[before.email, pseudonym.email], [before.full_name, pseudonym.full_name], ...(await this.keyIdsOf(trx, userId)).map((k): [string, string] => [k, 'erased'])];
       const scrub = (column: 'details' | 'target' | 'override_reason', quoted: (s: string) => string = (s) => s) =>
-        sql<string>`replace(replace(${sql.ref(column)}, ${quoted(before.email)}, ${pseudonym.email}), ${quoted(before.full_name)}, ${pseudonym.full_name})`;
+        replacements.reduce((text, [from, to]) => sql<string>`replace(${text}, ${quoted(from)}, ${to})`, sql<string>`${sql.ref(column)}`);
       const about = (await this.auditAbout(trx, userId).select('id').execute()).map((r) => r.id);
       if (about.length) await trx.updateTable('audit_log').set({ details: scrub('details', inJson), target: scrub('target') }).where('id', 'in', about).execute();
       await trx.updateTable('attendance').set({ override_reason: scrub('override_reason') }).where('student_id', '=', userId).where('override_reason', 'is not', null).execute();
 
       const count = async (q: { executeTakeFirst(): Promise<{ numDeletedRows: bigint }> }) => Number((await q.executeTakeFirst()).numDeletedRows);
-      // Verifications name the credential that signed them: they go first.
-      const removed = {
+      // Refusals are found through the keys on the credentials and witnessed windows, so they go
+      // before both; verifications name the credential that signed them, so they go before it.
+      const removed: ErasureResult['removed'] = {
+        checkin_refusals: await count(trx.deleteFrom('checkin_refusals').where('id', 'in', this.refusalsOf(trx, userId).select('id'))),
+        witnessed_windows: await count(trx.deleteFrom('witnessed_windows').where('student_id', '=', userId)),
         verifications: await count(trx.deleteFrom('verifications').where('student_id', '=', userId)),
         webauthn_credentials: await count(trx.deleteFrom('webauthn_credentials').where('student_id', '=', userId)),
         webauthn_challenges: await count(trx.deleteFrom('webauthn_challenges').where('student_id', '=', userId)),

@@ -98,7 +98,7 @@ describe('retention purge', () => {
       const expired = (await challenges()).filter((c) => c.expires_at <= h.clock.now).length;
       expect(expired).toBeGreaterThanOrEqual(3);
       const result = await job.runOnce();
-      expect(result).toEqual({ submissions: 0, verifications: 0, challenges: expired, ingestedEvents: 0, commands: 0, emailVerifications: 0 });
+      expect(result).toEqual({ submissions: 0, verifications: 0, witnessedWindows: 0, checkinRefusals: 0, challenges: expired, ingestedEvents: 0, commands: 0, emailVerifications: 0 });
       expect(await challenges()).toEqual([]);
     } finally {
       await job.stop();
