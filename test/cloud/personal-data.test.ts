@@ -1,20 +1,32 @@
 /**
  * A student's data export and erasure (docs/privacy.md): a student with two enrolments, one
  * present and one excused (overridden) record, a passkey, a verification, a sign-in identity link,
- * a pending e-mail link and audit entries that quote their name and address. The export holds all
- * of it and no secret; erasure leaves no trace of the identity in any table, kills the account's
- * tokens and leaves every course statistic as it was.
+ * a pending e-mail link, audit entries that quote their name and address, and proof of proximity: a
+ * check-in key on the passkey, windows a gateway witnessed the phone in (with its BLE address, also
+ * under an older key) and refused check-ins for their keys, beside a classmate's and an unknown
+ * key's. The export holds all of it and no secret; erasure leaves no trace of the identity, the
+ * phone's address or its keys in any table, kills the account's tokens and leaves every course
+ * statistic as it was.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCloudHarness, type CloudHarness } from '../helpers/cloud.js';
 import { frameAt, setupCourse, type CourseFixture, type TestUser } from '../helpers/fixtures.js';
 import { verifyPassword } from '../../cloud/auth/passwords.js';
 import { PERIOD, endSession, phonesFor, startSession, verify } from './biometric-fixture.js';
+import { newCheckinKey } from './checkin-fixture.js';
+import { keyIdOf } from '../../shared/checkin.js';
 
 const T = (hh: number, mm: number, ss = 0) => Date.UTC(2026, 8, 7, hh, mm, ss);
 const NAME = 'Quintessa Marlowe-Ybarra';
 const SOURCED_ID = 'sis-7f3a-quintessa';
 const OIDC = { issuer: 'https://idp.uni.example', subject: 'oidc-sub-5512-quintessa' };
+/** The subject's phone as the gateway saw it, the key it had before (only in witnessed windows), a classmate's, nobody's. */
+const PEER = 'c4:5e:91:0a:7b:3d';
+const OLD_KEY = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+const BOB_KEY = 'b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0';
+const BOB_PEER = 'd8:3a:dd:00:11:22';
+const NOBODYS_KEY = 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee';
+const windowAt = (ms: number) => Math.floor(ms / (PERIOD * 1000));
 
 let h: CloudHarness;
 let f: CourseFixture;
@@ -23,6 +35,7 @@ let bob: TestUser;
 let presentSid: string;
 let excusedSid: string;
 let termCourseId: string;
+let subjectKey: string;
 
 /** Every row of every table, as text (to search for what must be gone). */
 async function everyTable(): Promise<Record<string, string>> {
@@ -104,6 +117,33 @@ beforeAll(async () => {
   await h.store.db.insertInto('oidc_codes').values({ code_hash: 'cd'.repeat(32), user_id: subject.id, created_at: now, expires_at: now + 60_000, used_at: null }).execute();
   await h.store.db.insertInto('email_verifications').values({ token_hash: 'ab'.repeat(32), user_id: subject.id, full_name: NAME, password_hash: 'scrypt$16384$8$1$c2FsdA==$cGVuZGluZw==', created_at: now, expires_at: now + 86_400_000, used_at: null }).execute();
   await h.store.audit.record({ at: now, actorId: f.admin.id, action: 'roster.import_note', target: subject.id, details: { email: subject.email, name: NAME } });
+
+  // Proof of proximity, as the check-in ingest (cloud/bridge/checkin.ts) leaves it.
+  const spki = newCheckinKey().spki;
+  subjectKey = keyIdOf(spki).toString('hex');
+  const device = await h.store.db.updateTable('webauthn_credentials').set({ checkin_key: spki.toString('base64url'), checkin_key_id: subjectKey })
+    .where('student_id', '=', subject.id).returning('id').executeTakeFirstOrThrow();
+  await h.store.audit.record({ at: now, actorId: subject.id, action: 'biometric.enrol', target: device.id, details: { status: 'active', checkin_key_id: subjectKey } });
+  const seen = (studentId: string, sid: string, at: number, key: string, peer: string) => ({
+    session_id: sid, student_id: studentId, w: windowAt(at), key_id: key, gateway_id: 'gw-pd1', event_id: `0192f3a0-7c00-7000-8000-${String(at % 1e12).padStart(12, '0')}`,
+    rssi: -58, peer, latency_ms: 210, at, received_at: at + 400,
+  });
+  await h.store.db.insertInto('witnessed_windows').values([
+    seen(subject.id, presentSid, T(8, 1, 15), subjectKey, PEER),
+    seen(subject.id, presentSid, T(8, 2, 15), OLD_KEY, PEER),
+    seen(bob.id, excusedSid, T(9, 1, 15), BOB_KEY, BOB_PEER),
+  ]).execute();
+  // The decision counted the subject's two witnessed windows.
+  await h.store.db.updateTable('attendance').set({ witnessed_windows: 2 }).where('session_id', '=', presentSid).where('student_id', '=', subject.id).execute();
+  const refused = (sid: string, at: number, key: string, reason: string) => ({
+    event_id: `0192f3a0-7c00-7000-9000-${String(at % 1e12).padStart(12, '0')}`, gateway_id: 'gw-pd1', session_id: sid, key_id: key, w: windowAt(at), reason, at, received_at: at + 400,
+  });
+  await h.store.db.insertInto('checkin_refusals').values([
+    refused(presentSid, T(8, 3, 15), subjectKey, 'signature_invalid'),
+    refused(excusedSid, T(9, 2, 15), OLD_KEY, 'device_revoked'),
+    refused(excusedSid, T(9, 2, 30), BOB_KEY, 'signature_invalid'),
+    refused(excusedSid, T(9, 3, 15), NOBODYS_KEY, 'key_unknown'),
+  ]).execute();
 });
 afterAll(() => h.close());
 
@@ -129,6 +169,28 @@ describe('student data export', () => {
     expect(d.email_verifications).toHaveLength(1);
     const actions = d.audit.map((a: { action: string }) => a.action);
     expect(actions).toEqual(expect.arrayContaining(['biometric.enrol', 'attendance.override', 'roster.import_note']));
+  });
+
+  it("holds the student's own witnessed windows with the phone's address, the refusals of their keys and each device's check-in key id", async () => {
+    const d = (await h.http().get('/api/v1/student/export').set(subject.auth)).body;
+    expect(d.witnessed_windows).toEqual([
+      { session_id: presentSid, w: windowAt(T(8, 1, 15)), key_id: subjectKey, gateway_id: 'gw-pd1', rssi: -58, peer: PEER, latency_ms: 210, at: new Date(T(8, 1, 15)).toISOString() },
+      { session_id: presentSid, w: windowAt(T(8, 2, 15)), key_id: OLD_KEY, gateway_id: 'gw-pd1', rssi: -58, peer: PEER, latency_ms: 210, at: new Date(T(8, 2, 15)).toISOString() },
+    ]);
+    expect(d.checkin_refusals).toEqual([
+      { session_id: presentSid, w: windowAt(T(8, 3, 15)), key_id: subjectKey, gateway_id: 'gw-pd1', reason: 'signature_invalid', at: new Date(T(8, 3, 15)).toISOString() },
+      { session_id: excusedSid, w: windowAt(T(9, 2, 15)), key_id: OLD_KEY, gateway_id: 'gw-pd1', reason: 'device_revoked', at: new Date(T(9, 2, 15)).toISOString() },
+    ]);
+    expect(d.devices[0].checkin_key_id).toBe(subjectKey);
+    // The key itself is no secret but is not needed: its id says which key it is.
+    const spki = (await h.store.db.selectFrom('webauthn_credentials').select('checkin_key').where('student_id', '=', subject.id).executeTakeFirstOrThrow()).checkin_key!;
+    expect(JSON.stringify(d)).not.toContain(spki);
+    expect(d.attendance.find((r: { session_id: string }) => r.session_id === presentSid).witnessed_windows).toBe(2);
+
+    const other = (await h.http().get(`/api/v1/admin/users/${bob.id}/export`).set(f.admin.auth)).body;
+    expect(other.witnessed_windows.map((x: { peer: string; key_id: string }) => [x.peer, x.key_id])).toEqual([[BOB_PEER, BOB_KEY]]);
+    expect(other.checkin_refusals.map((r: { key_id: string }) => r.key_id)).toEqual([BOB_KEY]);
+    expect(JSON.stringify(other)).not.toContain(NOBODYS_KEY);
   });
 
   it('contains no secret: no password hash, token version, challenge, link token or room secret, under any key', async () => {
@@ -205,9 +267,9 @@ describe('erasure', () => {
 
     const after = await everyTable();
     for (const [table, text] of Object.entries(after)) {
-      for (const trace of [subject.email, NAME, SOURCED_ID, OIDC.subject, 'quintessa']) expect(text, `${table} still holds ${trace}`).not.toContain(trace.toLowerCase());
+      for (const trace of [subject.email, NAME, SOURCED_ID, OIDC.subject, 'quintessa', PEER, subjectKey, OLD_KEY]) expect(text, `${table} still holds ${trace}`).not.toContain(trace.toLowerCase());
     }
-    for (const table of ['webauthn_credentials', 'webauthn_challenges', 'verifications', 'submissions', 'identity_links', 'oidc_codes', 'email_verifications'] as const) {
+    for (const table of ['webauthn_credentials', 'webauthn_challenges', 'verifications', 'submissions', 'witnessed_windows', 'identity_links', 'oidc_codes', 'email_verifications'] as const) {
       const column = table === 'identity_links' || table === 'oidc_codes' || table === 'email_verifications' ? 'user_id' : 'student_id';
       expect(await h.store.db.selectFrom(table).selectAll().where(column, '=', subject.id).execute(), table).toEqual([]);
     }
@@ -226,7 +288,20 @@ describe('erasure', () => {
 
     const audit = await h.store.db.selectFrom('audit_log').selectAll().where('action', '=', 'personal_data.erase').execute();
     expect(audit).toEqual([expect.objectContaining({ actor_id: f.admin.id, target: subject.id })]);
-    expect(JSON.parse(audit[0]!.details)).toMatchObject({ role: 'student', removed: { webauthn_credentials: 1, verifications: 1, submissions: 4, identity_links: 1, oidc_codes: 1, email_verifications: 1 } });
+    expect(JSON.parse(audit[0]!.details)).toMatchObject({ role: 'student', removed: { webauthn_credentials: 1, verifications: 1, submissions: 4, witnessed_windows: 2, checkin_refusals: 2, identity_links: 1, oidc_codes: 1, email_verifications: 1 } });
+  });
+
+  it("leaves no BLE address, check-in key or refusal tied to the person; the classmate's and the unknown key's rows and the record's count stay", async () => {
+    const db = h.store.db;
+    expect(await db.selectFrom('witnessed_windows').select('peer').where((eb) => eb.or([eb('student_id', '=', subject.id), eb('peer', '=', PEER)])).execute()).toEqual([]);
+    expect(await db.selectFrom('webauthn_credentials').select('id').where('checkin_key_id', 'in', [subjectKey, OLD_KEY]).execute()).toEqual([]);
+    expect(await db.selectFrom('checkin_refusals').select('key_id').orderBy('id').execute()).toEqual([{ key_id: BOB_KEY }, { key_id: NOBODYS_KEY }]);
+    expect(await db.selectFrom('witnessed_windows').select(['student_id', 'peer']).execute()).toEqual([{ student_id: bob.id, peer: BOB_PEER }]);
+    // The passkey's own enrolment (without a check-in key), then the one that named the key.
+    const enrols = await db.selectFrom('audit_log').select('details').where('action', '=', 'biometric.enrol').where('actor_id', '=', subject.id).orderBy('id').execute();
+    expect(enrols.map((e) => (JSON.parse(e.details) as { checkin_key_id: string | null }).checkin_key_id)).toEqual([null, 'erased']);
+    const record = await db.selectFrom('attendance').select(['status', 'witnessed_windows']).where('session_id', '=', presentSid).where('student_id', '=', subject.id).executeTakeFirstOrThrow();
+    expect(record).toEqual({ status: 'present', witnessed_windows: 2 });
   });
 
   it('replaces the erased e-mail and name by the pseudonym where audit details and override reasons quote them', async () => {
@@ -241,6 +316,7 @@ describe('erasure', () => {
 
   it('erasing twice answers the same and changes nothing', async () => {
     const first = await h.http().get(`/api/v1/admin/users/${subject.id}`).set(f.admin.auth);
+    const tables = await everyTable();
     const standing = await h.store.accounts.standings([subject.id]);
     h.clock.set(T(11, 0));
     const again = await h.http().post(`/api/v1/admin/users/${subject.id}/erase`).set(f.admin.auth);
@@ -251,6 +327,10 @@ describe('erasure', () => {
     const exported = await h.http().get(`/api/v1/admin/users/${subject.id}/export`).set(f.admin.auth);
     expect(exported.body.account).toMatchObject({ full_name: 'Erased student', sourced_id: null, erased_at: new Date(T(10, 0)).toISOString() });
     expect(exported.body.devices).toEqual([]);
+    expect(exported.body.witnessed_windows).toEqual([]);
+    expect(exported.body.checkin_refusals).toEqual([]);
+    const after = await everyTable();
+    for (const table of ['witnessed_windows', 'checkin_refusals', 'webauthn_credentials', 'attendance', 'users'] as const) expect(after[table], table).toBe(tables[table]);
   });
 
   it('two erasures of one account at once: one erases, both answer the pseudonym, one audit entry', async () => {
