@@ -34,12 +34,36 @@ export function newCheckinKey(): CheckinKey {
   return { privateKey, keyId: checkinKeyOf(privateKey).keyId };
 }
 
+/** Where the successful attempt's time went, in ms, in the order a phone goes through it. */
+export interface Stages {
+  /** Scanning until the room's frame was heard (before this attempt's connect). */
+  hear: number;
+  /** LE Create Connection until the link is up: waits for the gateway's next advertising event. */
+  connect: number;
+  /** Service and characteristic discovery, subscribing to the receipt. */
+  discover: number;
+  /** Reading the challenge (a long read: 25 bytes over 27-byte ACL packets). */
+  challenge: number;
+  /** Signing, the write and the notified receipt (the gateway's checks and its outbox append). */
+  receipt: number;
+  /** The phone's own disconnect, after the receipt. */
+  disconnect: number;
+}
+
+export const STAGES = ['hear', 'connect', 'discover', 'challenge', 'receipt', 'disconnect'] as const;
+
 export interface CheckinResult {
   receipt: Receipt;
   /** Links that failed before the one that got the receipt. */
   retries: number;
+  /** Why each of those failed (the error's message). */
+  failures: string[];
+  /** When the successful link was up and when it was gone (performance.now()). */
+  linkUp: number;
+  linkDown: number;
   /** From the first connect attempt to the notified receipt. */
   ms: number;
+  stages: Stages;
 }
 
 export class CheckinPhone {
@@ -55,14 +79,19 @@ export class CheckinPhone {
   /** One check-in with `key` in room `roomCode`, retried until a receipt arrives. */
   async checkIn(key: CheckinKey, roomCode: number): Promise<CheckinResult> {
     let started: number | undefined;
+    const failures: string[] = [];
     for (let attempt = 1; ; attempt++) {
+      const hearing = performance.now();
       const { peripheral, frame } = await this.hear(roomCode);
-      started ??= performance.now();
+      const heard = performance.now();
+      started ??= heard;
       try {
-        const receipt = await this.visit(peripheral, frame, key);
-        return { receipt, retries: attempt - 1, ms: performance.now() - started };
+        const { receipt, at } = await this.visit(peripheral, frame, key);
+        const stages: Stages = { hear: heard - hearing, connect: at[0] - heard, discover: at[1] - at[0], challenge: at[2] - at[1], receipt: at[3] - at[2], disconnect: at[4] - at[3] };
+        return { receipt, retries: attempt - 1, failures, linkUp: at[0], linkDown: at[4], ms: at[3] - started, stages };
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS) throw error;
+        failures.push(error instanceof Error ? error.message : String(error));
         // noble keeps the lost attempt's discovery waiting on the peripheral; it would answer twice.
         peripheral.removeAllListeners('servicesDiscover');
         if (peripheral.state === 'connected') await peripheral.disconnectAsync();
@@ -87,8 +116,12 @@ export class CheckinPhone {
     return result;
   }
 
-  private async visit(peripheral: NoblePeripheral, frame: Frame, key: CheckinKey): Promise<Receipt> {
+  /** One connection; `at` = when it was up, discovered, the challenge read, the receipt notified, disconnected. */
+  private async visit(peripheral: NoblePeripheral, frame: Frame, key: CheckinKey): Promise<{ receipt: Receipt; at: [number, number, number, number, number] }> {
     await peripheral.connectAsync();
+    const connected = performance.now();
+    let discovered = 0;
+    let challenged = 0;
     const receipt = await whileConnected(
       peripheral,
       (async () => {
@@ -96,7 +129,9 @@ export class CheckinPhone {
         const byUuid = (uuid: string) => characteristics.find((c) => c.uuid === noDashes(uuid))!;
         const receiptChar = byUuid(RECEIPT_CHAR_UUID);
         await receiptChar.subscribeAsync();
+        discovered = performance.now();
         const challenge = await byUuid(CHALLENGE_CHAR_UUID).readAsync();
+        challenged = performance.now();
         const answer = answerChallenge({ challenge, advertised: frame, ...key });
         if (!answer.ok) throw new Error(answer.reason);
         const notified = nextReceipt(receiptChar);
@@ -104,8 +139,9 @@ export class CheckinPhone {
         return notified;
       })(),
     );
+    const received = performance.now();
     await peripheral.disconnectAsync();
-    return receipt;
+    return { receipt, at: [connected, discovered, challenged, received, performance.now()] };
   }
 }
 

@@ -20,7 +20,7 @@ import { pino } from 'pino';
 import { hostVirtualAir } from '../gateway/ble/radio.js';
 import { startAedes } from '../test/gateway/brokers.js';
 import { GatewayUnderTest, compileGateway } from './checkin-gateway.js';
-import { CheckinPhone, newCheckinKey, type CheckinKey, type CheckinResult } from './checkin-phones.js';
+import { CheckinPhone, STAGES, newCheckinKey, type CheckinKey, type CheckinResult, type Stages } from './checkin-phones.js';
 
 const { values } = parseArgs({ options: { phones: { type: 'string' }, checkins: { type: 'string' }, burst: { type: 'string' }, 'burst-phones': { type: 'string' } } });
 const positive = (name: string, raw: string | undefined, fallback: number): number => {
@@ -55,6 +55,12 @@ interface Run {
   notQueued: number;
   rows: number;
   twice: number;
+  /** Share of the run during which a phone's link to the gateway was up. */
+  linkBusy: number;
+  /** Why the retried links failed, with counts. */
+  failures: Map<string, number>;
+  /** Median of each stage of the attempts that got their receipt. */
+  stages: Stages;
 }
 
 /** `keys` checked in by `phones` concurrently, each phone taking the next key when it is done. */
@@ -74,6 +80,7 @@ async function run(label: string, gateway: GatewayUnderTest, phones: CheckinPhon
   await gateway.cloud.waitFor(() => gateway.checkins().length - before >= keys.length, 10_000, `${keys.length} checkin.received events`).catch(() => undefined);
   const rows = gateway.checkins().slice(before).filter((c) => wanted.has(c.keyId));
   const sorted = results.map((r) => r.ms).sort((a, b) => a - b);
+  const median = (stage: keyof Stages) => percentile(results.map((r) => r.stages[stage]).sort((a, b) => a - b), 50);
   return {
     label,
     checkins: results.length,
@@ -85,12 +92,13 @@ async function run(label: string, gateway: GatewayUnderTest, phones: CheckinPhon
     notQueued: results.filter((r) => r.receipt.status !== 'queued').length,
     rows: new Set(rows.map((r) => `${r.keyId}|${r.w}`)).size,
     twice: rows.length - new Set(rows.map((r) => r.keyId)).size,
+    linkBusy: results.reduce((ms, r) => ms + (r.linkDown - r.linkUp), 0) / 1000 / seconds,
+    failures: results.flatMap((r) => r.failures).reduce((m, f) => m.set(f, (m.get(f) ?? 0) + 1), new Map<string, number>()),
+    stages: Object.fromEntries(STAGES.map((stage) => [stage, median(stage)])) as unknown as Stages,
   };
 }
 
-function table(runs: Run[]): void {
-  const header = ['run', 'check-ins', 's', 'check-ins/s', 'p50 ms', 'p99 ms', 'retries', 'not queued', 'outbox rows', 'rows twice'];
-  const rows = runs.map((r) => [r.label, r.checkins, r.seconds.toFixed(1), r.perSecond.toFixed(1), r.p50.toFixed(0), r.p99.toFixed(0), r.retries, r.notQueued, r.rows, r.twice].map(String));
+function table(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const line of [header, ...rows]) console.log(line.map((c, i) => c.padStart(widths[i]!)).join('  '));
 }
@@ -123,7 +131,13 @@ try {
     await sleep(1000);
     after.push(gateway.rssMb());
   }
-  table(runs);
+  table(
+    ['run', 'check-ins', 's', 'check-ins/s', 'p50 ms', 'p99 ms', 'retries', 'not queued', 'outbox rows', 'rows twice'],
+    runs.map((r) => [r.label, r.checkins, r.seconds.toFixed(1), r.perSecond.toFixed(1), r.p50.toFixed(0), r.p99.toFixed(0), r.retries, r.notQueued, r.rows, r.twice].map(String)),
+  );
+  console.log('where the time goes: median ms per stage of the attempt that got its receipt');
+  table(['run', ...STAGES, 'link up %'], runs.map((r) => [r.label, ...STAGES.map((s) => r.stages[s].toFixed(1)), (100 * r.linkBusy).toFixed(0)]));
+  for (const r of runs) console.log(`${r.label}: retried links failed with ${[...r.failures].map(([f, n]) => `${n}× "${f}"`).join(', ') || 'nothing'}`);
   console.log(`target >= 50 check-ins/s: ${runs.every((r) => r.perSecond >= 50) ? 'met' : 'NOT met'}`);
   console.log(`gateway RSS: idle ${idleMb.toFixed(1)} MB, peak during the burst ${Math.max(...samples).toFixed(1)} MB, after it (every 5 s) ${after.filter((_, i) => i % 5 === 4).map((x) => x.toFixed(1)).join(' ')} MB (target < 80 MB)`);
 } finally {
