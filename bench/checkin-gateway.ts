@@ -42,6 +42,8 @@ export interface GatewaySetup {
   gatewayId: string;
   roomCode: number;
   roomSecret: string;
+  /** bleno's advertising interval (BLENO_ADVERTISING_INTERVAL; bleno's default is 100 ms). */
+  advertisingIntervalMs?: number;
 }
 
 export class GatewayUnderTest {
@@ -61,7 +63,11 @@ export class GatewayUnderTest {
     );
     const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, setup.cli, 'run', '--config', configPath, '--radio', 'virtual'], {
       cwd: REPO,
-      env: { ...process.env, [VIRTUAL_AIR_ENV]: setup.airAddress },
+      env: {
+        ...process.env,
+        [VIRTUAL_AIR_ENV]: setup.airAddress,
+        ...(setup.advertisingIntervalMs !== undefined && { BLENO_ADVERTISING_INTERVAL: String(setup.advertisingIntervalMs) }),
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const cloud = await CloudObserver.connect(setup.brokerUrl, PREFIX, setup.gatewayId);

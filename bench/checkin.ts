@@ -1,6 +1,6 @@
 /**
  * GATT check-in benchmark (bench/README.md, "GATT check-in"). Run:
- *   node --import tsx bench/checkin.ts [--phones N] [--checkins N] [--burst N] [--burst-phones N]
+ *   node --import tsx bench/checkin.ts [--phones N] [--checkins N] [--burst N] [--burst-phones N] [--advertising-ms MS]
  *
  * One gateway daemon in its own process (bench/checkin-gateway.ts) on the virtual radio, and
  * phones made of the real noble in this process (bench/checkin-phones.ts). Every check-in uses a
@@ -11,6 +11,8 @@
  *    concurrent phones (they take turns: bleno serves one connection). Target >= 50/s.
  * 2. Memory: a burst of `--burst` distinct keys by `--burst-phones` concurrent phones; the
  *    gateway's RSS (from /proc) every 100 ms during it and every second for 20 s after. Target < 80 MB.
+ * `--advertising-ms` sets bleno's advertising interval (default bleno's 100 ms), to see how much
+ * of a check-in is the phone waiting for the gateway's next advertising event.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,16 +24,18 @@ import { startAedes } from '../test/gateway/brokers.js';
 import { GatewayUnderTest, compileGateway } from './checkin-gateway.js';
 import { CheckinPhone, STAGES, newCheckinKey, type CheckinKey, type CheckinResult, type Stages } from './checkin-phones.js';
 
-const { values } = parseArgs({ options: { phones: { type: 'string' }, checkins: { type: 'string' }, burst: { type: 'string' }, 'burst-phones': { type: 'string' } } });
-const positive = (name: string, raw: string | undefined, fallback: number): number => {
+const { values } = parseArgs({ options: { phones: { type: 'string' }, checkins: { type: 'string' }, burst: { type: 'string' }, 'burst-phones': { type: 'string' }, 'advertising-ms': { type: 'string' } } });
+const integer = (name: string, raw: string | undefined, fallback: number, min: number, max: number): number => {
   const n = Number(raw ?? fallback);
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new Error(`--${name} must be an integer from 1 to 10000, got ${raw}`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${raw}`);
   return n;
 };
-const PHONES = positive('phones', values.phones, 10);
-const CHECKINS = positive('checkins', values.checkins, 100);
-const BURST = positive('burst', values.burst, 300);
-const BURST_PHONES = positive('burst-phones', values['burst-phones'], 30);
+const PHONES = integer('phones', values.phones, 10, 1, 10_000);
+const CHECKINS = integer('checkins', values.checkins, 100, 1, 10_000);
+const BURST = integer('burst', values.burst, 300, 1, 10_000);
+const BURST_PHONES = integer('burst-phones', values['burst-phones'], 30, 1, 10_000);
+// The range of LE Set Advertising Parameters' Advertising_Interval (20 ms to 10.24 s).
+const ADVERTISING_MS = values['advertising-ms'] === undefined ? undefined : integer('advertising-ms', values['advertising-ms'], 100, 20, 10_240);
 if (Math.max(PHONES, BURST_PHONES) > 200) throw new Error('at most 200 phones (virtual hci1..hci200)');
 const ROOM_CODE = 74565;
 const PERIOD_S = 300;
@@ -108,7 +112,9 @@ const hub = await hostVirtualAir(`unix:${join(dir, 'air.sock')}`, log);
 process.stdout.write('compiling the gateway with tsc... ');
 const cli = compileGateway();
 console.log('done');
-const gateway = await GatewayUnderTest.start({ cli, dir, brokerUrl: broker.url, airAddress: hub.address!, gatewayId: 'bench-checkin', roomCode: ROOM_CODE, roomSecret: '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f' });
+const gateway = await GatewayUnderTest.start({ cli, dir, brokerUrl: broker.url, airAddress: hub.address!, gatewayId: 'bench-checkin', roomCode: ROOM_CODE, roomSecret: '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f',
+  ...(ADVERTISING_MS !== undefined && { advertisingIntervalMs: ADVERTISING_MS }),
+});
 try {
   await gateway.startSession(PERIOD_S);
   const idleMb = gateway.rssMb();
