@@ -7,9 +7,10 @@
  * serves to sign in or to prove presence (password, WebAuthn credentials with their check-in keys,
  * challenges, verifications, raw submissions, the windows a gateway witnessed the phone in with its
  * BLE address, the check-ins refused for the person's keys, identity links and unredeemed sign-in
- * codes, e-mail verification links). The account row and
- * its id stay, so the attendance decisions, enrolments and audit entries keyed by that id keep
- * every course's statistics as they were, now pointing at a pseudonymous account.
+ * codes, e-mail verification links); audit details that name one of its check-in key ids get
+ * `erased` instead. The account row and its id stay, so the attendance decisions (with their count
+ * of witnessed windows), enrolments and audit entries keyed by that id keep every course's
+ * statistics as they were, now pointing at a pseudonymous account.
  */
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
