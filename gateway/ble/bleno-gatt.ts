@@ -177,7 +177,9 @@ export class BlenoGatt implements BlenoAttachment {
       }
       callback(RESULT_SUCCESS);
       this.notify?.(bytes);
-      this.options.logger.info({ peer, status: receipt!.status, w: receipt!.w }, 'check-in received');
+      // A phone's address is personal data: only at debug (docs/privacy.md).
+      this.options.logger.info({ status: receipt!.status, w: receipt!.w }, 'check-in received');
+      this.options.logger.debug({ peer }, 'check-in received from');
       this.armLinger(peer!);
     } catch (err) {
       this.options.logger.error({ err }, 'check-in write failed');
@@ -188,7 +190,7 @@ export class BlenoGatt implements BlenoAttachment {
   private onAccept(address: string): void {
     const { service, logger } = this.options;
     if (this.current && this.current !== address) {
-      logger.warn({ peer: address, previous: this.current }, 'a second central connected; bleno serves the newer link only');
+      logger.warn('a second central connected; bleno serves the newer link only');
       service.disconnect(this.current);
     }
     this.endConnection();
