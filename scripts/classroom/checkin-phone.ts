@@ -67,8 +67,8 @@ export class GattPhone {
     readonly address: string,
   ) {}
 
-  /** The phone on virtual controller hci`deviceId` (unused in this process) joined to `air`. */
-  static async start(deviceId: number, air: Air, logger: Logger, address?: string): Promise<GattPhone> {
+  /** The phone on virtual controller hci`deviceId` (unused in this process) joined to `air` (an Air, or a hub's address). */
+  static async start(deviceId: number, air: Air | string, logger: Logger, address?: string): Promise<GattPhone> {
     const controller = ensureVirtualController(deviceId, logger, { air, ...(address !== undefined && { address }), rssi: -58, rssiJitterDb: 3 });
     return new GattPhone(await startCentral(deviceId), controller.address);
   }
