@@ -61,6 +61,8 @@ interface Run {
   twice: number;
   /** Share of the run during which a phone's link to the gateway was up. */
   linkBusy: number;
+  /** From one check-in's link gone to the next one's link up (the gateway serving no one): p50, p90 ms, and their sum's share of the run. */
+  gap: { p50: number; p90: number; share: number };
   /** Why the retried links failed, with counts. */
   failures: Map<string, number>;
   /** Median of each stage of the attempts that got their receipt. */
@@ -96,10 +98,18 @@ async function run(label: string, gateway: GatewayUnderTest, phones: CheckinPhon
     notQueued: results.filter((r) => r.receipt.status !== 'queued').length,
     rows: new Set(rows.map((r) => `${r.keyId}|${r.w}`)).size,
     twice: rows.length - new Set(rows.map((r) => r.keyId)).size,
+    gap: gapsOf(results, seconds),
     linkBusy: results.reduce((ms, r) => ms + (r.linkDown - r.linkUp), 0) / 1000 / seconds,
     failures: results.flatMap((r) => r.failures).reduce((m, f) => m.set(f, (m.get(f) ?? 0) + 1), new Map<string, number>()),
     stages: Object.fromEntries(STAGES.map((stage) => [stage, median(stage)])) as unknown as Stages,
   };
+}
+
+function gapsOf(results: CheckinResult[], seconds: number): Run['gap'] {
+  const links = [...results].sort((a, b) => a.linkUp - b.linkUp);
+  const gaps = links.slice(1).map((r, i) => Math.max(0, r.linkUp - links[i]!.linkDown)).sort((a, b) => a - b);
+  if (gaps.length === 0) return { p50: 0, p90: 0, share: 0 };
+  return { p50: percentile(gaps, 50), p90: percentile(gaps, 90), share: gaps.reduce((a, b) => a + b, 0) / 1000 / seconds };
 }
 
 function table(header: string[], rows: string[][]): void {
@@ -142,7 +152,10 @@ try {
     runs.map((r) => [r.label, r.checkins, r.seconds.toFixed(1), r.perSecond.toFixed(1), r.p50.toFixed(0), r.p99.toFixed(0), r.retries, r.notQueued, r.rows, r.twice].map(String)),
   );
   console.log('where the time goes: median ms per stage of the attempt that got its receipt');
-  table(['run', ...STAGES, 'link up %'], runs.map((r) => [r.label, ...STAGES.map((s) => r.stages[s].toFixed(1)), (100 * r.linkBusy).toFixed(0)]));
+  table(
+    ['run', ...STAGES, 'link up %', 'gap p50', 'gap p90', 'gaps %'],
+    runs.map((r) => [r.label, ...STAGES.map((s) => r.stages[s].toFixed(1)), (100 * r.linkBusy).toFixed(0), r.gap.p50.toFixed(1), r.gap.p90.toFixed(1), (100 * r.gap.share).toFixed(0)]),
+  );
   for (const r of runs) console.log(`${r.label}: retried links failed with ${[...r.failures].map(([f, n]) => `${n}× "${f}"`).join(', ') || 'nothing'}`);
   console.log(`target >= 50 check-ins/s: ${runs.every((r) => r.perSecond >= 50) ? 'met' : 'NOT met'}`);
   console.log(`gateway RSS: idle ${idleMb.toFixed(1)} MB, peak during the burst ${Math.max(...samples).toFixed(1)} MB, after it (every 5 s) ${after.filter((_, i) => i % 5 === 4).map((x) => x.toFixed(1)).join(' ')} MB (target < 80 MB)`);
