@@ -71,7 +71,23 @@ async function main(): Promise<void> {
   const issued = await api.must<{ gateway_id: string; provisioning_code: string; expires_at: string }>(201, 'POST', `/api/v1/admin/rooms/${c.roomId}/gateways`, { token: adminToken, body: {} });
   say(`provisioning code for the room's gateway: ${issued.provisioning_code} (valid until ${issued.expires_at})`);
   const configPath = await provisionGateway(api.baseUrl, issued.provisioning_code, { dir: path.join(DATA_DIR, 'gateway'), config: { heartbeat_s: 10, local_name: 'R1.17' } });
+  const quiet = pino({ level: 'warn' });
+  const phones = await PhoneListener.start(hub, quiet);
   const gateway = GatewayProcess.start(configPath, airAddress);
+  // Ctrl-C at any point from here stops the gateway process too.
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping');
+    await gateway.stop();
+    await phones.stop();
+    await cloud.stop();
+    await hub.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown());
+  process.on('SIGTERM', () => void shutdown());
   say(`gateway ${issued.gateway_id} running on the virtual radio (pid ${gateway.pid}, log ${path.relative(process.cwd(), gateway.logFile)})`);
   for (let i = 0; ; i++) {
     const list = await api.must<{ items: Array<{ gateway_id: string; state: string }> }>(200, 'GET', '/api/v1/admin/gateways', { token: adminToken });
@@ -81,7 +97,6 @@ async function main(): Promise<void> {
   }
   say('gateway online');
 
-  const quiet = pino({ level: 'warn' });
   const onTime = [ada, alan, katherine, donald];
   const late = [frances, edsger];
   // Donald's phone has no internet in the room: it only checks in over GATT, the gateway forwards it.
@@ -90,7 +105,6 @@ async function main(): Promise<void> {
   const origin = cloud.config.webauthn.origins[0]!;
   const keys = new Map<string, CheckinKey>();
   for (const s of c.students) keys.set(s.id, await enrolCheckinKey(api, s, origin));
-  const phones = await PhoneListener.start(hub, quiet);
   const gattPhones = new Map<string, GattPhone>();
   for (const [i, s] of [...onTime, ...late].entries()) gattPhones.set(s.id, await GattPhone.start(10 + i, hub, quiet));
 
@@ -167,19 +181,6 @@ The API and the dashboard keep running (Ctrl-C to stop):
   teacher    ${c.teacher.email} / ${c.teacher.password}
   data       ${path.relative(process.cwd(), DATA_DIR)}  (wiped at the next \`npm run demo\`)`);
 
-  let stopping = false;
-  const shutdown = async () => {
-    if (stopping) return;
-    stopping = true;
-    say('stopping');
-    await gateway.stop();
-    await phones.stop();
-    await cloud.stop();
-    await hub.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown());
-  process.on('SIGTERM', () => void shutdown());
 }
 
 main().catch((err: unknown) => {
