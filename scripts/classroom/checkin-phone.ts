@@ -38,7 +38,7 @@ export interface CheckinResult {
 export interface CheckinOptions {
   /** Give up after this long (default 30 s). */
   timeoutMs?: number;
-  /** One attempt (hear, connect, exchange) may take this long before it is abandoned (default 5 s). */
+  /** Hearing the room, and the GATT exchange after it, may each take this long in one attempt (default 5 s). */
   attemptMs?: number;
 }
 
@@ -81,22 +81,17 @@ export class GattPhone {
     for (let attempt = 1; Date.now() < deadline; attempt++) {
       let peripheral: Peripheral | null = null;
       try {
-        const attemptMs = Math.min(o.attemptMs ?? 5_000, deadline - Date.now());
-        const result = await withTimeout(
-          (async () => {
-            const heard = await this.hear(roomCode);
-            peripheral = heard.peripheral;
-            return { frame: heard.frame, receipt: await this.exchange(heard.peripheral, heard.frame, key) };
-          })(),
-          attemptMs,
-          'a check-in attempt',
-        );
+        const attemptMs = Math.max(1, Math.min(o.attemptMs ?? 5_000, deadline - Date.now()));
+        const heard = await this.hear(roomCode, attemptMs);
+        const frame = heard.frame;
+        peripheral = heard.peripheral;
+        // A link bleno dropped for a newer one is never answered: the timeout ends the wait, leave() the link.
+        const receipt = await withTimeout(this.exchange(peripheral, frame, key), attemptMs, 'the GATT exchange');
         await this.leave(peripheral);
-        if (FINAL.has(result.receipt.status)) return { ...result, attempts: attempt };
-        lastError = new Error(`receipt ${result.receipt.status}`);
+        if (FINAL.has(receipt.status)) return { receipt, frame, attempts: attempt };
+        lastError = new Error(`receipt ${receipt.status}`);
       } catch (error) {
         lastError = error instanceof Error ? error : new Error(String(error));
-        await this.noble.stopScanningAsync();
         await this.leave(peripheral);
       }
       await new Promise((resolve) => setTimeout(resolve, backoff.next()));
@@ -104,8 +99,8 @@ export class GattPhone {
     throw new Error(`no check-in at room ${roomCode}: ${lastError?.message ?? 'timed out'}`);
   }
 
-  /** Scans until an advertisement carries a frame of the room: what the app hears. */
-  private async hear(roomCode: number): Promise<{ peripheral: Peripheral; frame: Frame }> {
+  /** Scans until an advertisement carries a frame of the room (what the app hears), for at most `ms`. */
+  private async hear(roomCode: number, ms: number): Promise<{ peripheral: Peripheral; frame: Frame }> {
     let onDiscover: ((p: Peripheral & { advertisement: NobleAdvertisement }) => void) | undefined;
     const heard = new Promise<{ peripheral: Peripheral; frame: Frame }>((resolve) => {
       onDiscover = (peripheral) => {
@@ -116,7 +111,7 @@ export class GattPhone {
     });
     try {
       await this.noble.startScanningAsync([SERVICE], true);
-      return await heard;
+      return await withTimeout(heard, ms, `hearing room ${roomCode}`);
     } finally {
       this.noble.off('discover', onDiscover!);
       await this.noble.stopScanningAsync();
