@@ -5,7 +5,8 @@
  * frame, connect, subscribe to the receipt, read the challenge, sign it (shared/checkin-phone.ts),
  * write, wait for the notified receipt, then disconnect at once — it does not wait for the
  * gateway's 1 s-after-receipt policy. A failed link (0x3E when phones answer the same advertising
- * event, or bleno serving another phone) is retried, and every retry is counted.
+ * event, or bleno serving another phone) is retried, at once or after a random pause, and every
+ * retry is counted.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -76,8 +77,11 @@ export class CheckinPhone {
     return new CheckinPhone(await startCentral(n));
   }
 
-  /** One check-in with `key` in room `roomCode`, retried until a receipt arrives. */
-  async checkIn(key: CheckinKey, roomCode: number): Promise<CheckinResult> {
+  /**
+   * One check-in with `key` in room `roomCode`, retried until a receipt arrives; after a failed
+   * link the phone waits a random 0..`retryJitterMs` ms before it listens again (0: at once).
+   */
+  async checkIn(key: CheckinKey, roomCode: number, retryJitterMs = 0): Promise<CheckinResult> {
     let started: number | undefined;
     const failures: string[] = [];
     for (let attempt = 1; ; attempt++) {
@@ -95,6 +99,7 @@ export class CheckinPhone {
         // noble keeps the lost attempt's discovery waiting on the peripheral; it would answer twice.
         peripheral.removeAllListeners('servicesDiscover');
         if (peripheral.state === 'connected') await peripheral.disconnectAsync();
+        if (retryJitterMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * retryJitterMs));
       }
     }
   }

@@ -1,6 +1,6 @@
 /**
  * GATT check-in benchmark (bench/README.md, "GATT check-in"). Run:
- *   node --import tsx bench/checkin.ts [--phones N] [--checkins N] [--burst N] [--burst-phones N] [--advertising-ms MS]
+ *   node --import tsx bench/checkin.ts [--phones N] [--checkins N] [--burst N] [--burst-phones N] [--advertising-ms MS] [--retry-jitter-ms MS]
  *
  * One gateway daemon in its own process (bench/checkin-gateway.ts) on the virtual radio, and
  * phones made of the real noble in this process (bench/checkin-phones.ts). Every check-in uses a
@@ -12,7 +12,8 @@
  * 2. Memory: a burst of `--burst` distinct keys by `--burst-phones` concurrent phones; the
  *    gateway's RSS (from /proc) every 100 ms during it and every second for 20 s after. Target < 80 MB.
  * `--advertising-ms` sets bleno's advertising interval (default bleno's 100 ms), to see how much
- * of a check-in is the phone waiting for the gateway's next advertising event.
+ * of a check-in is the phone waiting for the gateway's next advertising event. `--retry-jitter-ms`
+ * makes a phone wait a random 0..MS ms after a failed link before it tries again (default 0).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +25,7 @@ import { startAedes } from '../test/gateway/brokers.js';
 import { GatewayUnderTest, compileGateway } from './checkin-gateway.js';
 import { CheckinPhone, STAGES, newCheckinKey, type CheckinKey, type CheckinResult, type Stages } from './checkin-phones.js';
 
-const { values } = parseArgs({ options: { phones: { type: 'string' }, checkins: { type: 'string' }, burst: { type: 'string' }, 'burst-phones': { type: 'string' }, 'advertising-ms': { type: 'string' } } });
+const { values } = parseArgs({ options: { phones: { type: 'string' }, checkins: { type: 'string' }, burst: { type: 'string' }, 'burst-phones': { type: 'string' }, 'advertising-ms': { type: 'string' }, 'retry-jitter-ms': { type: 'string' } } });
 const integer = (name: string, raw: string | undefined, fallback: number, min: number, max: number): number => {
   const n = Number(raw ?? fallback);
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${raw}`);
@@ -35,6 +36,7 @@ const CHECKINS = integer('checkins', values.checkins, 100, 1, 10_000);
 const BURST = integer('burst', values.burst, 300, 1, 10_000);
 const BURST_PHONES = integer('burst-phones', values['burst-phones'], 30, 1, 10_000);
 // The range of LE Set Advertising Parameters' Advertising_Interval (20 ms to 10.24 s).
+const RETRY_JITTER_MS = integer('retry-jitter-ms', values['retry-jitter-ms'], 0, 0, 10_000);
 const ADVERTISING_MS = values['advertising-ms'] === undefined ? undefined : integer('advertising-ms', values['advertising-ms'], 100, 20, 10_240);
 if (Math.max(PHONES, BURST_PHONES) > 200) throw new Error('at most 200 phones (virtual hci1..hci200)');
 const ROOM_CODE = 74565;
@@ -77,7 +79,7 @@ async function run(label: string, gateway: GatewayUnderTest, phones: CheckinPhon
   const started = performance.now();
   await Promise.all(
     phones.map(async (phone) => {
-      for (let key = queue.shift(); key; key = queue.shift()) results.push(await phone.checkIn(key, ROOM_CODE));
+      for (let key = queue.shift(); key; key = queue.shift()) results.push(await phone.checkIn(key, ROOM_CODE, RETRY_JITTER_MS));
     }),
   );
   const seconds = (performance.now() - started) / 1000;
