@@ -5,7 +5,8 @@
  * keeps the default require_proximity, so only windows the gateway witnessed count: a phone that
  * checks in is present (also one without internet, whose check-ins reach the cloud through the
  * gateway's outbox), a student at home who submits every frame a friend forwards is absent,
- * not_witnessed. One phone checking in for two students is flagged shared_peer.
+ * not_witnessed. One phone checking in for two students is flagged shared_peer. A gateway cut off
+ * from the broker keeps witnessing, and each check-in reaches the cloud once when the link returns.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedToken, newClassroom, startGateway, startWorld, submit, waitGateway, type RoomGateway, type World } from './world.js';
@@ -131,4 +132,35 @@ describe('proof of proximity with a gateway process', () => {
     }
     expect(list.get('Marie Curie')!.flags).toEqual([]);
   }, 40_000);
+
+  it('the gateway cut off from the broker keeps witnessing: every check-in reaches the cloud exactly once when the link returns', async () => {
+    const [marie, niels] = c.students as [Person, Person];
+    const sessionId = await startSession();
+    const first = await heardIn(sessionId, Math.floor(Date.now() / (PERIOD_S * 1000)));
+    await w.cloud.bridge!.stop(); // the broker goes away, and with it everything it held in memory
+    for (let window = first.w; window < first.w + WINDOWS; window++) {
+      await heardIn(sessionId, window);
+      await Promise.all([checkIn(phoneA, marie, window), checkIn(phoneB, niels, window)]);
+    }
+    // Nothing reached the cloud meanwhile: the check-ins wait in the gateway's outbox.
+    expect((await attendance(sessionId)).get('Marie Curie')!.witnessed_windows).toBe(0);
+    const applied = new Map<string, number>();
+    const stopCounting = w.cloud.bridge!.onIngested((o) => {
+      if (o.result === 'applied' && o.type === 'checkin.received') applied.set(o.id, (applied.get(o.id) ?? 0) + 1);
+    });
+    await w.cloud.bridge!.start();
+    // After the outage the gateway's reconnect backoff may wait up to about 20 s.
+    await eventually(async () => {
+      const live = await attendance(sessionId);
+      return live.get('Marie Curie')?.witnessed_windows === WINDOWS && live.get('Niels Bohr')?.witnessed_windows === WINDOWS;
+    }, 45_000, 'the witnessed windows after the link returned', 200);
+    stopCounting();
+    expect([...applied.values()]).toEqual(new Array(2 * WINDOWS).fill(1));
+    const rows = await w.cloud.store.db.selectFrom('witnessed_windows').select(['student_id', 'w']).where('session_id', '=', sessionId).execute();
+    expect(rows).toHaveLength(2 * WINDOWS);
+    await w.api.must(200, 'POST', `/api/v1/teacher/session/${sessionId}/end`, { token: c.teacher.token });
+    const list = await attendance(sessionId);
+    expect(list.get('Marie Curie')).toMatchObject({ status: 'present', witnessed_windows: WINDOWS });
+    expect(list.get('Niels Bohr')).toMatchObject({ status: 'present', witnessed_windows: WINDOWS });
+  }, 90_000);
 });
