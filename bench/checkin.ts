@@ -25,20 +25,32 @@ import { startAedes } from '../test/gateway/brokers.js';
 import { GatewayUnderTest, compileGateway } from './checkin-gateway.js';
 import { CheckinPhone, STAGES, newCheckinKey, type CheckinKey, type CheckinResult, type Stages } from './checkin-phones.js';
 
-const { values } = parseArgs({ options: { phones: { type: 'string' }, checkins: { type: 'string' }, burst: { type: 'string' }, 'burst-phones': { type: 'string' }, 'advertising-ms': { type: 'string' }, 'retry-jitter-ms': { type: 'string' } } });
+/** Bad arguments: say what is wrong and exit 2, as a command-line tool does (no stack trace). */
+function usage(message: string): never {
+  console.error(`bench/checkin.ts: ${message}`);
+  process.exit(2);
+}
+const options = { phones: { type: 'string' }, checkins: { type: 'string' }, burst: { type: 'string' }, 'burst-phones': { type: 'string' }, 'advertising-ms': { type: 'string' }, 'retry-jitter-ms': { type: 'string' } } as const;
+let parsed: ReturnType<typeof parseArgs<{ options: typeof options }>>;
+try {
+  parsed = parseArgs({ options });
+} catch (e) {
+  usage((e as Error).message);
+}
+const { values } = parsed;
 const integer = (name: string, raw: string | undefined, fallback: number, min: number, max: number): number => {
   const n = Number(raw ?? fallback);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${raw}`);
+  if (!Number.isInteger(n) || n < min || n > max) usage(`--${name} must be an integer from ${min} to ${max}, got ${raw}`);
   return n;
 };
-const PHONES = integer('phones', values.phones, 10, 1, 10_000);
+// Phones are the virtual controllers hci1..hci200 of this process.
+const PHONES = integer('phones', values.phones, 10, 1, 200);
 const CHECKINS = integer('checkins', values.checkins, 100, 1, 10_000);
 const BURST = integer('burst', values.burst, 300, 1, 10_000);
-const BURST_PHONES = integer('burst-phones', values['burst-phones'], 30, 1, 10_000);
+const BURST_PHONES = integer('burst-phones', values['burst-phones'], 30, 1, 200);
 const RETRY_JITTER_MS = integer('retry-jitter-ms', values['retry-jitter-ms'], 0, 0, 10_000);
 // The range of LE Set Advertising Parameters' Advertising_Interval (20 ms to 10.24 s).
 const ADVERTISING_MS = values['advertising-ms'] === undefined ? undefined : integer('advertising-ms', values['advertising-ms'], 100, 20, 10_240);
-if (Math.max(PHONES, BURST_PHONES) > 200) throw new Error('at most 200 phones (virtual hci1..hci200)');
 const ROOM_CODE = 74565;
 const PERIOD_S = 300;
 
