@@ -1,11 +1,17 @@
 /**
- * The gateway's MQTT link against real brokers over real sockets: aedes in this process, and the
- * Mosquitto at 127.0.0.1:1883 (topic prefix unique per test). The cloud is played by an mqtt client.
+ * The gateway's MQTT link against real brokers over real sockets: aedes in this process, and a
+ * Mosquitto of each test's own (configured as a deployment must be: the system Mosquitto's default
+ * `max_queued_messages 1000` drops messages to a subscriber that falls behind a 1,500-event
+ * backlog, which is the broker's setting, not the gateway's loss). The cloud is played by an mqtt client.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { PrivateMosquitto } from '../../bench/campus/mosquitto.js';
 import { connectAsync } from 'mqtt';
 import { uuidv7 } from '../../shared/ids.js';
-import { CloudObserver, MOSQUITTO_URL, startAedes, startCable, uniquePrefix, type AedesBroker, type Cable } from './brokers.js';
+import { CloudObserver, startAedes, startCable, uniquePrefix, type AedesBroker, type Cable } from './brokers.js';
 import { buildGateway, queueRotations, type TestGateway } from './gateway-harness.js';
 
 interface BrokerUnderTest {
@@ -21,7 +27,14 @@ const brokers: Record<string, () => Promise<BrokerUnderTest>> = {
     const b = await startAedes();
     return { directUrl: b.url, host: '127.0.0.1', port: b.port, close: () => b.close() };
   },
-  mosquitto: async () => ({ directUrl: MOSQUITTO_URL, host: '127.0.0.1', port: 1883, close: async () => undefined }),
+  mosquitto: async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'att-mosquitto-'));
+    const m = await PrivateMosquitto.start(dir);
+    return { directUrl: m.url, host: '127.0.0.1', port: Number(new URL(m.url).port), close: async () => {
+      await m.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    } };
+  },
 };
 
 const cleanups: Array<() => Promise<void>> = [];
