@@ -1,0 +1,2 @@
+// admin-accounts pages (de).
+export default {};

@@ -1,0 +1,2 @@
+// admin-gateways pages (de).
+export default {};

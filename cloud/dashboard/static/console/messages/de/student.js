@@ -1,0 +1,2 @@
+// student pages (de).
+export default {};

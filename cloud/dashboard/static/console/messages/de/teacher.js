@@ -1,0 +1,2 @@
+// teacher pages (de).
+export default {};

@@ -1,0 +1,2 @@
+// warnings pages (de).
+export default {};

@@ -1,0 +1,2 @@
+// admin-courses pages (en).
+export default {};

@@ -1,0 +1,10 @@
+// The English catalogue: one object, assembled from one file per part of the console.
+import common from './common.js';
+import adminAccounts from './admin-accounts.js';
+import adminGateways from './admin-gateways.js';
+import adminCourses from './admin-courses.js';
+import teacher from './teacher.js';
+import student from './student.js';
+import warnings from './warnings.js';
+
+export default { ...common, ...adminAccounts, ...adminGateways, ...adminCourses, ...teacher, ...student, ...warnings };

@@ -1,0 +1,2 @@
+// student pages (en).
+export default {};

@@ -1,0 +1,2 @@
+// teacher pages (en).
+export default {};

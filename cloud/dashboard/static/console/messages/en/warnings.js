@@ -1,0 +1,2 @@
+// warnings pages (en).
+export default {};
