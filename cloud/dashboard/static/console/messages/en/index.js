@@ -3,8 +3,9 @@ import common from './common.js';
 import adminAccounts from './admin-accounts.js';
 import adminGateways from './admin-gateways.js';
 import adminCourses from './admin-courses.js';
-import teacher from './teacher.js';
+import teacherSession from './teacher-session.js';
+import teacherRecords from './teacher-records.js';
 import student from './student.js';
 import warnings from './warnings.js';
 
-export default { ...common, ...adminAccounts, ...adminGateways, ...adminCourses, ...teacher, ...student, ...warnings };
+export default { ...common, ...adminAccounts, ...adminGateways, ...adminCourses, ...teacherSession, ...teacherRecords, ...student, ...warnings };

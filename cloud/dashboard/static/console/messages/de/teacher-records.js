@@ -1,0 +1,2 @@
+// teacher-records pages (de).
+export default {};

@@ -1,0 +1,2 @@
+// teacher-session pages (de).
+export default {};

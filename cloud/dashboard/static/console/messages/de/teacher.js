@@ -1,2 +1,0 @@
-// teacher pages (de).
-export default {};

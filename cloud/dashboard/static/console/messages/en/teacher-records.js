@@ -1,0 +1,2 @@
+// teacher-records pages (en).
+export default {};

@@ -1,0 +1,2 @@
+// teacher-session pages (en).
+export default {};

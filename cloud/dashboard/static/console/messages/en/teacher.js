@@ -1,2 +1,0 @@
-// teacher pages (en).
-export default {};
