@@ -6,10 +6,11 @@
 const TOKEN_KEY = 'attendance.token';
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = details;
   }
 }
 
@@ -35,20 +36,22 @@ export function whenUnauthorized(fn) {
 async function failure(res) {
   let code = 'http_' + res.status;
   let message = res.statusText || 'request failed';
+  let details;
   try {
     const body = await res.json();
-    if (body && body.error) ({ code, message } = body.error);
+    if (body && body.error) ({ code, message, details } = body.error);
   } catch {
     // not JSON: keep the status line
   }
   if (res.status === 401) onUnauthorized();
-  return new ApiError(res.status, code, message);
+  return new ApiError(res.status, code, message, details);
 }
 
-export async function api(path, { method = 'GET', body, accept = 'application/json' } = {}) {
+/** `type` sends `body` as it is (a CSV text, a zip file) with that Content-Type instead of as JSON. */
+export async function api(path, { method = 'GET', body, accept = 'application/json', type } = {}) {
   const headers = { ...auth.header(), Accept: accept };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (body !== undefined) headers['Content-Type'] = type ?? 'application/json';
+  const res = await fetch(path, { method, headers, body: body === undefined || type ? body : JSON.stringify(body) });
   if (!res.ok) throw await failure(res);
   return accept === 'application/json' ? res.json() : res;
 }
