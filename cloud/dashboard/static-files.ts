@@ -1,11 +1,13 @@
 /**
  * Serving a fixed list of local files (the dashboard page, Swagger UI from node_modules): no
  * directory listing, no path from the request ever reaches the file system, so there is nothing
- * to traverse. Files are read once and kept with a strong ETag for conditional requests.
+ * to traverse. Files are read once and kept with a strong ETag for conditional requests, and
+ * with a gzip copy made once for browsers that accept it (text files above 1 KiB).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'koa';
@@ -43,7 +45,12 @@ interface CachedFile {
   body: Buffer;
   etag: string;
   type: string;
+  /** The gzip copy and its own ETag (a different representation), or null when not worth it. */
+  gzip: { body: Buffer; etag: string } | null;
 }
+
+const COMPRESSIBLE = /^(text\/|application\/json|image\/svg)/;
+const GZIP_MIN_BYTES = 1024;
 
 export class StaticFiles {
   private readonly cache = new Map<string, CachedFile>();
@@ -67,7 +74,10 @@ export class StaticFiles {
     if (!f) {
       const file = this.files[name]!;
       const body = fs.readFileSync(file);
-      f = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`, type: TYPES[path.extname(file)] ?? 'application/octet-stream' };
+      const type = TYPES[path.extname(file)] ?? 'application/octet-stream';
+      const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+      const gz = COMPRESSIBLE.test(type) && body.length >= GZIP_MIN_BYTES ? gzipSync(body, { level: 9 }) : null;
+      f = { body, etag, type, gzip: gz && gz.length < body.length ? { body: gz, etag: `${etag.slice(0, -1)}-gz"` } : null };
       this.cache.set(name, f);
     }
     return f;
@@ -76,14 +86,18 @@ export class StaticFiles {
   /** Answers the named file (200 or 304). The caller has checked `has(name)`. */
   serve(ctx: Context, name: string): void {
     const f = this.load(name);
-    ctx.set('ETag', f.etag);
+    const gzip = f.gzip && ctx.acceptsEncodings('gzip', 'identity') === 'gzip' ? f.gzip : null;
+    const etag = gzip ? gzip.etag : f.etag;
+    ctx.set('ETag', etag);
     ctx.set('Cache-Control', this.maxAgeS > 0 ? `public, max-age=${this.maxAgeS}` : 'no-cache');
-    if (ctx.get('If-None-Match') === f.etag) {
+    if (f.gzip) ctx.vary('Accept-Encoding');
+    if (ctx.get('If-None-Match') === etag) {
       ctx.status = 304;
       return;
     }
     ctx.status = 200;
     ctx.type = f.type;
-    ctx.body = f.body;
+    if (gzip) ctx.set('Content-Encoding', 'gzip');
+    ctx.body = gzip ? gzip.body : f.body;
   }
 }
