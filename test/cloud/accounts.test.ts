@@ -130,6 +130,6 @@ describe('CSV roster enrolment', () => {
       [3, 'invalid_email'], [4, 'unknown_user'], [5, 'not_a_student'], [6, 'duplicate_row'],
     ]);
     const again = await h.http().post(`/api/v1/admin/courses/${course.body.id}/enrollments`).set(admin.auth).send({ student_ids: [s1.id] });
-    expect(again.body).toEqual({ enrolled: 0, already_enrolled: 1, rejected: [] });
+    expect(again.body).toEqual({ enrolled: 0, already_enrolled: 1, accepted: [{ row: 1, value: s1.id, student_id: s1.id, outcome: 'already_enrolled' }], rejected: [] });
   });
 });

@@ -28,7 +28,13 @@ export function courseView(c: Course): z.infer<typeof courseOut> {
 
 const enrollIn = z.union([z.object({ student_ids: z.array(id).min(1).max(5000) }), z.string().max(1_000_000)]);
 const rejection = z.object({ row: z.number().int(), value: z.string(), code: z.string(), message: z.string() });
-const enrollOut = z.object({ enrolled: z.number().int(), already_enrolled: z.number().int(), rejected: z.array(rejection) });
+const acceptance = z.object({ row: z.number().int(), value: z.string(), student_id: id, outcome: z.enum(['enrolled', 'already_enrolled']) });
+const enrollOut = z.object({
+  enrolled: z.number().int(),
+  already_enrolled: z.number().int(),
+  accepted: z.array(acceptance).describe('the rows (or student_ids) that name an enrolled student: newly, or enrolled before'),
+  rejected: z.array(rejection),
+});
 
 export function adminCourseRoutes(routes: RouteTable, deps: AppDeps): void {
   const { store, clock } = deps;
@@ -92,12 +98,13 @@ export function adminCourseRoutes(routes: RouteTable, deps: AppDeps): void {
   routes.add(
     {
       method: 'post', path: '/api/v1/admin/courses/:id/enrollments', tag: 'admin', auth: ADMIN, summary: 'Enrol students',
-      description: 'JSON `{student_ids: [...]}`, or a `text/csv` roster with one e-mail per row (an optional `email` header row is skipped). Every row that is not enrolled is reported with its reason; the others are enrolled. A self-registered student whose address is not confirmed yet is reported (`email_unverified`) and takes no seat until they confirm it.',
+      description: 'JSON `{student_ids: [...]}`, or a `text/csv` roster with one e-mail per row (an optional `email` header row is skipped). Every row is reported: `accepted` names the student each enrolled row found (`enrolled`, or `already_enrolled`), `rejected` gives the reason of every other row. A self-registered student whose address is not confirmed yet is reported (`email_unverified`) and takes no seat until they confirm it.',
       params: idParams, body: enrollIn, bodyMediaTypes: ['text/csv'], response: enrollOut, errors: [[404, 'not_found']],
     },
     async ({ params, body, user }) => {
       const course = await mustGetCourse(params.id);
       const rejected: Array<z.infer<typeof rejection>> = [];
+      const accepted: Array<z.infer<typeof acceptance>> = [];
       let candidates: Array<{ row: number; value: string; studentId?: string; email?: string }>;
       if (typeof body === 'string') {
         const roster = parseRoster(body);
@@ -126,17 +133,19 @@ export function adminCourseRoutes(routes: RouteTable, deps: AppDeps): void {
             rejected.push({ row: c.row, value: c.value, code: 'email_unverified', message: 'the account holder has not confirmed this address yet' });
           } else if (existing.has(u.id)) {
             already++;
+            accepted.push({ row: c.row, value: c.value, student_id: u.id, outcome: 'already_enrolled' });
           } else {
             await tx.courses.enroll(course.id, u.id, now);
             existing.add(u.id);
             enrolled++;
+            accepted.push({ row: c.row, value: c.value, student_id: u.id, outcome: 'enrolled' });
           }
         }
         await tx.audit.record({ at: now, actorId: user.id, action: 'course.enroll', target: course.id, details: { enrolled, rejected: rejected.length } });
       });
       deps.events.emit('enrollment.changed', { course_id: course.id });
       rejected.sort((a, b) => a.row - b.row);
-      return { enrolled, already_enrolled: already, rejected };
+      return { enrolled, already_enrolled: already, accepted, rejected };
     },
   );
 
