@@ -13,6 +13,7 @@ import { adminAccountRoutes } from './routes/admin-accounts.js';
 import { adminCourseRoutes } from './routes/admin-courses.js';
 import { adminImportRoutes } from './routes/admin-imports.js';
 import { teacherSessionRoutes } from './routes/teacher-sessions.js';
+import { teacherRecordRoutes } from './routes/teacher-records.js';
 import { studentRoutes } from './routes/student.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { docsRoutes } from './routes/docs.js';
@@ -38,6 +39,7 @@ export const routeModules: readonly RouteModule[] = [
   adminCourseRoutes,
   adminImportRoutes,
   teacherSessionRoutes,
+  teacherRecordRoutes,
   studentRoutes,
   analyticsRoutes,
   docsRoutes,
