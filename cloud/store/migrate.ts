@@ -13,6 +13,7 @@ import * as oidcSignIn from './migrations/009_oidc_sign_in.js';
 import * as accountErasures from './migrations/011_account_erasures.js';
 import * as oneRoster from './migrations/010_oneroster.js';
 import * as proximity from './migrations/012_proximity.js';
+import * as absenceWarnings from './migrations/013_absence_warnings.js';
 
 type DialectMigration = { up: typeof core.up; down: typeof core.down };
 
@@ -30,6 +31,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '010_oneroster': oneRoster,
   '011_account_erasures': accountErasures,
   '012_proximity': proximity,
+  '013_absence_warnings': absenceWarnings,
 };
 
 export async function migrateToLatest(store: Store): Promise<string[]> {

@@ -23,6 +23,7 @@ import { OneRosterRepository } from './oneroster.js';
 import { IdentityLinkRepository } from './identity-links.js';
 import { PersonalDataRepository } from './personal-data.js';
 import { CheckinRepository } from './checkins.js';
+import { AbsenceWarningRepository } from './absence-warnings.js';
 
 /** The database handle a repository works on: the pool, or one open transaction. */
 export type Queryable = Kysely<Database>;
@@ -45,6 +46,7 @@ export interface Repositories {
   identityLinks: IdentityLinkRepository;
   personalData: PersonalDataRepository;
   checkins: CheckinRepository;
+  absenceWarnings: AbsenceWarningRepository;
 }
 
 export function createRepositories(db: Queryable): Repositories {
@@ -66,6 +68,7 @@ export function createRepositories(db: Queryable): Repositories {
     identityLinks: new IdentityLinkRepository(db),
     personalData: new PersonalDataRepository(db),
     checkins: new CheckinRepository(db),
+    absenceWarnings: new AbsenceWarningRepository(db),
   };
 }
 

@@ -175,6 +175,8 @@ export interface Database {
   account_erasures: AccountErasuresTable;
   witnessed_windows: WitnessedWindowsTable;
   checkin_refusals: CheckinRefusalsTable;
+  absence_warning_settings: AbsenceWarningSettingsTable;
+  absence_warnings: AbsenceWarningsTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -379,3 +381,35 @@ export interface CheckinRefusalsTable {
 
 export type WitnessedWindow = Selectable<WitnessedWindowsTable>;
 export type CheckinRefusal = Selectable<CheckinRefusalsTable>;
+
+// Absence warnings (migration 013_absence_warnings).
+
+/** A course's warning thresholds; a null rule is off. */
+export interface AbsenceWarningSettingsTable {
+  course_id: string;
+  /** Warn when the student's attendance percentage falls below this (1–100). */
+  min_percent: number | null;
+  /** Warn after this many absences in a row (1–50). */
+  max_consecutive: number | null;
+  updated_at: number;
+  updated_by: string;
+}
+
+export type AbsenceWarningKind = 'percentage' | 'consecutive';
+
+/** A crossing the warning job found: kept while the student stays past the threshold. */
+export interface AbsenceWarningsTable {
+  course_id: string;
+  student_id: string;
+  kind: AbsenceWarningKind;
+  /** The percentage, or the number of absences in a row, when the crossing was found. */
+  value: number;
+  crossed_at: number;
+  /** When the mail server accepted the student's mail; null until then. */
+  student_mailed_at: number | null;
+  /** When the mail server accepted the teacher's digest naming it; null until then. */
+  teacher_mailed_at: number | null;
+}
+
+export type AbsenceWarningSettings = Selectable<AbsenceWarningSettingsTable>;
+export type AbsenceWarning = Selectable<AbsenceWarningsTable>;
