@@ -13,6 +13,7 @@ import type { Gateway, Room } from '../../store/schema.js';
 import { clockSkewFlagged } from '../../bridge/heartbeat.js';
 import { iso } from '../views.js';
 import { id, idParams } from '../schemas.js';
+import { provisionCommand, provisioningQr } from '../provisioning-qr.js';
 
 const ADMIN = ['admin'] as const;
 
@@ -28,6 +29,12 @@ const gatewayConfigOut = z.object({
   gateway_id: z.string(), room_code: z.number().int(), room_secret: z.string(), mqtt_url: z.string(), mqtt_username: z.string(), mqtt_password: z.string(), topic_prefix: z.string(),
 });
 const credentialsOut = z.object({ gateway_id: z.string(), room_id: id, room_code: z.number().int(), client_id: z.string(), config: gatewayConfigOut });
+
+const provisioningQrOut = z.object({
+  text: z.string().describe('what the QR code encodes (provisioning_command)'),
+  size: z.number().int().describe("modules along a side, the 4-module quiet zone included: the SVG's viewBox is 0 0 size size"),
+  path: z.string().describe('SVG path data of the dark modules'),
+}).describe('the provisioning command as a QR code, for the installer to scan');
 
 const gatewayOut = z.object({
   gateway_id: z.string(), room_id: id, room_name: z.string(), room_code: z.number().int(),
@@ -59,11 +66,14 @@ export function gatewayRoutes(routes: RouteTable, deps: AppDeps): void {
   routes.add(
     {
       method: 'post', path: '/api/v1/admin/rooms/:id/gateways', tag: 'gateways', auth: ADMIN, status: 201, summary: "Provision the room's gateway",
-      description: "mode 'code' (default) answers a one-time code valid for 15 minutes, to run `attendance-gateway provision --cloud URL --code CODE` on the gateway; mode 'credentials' answers the gateway's MQTT credentials and the room secret. Either way the secrets are shown exactly once. A room has one gateway: provisioning again revokes the previous one's credentials and disconnects it.",
+      description: "mode 'code' (default) answers a one-time code valid for 15 minutes, to run `attendance-gateway provision --cloud URL --code CODE` on the gateway (also as provisioning_command and its QR code); mode 'credentials' answers the gateway's MQTT credentials and the room secret. Either way the secrets are shown exactly once. A room has one gateway: provisioning again revokes the previous one's credentials and disconnects it.",
       params: idParams, body: z.object({ mode: z.enum(['code', 'credentials']).default('code') }),
       response: z.object({
         gateway_id: z.string(), room_id: id, revoked: z.array(z.string()),
-        provisioning_code: z.string().optional(), expires_at: z.string().optional(), exchange_path: z.string().optional(), credentials: credentialsOut.optional(),
+        provisioning_code: z.string().optional(), expires_at: z.string().optional(), exchange_path: z.string().optional(),
+        provisioning_command: z.string().optional().describe('the command the installer runs on the gateway: the cloud address as this request reached it, and the code'),
+        provisioning_qr: provisioningQrOut.optional(),
+        credentials: credentialsOut.optional(),
       }),
       errors: [[404, 'not_found'], [409, 'mqtt_disabled']],
     },
@@ -82,7 +92,10 @@ export function gatewayRoutes(routes: RouteTable, deps: AppDeps): void {
       if (await store.timetable.roomHasSlots(room.id)) await deps.gateways?.pushTimetable(room.id);
       ctx.set('Cache-Control', 'no-store');
       const base = { gateway_id: p.gateway.id, room_id: room.id, revoked: p.revoked };
-      if (p.code) return { ...base, provisioning_code: p.code.value, expires_at: iso(p.code.expiresAt)!, exchange_path: '/api/v1/gateways/provision' };
+      if (p.code) {
+        const command = provisionCommand(`${ctx.protocol}://${ctx.host}`, p.code.value);
+        return { ...base, provisioning_code: p.code.value, expires_at: iso(p.code.expiresAt)!, exchange_path: '/api/v1/gateways/provision', provisioning_command: command, provisioning_qr: provisioningQr(command) };
+      }
       return { ...base, credentials: credentials(p.gateway, room, p.secret!, endpoint) };
     },
   );
