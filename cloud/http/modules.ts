@@ -10,6 +10,7 @@ import { authRoutes } from './routes/auth.js';
 import { oidcRoutes } from './routes/oidc.js';
 import { authPasswordRoutes } from './routes/auth-password.js';
 import { adminAccountRoutes } from './routes/admin-accounts.js';
+import { adminAuditRoutes } from './routes/admin-audit.js';
 import { adminCourseRoutes } from './routes/admin-courses.js';
 import { adminImportRoutes } from './routes/admin-imports.js';
 import { teacherSessionRoutes } from './routes/teacher-sessions.js';
@@ -36,6 +37,7 @@ export const routeModules: readonly RouteModule[] = [
   oidcRoutes,
   authPasswordRoutes,
   adminAccountRoutes,
+  adminAuditRoutes,
   adminCourseRoutes,
   adminImportRoutes,
   teacherSessionRoutes,

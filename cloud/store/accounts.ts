@@ -79,6 +79,25 @@ export class AccountRepository {
     return q.execute();
   }
 
+  /**
+   * A page of accounts in e-mail order, optionally of one role and matching `q` (a part of the
+   * name or e-mail, any case), with how many match in all.
+   */
+  async search(opts: { role?: Role; q?: string; limit: number; offset: number }): Promise<{ items: PublicUser[]; total: number }> {
+    let base = this.db.selectFrom('users');
+    if (opts.role) base = base.where('role', '=', opts.role);
+    if (opts.q) {
+      const pattern = `%${opts.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      base = base.where((eb) => eb.or([
+        eb(sql<string>`lower(email)`, 'like', sql<string>`${pattern} escape '\\'`),
+        eb(sql<string>`lower(full_name)`, 'like', sql<string>`${pattern} escape '\\'`),
+      ]));
+    }
+    const items = await base.select(['id', 'email', 'full_name', 'role', 'created_at', 'deactivated_at', 'email_verified_at']).orderBy('email').limit(opts.limit).offset(opts.offset).execute();
+    const count = await base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+    return { items, total: Number(count.n) };
+  }
+
   /** The accounts named by e-mail (already lower-cased) or by id, with their role and whether the address is proved. */
   async identify(emails: readonly string[], ids: readonly string[]): Promise<Array<Pick<User, 'id' | 'email' | 'role' | 'email_verified_at'>>> {
     const columns = ['id', 'email', 'role', 'email_verified_at'] as const;
