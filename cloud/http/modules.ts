@@ -23,6 +23,7 @@ import { biometricModule } from './routes/biometric.js';
 import { gatewayRoutes } from './routes/gateways.js';
 import { timetableRoutes } from './routes/timetables.js';
 import { personalDataRoutes } from './routes/personal-data.js';
+import { absenceWarningRoutes } from './routes/absence-warnings.js';
 
 /**
  * A module adds its routes: API routes through the table (validated, documented in OpenAPI),
@@ -50,4 +51,5 @@ export const routeModules: readonly RouteModule[] = [
   gatewayRoutes,
   timetableRoutes,
   personalDataRoutes,
+  absenceWarningRoutes,
 ];
