@@ -2,7 +2,8 @@
  * /api/v1/teacher/biometric/devices: staff approve or revoke students' enrolled devices. A
  * student's second device only counts once a person has looked at it, which is what stops a
  * classmate's phone being added quietly to an account (docs/api.md, "One phone, one student"). Teachers act on
- * students enrolled in their courses; admins on everyone. Every decision is audited.
+ * students enrolled in their courses; admins on everyone. A student may revoke an own device
+ * (a lost phone), never approve one. Every decision is audited.
  */
 import { z } from 'zod';
 import { conflict, forbidden, notFound } from '../errors.js';
@@ -14,6 +15,7 @@ import type { StoredCredential } from '../../store/schema.js';
 import { deviceOut, deviceView } from './biometric-schemas.js';
 
 const STAFF = ['teacher', 'admin'] as const;
+const STUDENT = ['student'] as const;
 const TAG = 'biometric';
 
 const staffDeviceOut = deviceOut.extend({ student_email: z.string(), student_name: z.string() });
@@ -63,6 +65,31 @@ export function biometricDeviceRoutes(routes: RouteTable, deps: AppDeps): void {
     },
   );
 
+  /** Stops the device and audits who did it and why, in one transaction. */
+  async function revoke(device: StoredCredential, actorId: string, reason: string) {
+    if (device.status === 'revoked') throw conflict('device_revoked', 'the device is already revoked');
+    const now = clock();
+    await store.transaction(async (tx) => {
+      await tx.webauthn.decideCredential(device.id, 'revoked', actorId, now);
+      await tx.audit.record({ at: now, actorId, action: 'biometric.revoke', target: device.id, details: { student_id: device.student_id, reason } });
+    });
+    return deviceView({ ...device, status: 'revoked', decided_by: actorId, decided_at: now });
+  }
+
+  routes.add(
+    {
+      method: 'post', path: '/api/v1/student/biometric/devices/:id/revoke', tag: TAG, auth: STUDENT, summary: 'Revoke one of my devices (a lost or replaced phone)',
+      description: 'The device can no longer verify, and its check-in key no longer counts. Only your own devices: any other id is answered 404 like an unknown one. A revoked device stays revoked (enrol the phone again as a new device, which then waits for approval). Audited like a revocation by staff.',
+      params: idParams, body: z.object({ reason: z.string().trim().min(3).max(500).optional() }).strict(), response: deviceOut,
+      errors: [[404, 'not_found'], [409, 'device_revoked']],
+    },
+    async ({ user, params, body }) => {
+      const device = await store.webauthn.credentialById(params.id);
+      if (!device || device.student_id !== user.id) throw notFound('device');
+      return revoke(device, user.id, body.reason ?? 'revoked by the student');
+    },
+  );
+
   routes.add(
     {
       method: 'post', path: '/api/v1/teacher/biometric/devices/:id/revoke', tag: TAG, auth: STAFF, summary: 'Revoke a device (lost phone, refused approval, suspected cloning)',
@@ -70,15 +97,6 @@ export function biometricDeviceRoutes(routes: RouteTable, deps: AppDeps): void {
       params: idParams, body: z.object({ reason: z.string().trim().min(3).max(500) }).strict(), response: deviceOut,
       errors: [[403, 'forbidden'], [404, 'not_found'], [409, 'device_revoked']],
     },
-    async ({ user, params, body }) => {
-      const device = await deviceForStaff(user, params.id);
-      if (device.status === 'revoked') throw conflict('device_revoked', 'the device is already revoked');
-      const now = clock();
-      await store.transaction(async (tx) => {
-        await tx.webauthn.decideCredential(device.id, 'revoked', user.id, now);
-        await tx.audit.record({ at: now, actorId: user.id, action: 'biometric.revoke', target: device.id, details: { student_id: device.student_id, reason: body.reason } });
-      });
-      return deviceView({ ...device, status: 'revoked', decided_by: user.id, decided_at: now });
-    },
+    async ({ user, params, body }) => revoke(await deviceForStaff(user, params.id), user.id, body.reason),
   );
 }

@@ -8,9 +8,33 @@ import type { AppDeps } from '../deps.js';
 import { createSubmissionContext } from '../../store/submission-context.js';
 import { validateSubmission, windowsOverlapping } from '../../domain/submission.js';
 import { iso } from '../views.js';
+import type { StudentRecord } from '../../store/attendance.js';
+import { attendancePercentage, attendedOf, heldOf, isBelowMinimum, zeroCounts, type StatusCounts } from '../../domain/analytics.js';
 import { id } from '../schemas.js';
 
 const STUDENT = ['student'] as const;
+/** The records a course summary is computed over: all of a student's, in practice. */
+const SUMMARY_MAX_RECORDS = 10_000;
+const attendanceStatus = z.enum(['present', 'late', 'absent', 'excused']);
+const recordOut = z.object({
+  session_id: id, course_id: id, course_code: z.string(), course_name: z.string(), started_at: z.string(), ended_at: z.string().nullable(),
+  status: attendanceStatus, presence: z.number().describe("share of the session's windows that counted, 0..1"), witnessed_windows: z.number().int(), verified: z.boolean(),
+  reasons: z.array(z.string()), override_reason: z.string().nullable(),
+});
+const courseSummaryOut = z.object({
+  course_id: id, course_code: z.string(), course_name: z.string(),
+  sessions: z.number().int().describe('my records in the course'), present: z.number().int(), late: z.number().int(), absent: z.number().int(), excused: z.number().int(), attended: z.number().int(),
+  percentage: z.number().nullable().describe('attended / (present + late + absent) × 100, 2 decimals; null with nothing countable'),
+  min_attendance_percent: z.number(), below_minimum: z.boolean(),
+  min_presence: z.number().describe("share of a session's windows needed to be present, 0..1"), late_after_min: z.number().describe('a first counted window starting this many minutes after the start or later is late'),
+});
+
+function recordView(r: StudentRecord): z.infer<typeof recordOut> {
+  return {
+    session_id: r.session_id, course_id: r.course_id, course_code: r.course_code, course_name: r.course_name, started_at: iso(r.started_at)!, ended_at: iso(r.ended_at),
+    status: r.status, presence: r.presence, witnessed_windows: r.witnessed_windows, verified: r.verified, reasons: r.reasons, override_reason: r.override?.reason ?? null,
+  };
+}
 const rssi = z.number().int().min(-127).max(20).optional();
 const submitIn = z.union([
   z.object({ frame: z.string().max(FRAME_BYTES * 2 + 2).describe('the 17-byte advertisement frame, hex'), rssi }).strict(),
@@ -105,23 +129,37 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): () => void {
 
   routes.add(
     {
-      method: 'get', path: '/api/v1/student/attendance', tag: 'student', auth: STUDENT, summary: 'My attendance records (ended sessions)',
+      method: 'get', path: '/api/v1/student/attendance', tag: 'student', auth: STUDENT, summary: 'My attendance records (ended sessions) and my percentage per course',
+      description: '`items`: the records of ended sessions, newest first, at most `limit`, each with its effective status (a teacher\'s override wins), the reasons of the decision (`presence_ok`, `presence_low`, `not_witnessed`, `verified`, `verification_missing`, `late_arrival`) and the override\'s reason. `courses`: per course, over all of my records (not only those in `items`), the counts and the percentage as docs/analytics.md defines it (late counts as attended, excused leaves the denominator), with the course\'s rules the reasons refer to.',
       query: z.object({ course_id: id.optional(), limit: z.coerce.number().int().min(1).max(1000).default(200) }),
-      response: z.object({ items: z.array(z.object({
-        session_id: id, course_id: id, course_code: z.string(), course_name: z.string(), started_at: z.string(), ended_at: z.string().nullable(),
-        status: z.enum(['present', 'late', 'absent', 'excused']), presence: z.number(), witnessed_windows: z.number().int(), verified: z.boolean(), reasons: z.array(z.string()), override_reason: z.string().nullable(),
-      })) }),
+      response: z.object({ items: z.array(recordOut), courses: z.array(courseSummaryOut) }),
     },
     async ({ user, query }) => {
-      const records = await store.attendance.ofStudent(user.id, { ...(query.course_id ? { courseId: query.course_id } : {}), limit: query.limit });
-      return {
-        items: records.map((r) => ({
-          session_id: r.session_id, course_id: r.course_id, course_code: r.course_code, course_name: r.course_name, started_at: iso(r.started_at)!, ended_at: iso(r.ended_at),
-          status: r.status, presence: r.presence, witnessed_windows: r.witnessed_windows, verified: r.verified, reasons: r.reasons, override_reason: r.override?.reason ?? null,
-        })),
-      };
+      const records = await store.attendance.ofStudent(user.id, { ...(query.course_id ? { courseId: query.course_id } : {}), limit: SUMMARY_MAX_RECORDS });
+      return { items: records.slice(0, query.limit).map(recordView), courses: await courseSummaries(records) };
     },
   );
+
+  /** Per course of the records (most recent first): counts, percentage and the course's rules. */
+  async function courseSummaries(records: StudentRecord[]): Promise<Array<z.infer<typeof courseSummaryOut>>> {
+    const counts = new Map<string, StatusCounts>();
+    for (const r of records) {
+      const c = counts.get(r.course_id) ?? zeroCounts();
+      c[r.status]++;
+      counts.set(r.course_id, c);
+    }
+    const out = [];
+    for (const [courseId, c] of counts) {
+      const course = await store.courses.get(courseId);
+      if (!course) continue;
+      out.push({
+        course_id: course.id, course_code: course.code, course_name: course.name, sessions: heldOf(c), ...c, attended: attendedOf(c),
+        percentage: attendancePercentage(c), min_attendance_percent: course.min_attendance_pct, below_minimum: isBelowMinimum(c, course.min_attendance_pct),
+        min_presence: course.min_presence, late_after_min: course.late_after_s / 60,
+      });
+    }
+    return out;
+  }
 
   return () => context.close();
 }
