@@ -9,13 +9,14 @@ import { RoomBusyError } from '../../store/sessions.js';
 import type { Principal } from '../../auth/jwt.js';
 import { computeAttendance, type AttendanceEntry } from '../../store/attendance.js';
 import { relayFlags } from '../../domain/relay-flags.js';
-import type { Session } from '../../store/schema.js';
 import { SessionLifecycle } from '../../services/session-lifecycle.js';
 import { courseForTeacher, sessionForTeacher } from '../ownership.js';
 import { attendanceView, countByStatus, iso, sessionView } from '../views.js';
 import { courseOut, courseView } from './admin-courses.js';
 import { id, idParams } from '../schemas.js';
 import { gatewayAckOut } from './gateways.js';
+import { zoneOffsetMs } from '../../domain/analytics-calendar.js';
+import type { CourseSlot, Gateway, GatewayCommand, Session } from '../../store/schema.js';
 
 const TEACHER = ['teacher', 'admin'] as const;
 const hex = z.string().regex(/^[0-9a-f]*$/);
@@ -34,6 +35,38 @@ export const attendanceOut = z.object({
   flags: z.array(z.object({ kind: z.enum(['shared_peer', 'slow_checkin', 'two_rooms']), evidence: z.record(z.string(), z.unknown()) }))
     .describe('signs of a relay in the witnessed windows, for a person to look at; they change no status'),
 });
+
+const slotOut = z.object({ id, weekday: z.number().int().describe('0 = Sunday'), start: z.string(), end: z.string(), room_id: id, room_name: z.string(), period_s: z.number().int().nullable() });
+const gatewayState = z.enum(['online', 'offline', 'never_connected']).nullable().describe("the room's gateway (null: the room has none)");
+
+const WEEK_MIN = 7 * 24 * 60;
+const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+/**
+ * The slot running now in the institution's time zone, else the next one to start (within a
+ * week): what the session page preselects the room from.
+ */
+export function suggestedSlot(slots: readonly CourseSlot[], nowMs: number, timeZone: string): { slot_id: string; when: 'now' | 'next' } | null {
+  const local = new Date(nowMs + zoneOffsetMs(nowMs, timeZone));
+  const now = local.getUTCDay() * 1440 + local.getUTCHours() * 60 + local.getUTCMinutes();
+  const running = slots.find((s) => s.weekday * 1440 + minutes(s.start_time) <= now && now < s.weekday * 1440 + minutes(s.end_time));
+  if (running) return { slot_id: running.id, when: 'now' };
+  let best: { slot: CourseSlot; wait: number } | null = null;
+  for (const s of slots) {
+    const wait = (s.weekday * 1440 + minutes(s.start_time) - now + WEEK_MIN) % WEEK_MIN;
+    if (!best || wait < best.wait) best = { slot: s, wait };
+  }
+  return best ? { slot_id: best.slot.id, when: 'next' } : null;
+}
+
+/** A stored session command as the start and end answers report it (cloud/bridge/hub.ts). */
+function ackOf(cmd: GatewayCommand | undefined, gateway: Gateway | undefined): z.infer<typeof gatewayAckOut> {
+  if (!cmd || !gateway) return { state: 'no_gateway', gateway_id: gateway?.id ?? null, command_id: cmd?.id ?? null };
+  const base = { gateway_id: gateway.id, command_id: cmd.id };
+  if (cmd.state === 'failed') return { state: 'failed', ...base, error: { code: cmd.error_code ?? 'failed', message: cmd.error_message ?? '' } };
+  if (cmd.state === 'confirmed' || cmd.state === 'cancelled') return { state: cmd.state, ...base };
+  return { state: gateway.state === 'online' ? 'pending' : 'queued', ...base };
+}
 
 export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
   const { store, clock, events, verifiedLookup } = deps;
@@ -60,6 +93,54 @@ export function teacherSessionRoutes(routes: RouteTable, deps: AppDeps): void {
   routes.add(
     { method: 'get', path: '/api/v1/teacher/courses', tag: 'teacher', auth: TEACHER, summary: 'Courses I teach (admins: all)', response: z.object({ items: z.array(courseOut) }) },
     async ({ user }) => ({ items: (await store.courses.list(user.role === 'admin' ? {} : { teacherId: user.id })).map(courseView) }),
+  );
+
+  routes.add(
+    {
+      method: 'get', path: '/api/v1/teacher/rooms', tag: 'teacher', auth: TEACHER, summary: 'Rooms a session can be started in, with the state of their gateway',
+      response: z.object({ items: z.array(z.object({ id, name: z.string(), gateway: gatewayState })) }),
+    },
+    async () => {
+      const gateways = new Map((await store.gateways.list({ includeRevoked: false })).map((g) => [g.room_id, g.state]));
+      return { items: (await store.rooms.list()).map((r) => ({ id: r.id, name: r.name, gateway: gateways.get(r.id) ?? null })) };
+    },
+  );
+
+  routes.add(
+    {
+      method: 'get', path: '/api/v1/teacher/courses/:id/timetable', tag: 'teacher', auth: TEACHER, summary: "My course's recurring slots, and the one now or next",
+      description: "Times are local in the institution's time zone. `suggested` is the slot running now, else the next one to start (null without slots).",
+      params: idParams, errors: [[403, 'forbidden'], [404, 'not_found']],
+      response: z.object({ timezone: z.string(), items: z.array(slotOut), suggested: z.object({ slot_id: id, when: z.enum(['now', 'next']) }).nullable() }),
+    },
+    async ({ user, params }) => {
+      const course = await courseForTeacher(store, user, params.id);
+      const slots = await store.timetable.ofCourse(course.id);
+      const rooms = new Map((await store.rooms.list()).map((r) => [r.id, r.name]));
+      return {
+        timezone: deps.settings.timezone,
+        items: slots.map((s) => ({ id: s.id, weekday: s.weekday, start: s.start_time, end: s.end_time, room_id: s.room_id, room_name: rooms.get(s.room_id) ?? '', period_s: s.period_s })),
+        suggested: suggestedSlot(slots, clock(), deps.settings.timezone),
+      };
+    },
+  );
+
+  routes.add(
+    {
+      method: 'get', path: '/api/v1/teacher/session/:id/gateway', tag: 'teacher', auth: TEACHER, summary: "Whether the room's gateway confirmed the session's start (or end)",
+      description: 'The same report as the start and end answers give, read again later: the end command once the session has ended, else the start. `ack` is null when the cloud has no gateway link (MQTT disabled).',
+      params: idParams, errors: [[403, 'forbidden'], [404, 'not_found']],
+      response: z.object({ command: z.enum(['session.start', 'session.end']), ack: gatewayAckOut }),
+    },
+    async ({ user, params }) => {
+      const { session } = await sessionForTeacher(store, user, params.id);
+      const end = session.state === 'ended' ? await store.commands.forSession(session.id, 'session.end') : undefined;
+      const cmd = end ?? (await store.commands.forSession(session.id, 'session.start'));
+      const command = session.state === 'ended' ? 'session.end' : 'session.start';
+      if (!deps.gateways) return { command, ack: null };
+      if (session.source !== 'cloud' && !cmd) return { command, ack: { state: 'no_gateway', gateway_id: null, command_id: null } };
+      return { command, ack: ackOf(cmd, await store.gateways.activeForRoom(session.room_id)) };
+    },
   );
 
   routes.add(
