@@ -131,11 +131,17 @@ export function gatewayRoutes(routes: RouteTable, deps: AppDeps): void {
     {
       method: 'get', path: '/api/v1/admin/gateways', tag: 'gateways', auth: ADMIN, summary: 'Gateways with their state, last heartbeat, clock skew, outbox depth and version',
       description: 'clock_skew_ms is the gateway clock minus the cloud clock at its last heartbeat; over 2 s it is flagged (tokens are time based). outbox_depth is what the gateway reported; pending_commands is what the cloud still has to deliver to the room.',
-      query: z.object({ include_revoked: z.enum(['true', 'false']).default('false') }), response: z.object({ items: z.array(gatewayOut) }),
+      query: z.object({ include_revoked: z.enum(['true', 'false']).default('false') }),
+      response: z.object({
+        items: z.array(gatewayOut),
+        now: z.string().describe("the cloud's clock when it answered, against which last_heartbeat and state_at are to be read"),
+        timezone: z.string().describe("the institution's time zone, to show the times in"),
+      }),
     },
     async ({ query }) => {
       const [rows, pending] = await Promise.all([store.gateways.list({ includeRevoked: query.include_revoked === 'true' }), store.commands.pendingCountsByRoom()]);
       return {
+        now: iso(clock())!, timezone: deps.settings.timezone,
         items: rows.map((g) => ({
           gateway_id: g.id, room_id: g.room_id, room_name: g.room_name, room_code: g.room_code,
           state: g.revoked_at !== null ? ('revoked' as const) : g.state, state_at: iso(g.state_at), last_heartbeat: iso(g.last_heartbeat_at),
