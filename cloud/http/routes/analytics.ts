@@ -15,6 +15,7 @@ import { sendCsv, toCsv, wantsCsv, type CsvColumn } from '../csv.js';
 import { attendancePercentage, studentPercentages, trendSeries, type StudentPercentage, type TrendBucket } from '../../domain/analytics.js';
 import { FIRST_DATE, LAST_DATE, addDays, daysBetween, isLocalDate, localDateOf, localDateRange, monthDays } from '../../domain/analytics-calendar.js';
 import type { Course } from '../../store/schema.js';
+import type { SessionReportRow } from '../../store/analytics.js';
 
 const TEACHER = ['teacher', 'admin'] as const;
 /** Longest trend range: a year, leap day included. */
@@ -64,6 +65,12 @@ const trendColumns: CsvColumn<TrendBucket>[] = (
   ['start', 'end', 'sessions', 'has_session', 'records', 'present', 'late', 'absent', 'excused', 'attendance_rate'] as const
 ).map((k) => ({ header: k, value: (r: TrendBucket) => r[k] }));
 
+/** One ended session's counts as the reports answer them. */
+const reportItemOf = (r: SessionReportRow): ReportItem => ({
+  session_id: r.session_id, course_id: r.course_id, course_code: r.course_code, course_name: r.course_name, room_id: r.room_id, room_name: r.room_name,
+  started_at: iso(r.started_at)!, ended_at: iso(r.ended_at)!, enrolled: r.enrolled,
+  present: r.present, late: r.late, absent: r.absent, excused: r.excused, attendance_rate: attendancePercentage(r),
+});
 const courseRefOf = (c: Course) => ({ id: c.id, code: c.code, name: c.name });
 const withinCalendar = (date: string) => (date < FIRST_DATE ? FIRST_DATE : date > LAST_DATE ? LAST_DATE : date);
 
@@ -127,12 +134,31 @@ export function analyticsRoutes(routes: RouteTable, deps: AppDeps): void {
       if (query.course_id) courseIds = [(await courseForTeacher(store, user, query.course_id)).id];
       else courseIds = user.role === 'admin' ? 'all' : await store.courses.idsTaughtBy(user.id);
       const rows = await store.analytics.sessionStatusCounts(courseIds, localDateRange(date, date, tz));
-      const items: ReportItem[] = rows.map((r) => ({
-        session_id: r.session_id, course_id: r.course_id, course_code: r.course_code, course_name: r.course_name, room_id: r.room_id, room_name: r.room_name,
-        started_at: iso(r.started_at)!, ended_at: iso(r.ended_at)!, enrolled: r.enrolled,
-        present: r.present, late: r.late, absent: r.absent, excused: r.excused, attendance_rate: attendancePercentage(r),
-      }));
+      const items = rows.map(reportItemOf);
       return answer(ctx, query.format, { date, timezone: tz, items }, { filename: `daily_report_${date}.csv`, columns: reportColumns, rows: items });
+    },
+  );
+
+  routes.add(
+    {
+      method: 'get', path: '/api/v1/teacher/analytics/session_counts', tag: 'analytics', auth: TEACHER,
+      summary: "Present / late / absent / excused per ended session of one course, oldest first",
+      description: "Like the daily class report, over a range of local dates (default: the course's term, or every date when it has none).",
+      query: z.object({ course_id: id, from: localDate.optional(), to: localDate.optional(), format }),
+      response: reportOut.omit({ date: true }).extend({ course: courseRef, from: z.string(), to: z.string() }), responseMediaTypes: ['text/csv'],
+      errors: [[400, 'validation_error'], [400, 'invalid_range'], [403, 'forbidden'], [404, 'not_found']],
+    },
+    async ({ user, query, ctx }) => {
+      const course = await courseForTeacher(store, user, query.course_id);
+      const term = course.term_id ? await store.courses.getTerm(course.term_id) : undefined;
+      const from = query.from ?? (term ? withinCalendar(term.starts_on) : FIRST_DATE);
+      const to = query.to ?? (term ? withinCalendar(term.ends_on) : LAST_DATE);
+      if (from > to) throw badRequest('invalid_range', 'from must not be after to', { from, to });
+      const rows = await store.analytics.sessionStatusCounts([course.id], localDateRange(from, to, tz));
+      const items = rows.map(reportItemOf);
+      return answer(ctx, query.format, { course: courseRefOf(course), from, to, timezone: tz, items }, {
+        filename: `sessions_${course.code}_${from}_${to}.csv`, columns: reportColumns, rows: items,
+      });
     },
   );
 
