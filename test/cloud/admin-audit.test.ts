@@ -1,0 +1,96 @@
+/**
+ * GET /api/v1/admin/audit: admins read what was changed, newest first, narrowed by action, actor
+ * (id or e-mail), target and time, a page at a time; nobody else may read it, and bad filters
+ * are a 400 that says which.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCloudHarness, type CloudHarness } from '../helpers/cloud.js';
+
+let h: CloudHarness;
+let admin: Awaited<ReturnType<CloudHarness['user']>>;
+let other: Awaited<ReturnType<CloudHarness['user']>>;
+const made: string[] = [];
+
+const audit = (query: Record<string, string | number> = {}, who = admin) => h.http().get('/api/v1/admin/audit').query(query).set(who.auth);
+
+beforeAll(async () => {
+  h = await createCloudHarness();
+  admin = await h.user('admin', 'ada');
+  other = await h.user('admin', 'grace');
+  // Three accounts made by ada, a minute apart; grace changes the role of the last one.
+  for (const name of ['one', 'two', 'three']) {
+    const r = await h.http().post('/api/v1/admin/users').set(admin.auth).send({ email: `${name}@uni.example`, full_name: name, password: 'long-enough-pw', role: 'student' });
+    expect(r.status).toBe(201);
+    made.push(r.body.id);
+    h.clock.advance(60_000);
+  }
+  expect((await h.http().put(`/api/v1/admin/users/${made[2]}/role`).set(other.auth).send({ role: 'teacher' })).status).toBe(200);
+});
+afterAll(() => h?.close());
+
+describe('audit log', () => {
+  it('lists every entry newest first with the actor, the action, the target and the details', async () => {
+    const r = await audit();
+    expect(r.status).toBe(200);
+    expect(r.body.items.map((e: { action: string }) => e.action)).toEqual(['user.role_change', 'user.create', 'user.create', 'user.create']);
+    const [change, lastCreate] = r.body.items;
+    expect(change).toMatchObject({ actor: { id: other.id, email: other.email, full_name: 'grace' }, target: made[2], details: { from: 'student', to: 'teacher' } });
+    expect(lastCreate).toMatchObject({ actor: { id: admin.id, email: admin.email }, target: made[2], details: { role: 'student' } });
+    expect(Date.parse(change.at)).toBe(h.clock());
+    expect(r.body.next).toBeNull();
+    expect(r.body.actions).toEqual(['user.create', 'user.role_change']);
+  });
+
+  it('filters by action, by actor id or e-mail, by target and by time', async () => {
+    const actions = (q: Record<string, string>) => audit(q).then((r) => { expect(r.status, JSON.stringify(r.body)).toBe(200); return r.body.items.map((e: { action: string; target: string }) => `${e.action} ${e.target}`); });
+    expect(await actions({ action: 'user.role_change' })).toEqual([`user.role_change ${made[2]}`]);
+    expect(await actions({ actor: other.email.toUpperCase() })).toEqual([`user.role_change ${made[2]}`]);
+    expect(await actions({ actor: admin.id })).toHaveLength(3);
+    expect(await actions({ target: made[0]! })).toEqual([`user.create ${made[0]}`]);
+    // The second account was made one minute after the first: [start + 1 min, start + 2 min).
+    const start = h.clock() - 3 * 60_000;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    expect(await actions({ from: iso(start + 60_000), to: iso(start + 120_000) })).toEqual([`user.create ${made[1]}`]);
+    // The same instant written in another offset is the same instant.
+    const inBerlinSummer = (ms: number) => new Date(ms + 2 * 3_600_000).toISOString().replace('Z', '+02:00');
+    expect(await actions({ from: inBerlinSummer(start + 120_000) })).toEqual([`user.role_change ${made[2]}`, `user.create ${made[2]}`]);
+    expect(await actions({ action: 'user.deactivate' })).toEqual([]);
+  });
+
+  it('pages with a cursor: no entry twice, none left out', async () => {
+    const first = await audit({ limit: 3 });
+    expect(first.body.items).toHaveLength(3);
+    expect(first.body.next).toBe(first.body.items[2].id);
+    const second = await audit({ limit: 3, before: first.body.next });
+    expect(second.body.items).toHaveLength(1);
+    expect(second.body.next).toBeNull();
+    const all = (await audit()).body.items.map((e: { id: number }) => e.id);
+    expect([...first.body.items, ...second.body.items].map((e: { id: number }) => e.id)).toEqual(all);
+  });
+
+  it('answers a bad filter with 400 and the field at fault', async () => {
+    for (const [query, field] of [
+      [{ limit: 0 }, 'limit'], [{ limit: 201 }, 'limit'], [{ limit: 'many' }, 'limit'],
+      [{ from: 'yesterday' }, 'from'], [{ to: '2026-09-07T08:00:00' }, 'to'],
+      [{ from: '2026-09-08T00:00:00Z', to: '2026-09-07T00:00:00Z' }, 'to'],
+      [{ actor: 'not an id' }, 'actor'], [{ action: 'DROP TABLE' }, 'action'], [{ before: -1 }, 'before'],
+    ] as const) {
+      const r = await audit(query as Record<string, string | number>);
+      expect(r.status, JSON.stringify(query)).toBe(400);
+      expect(r.body.error.code).toBe('validation_error');
+      expect(r.body.error.details.map((d: { path: string }) => d.path), JSON.stringify(query)).toContain(field);
+    }
+    const unknown = await audit({ actor: 'nobody@uni.example' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.code).toBe('unknown_actor');
+  });
+
+  it('is for admins only: 401 without a token, 403 for teachers and students', async () => {
+    expect((await h.http().get('/api/v1/admin/audit')).status).toBe(401);
+    for (const role of ['teacher', 'student'] as const) {
+      const r = await audit({}, await h.user(role));
+      expect(r.status).toBe(403);
+      expect(r.body.error.code).toBe('forbidden');
+    }
+  });
+});
