@@ -48,7 +48,7 @@ describe('my attendance', () => {
   it('shows another student nothing of mine, and refuses staff', async () => {
     const other = await h.user('student', 'other');
     const res = await h.http().get('/api/v1/student/attendance').set(other.auth);
-    expect(res.body).toEqual({ items: [], courses: [] });
+    expect(res.body).toEqual({ items: [], courses: [], timezone: 'UTC' });
     expect((await h.http().get('/api/v1/student/attendance').set(s.lab.teacher.auth)).status).toBe(403);
   });
 });

@@ -130,13 +130,13 @@ export function studentRoutes(routes: RouteTable, deps: AppDeps): () => void {
   routes.add(
     {
       method: 'get', path: '/api/v1/student/attendance', tag: 'student', auth: STUDENT, summary: 'My attendance records (ended sessions) and my percentage per course',
-      description: '`items`: the records of ended sessions, newest first, at most `limit`, each with its effective status (a teacher\'s override wins), the reasons of the decision (`presence_ok`, `presence_low`, `not_witnessed`, `verified`, `verification_missing`, `late_arrival`) and the override\'s reason. `courses`: per course, over all of my records (not only those in `items`), the counts and the percentage as docs/analytics.md defines it (late counts as attended, excused leaves the denominator), with the course\'s rules the reasons refer to.',
+      description: '`items`: the records of ended sessions, newest first, at most `limit`, each with its effective status (a teacher\'s override wins), the reasons of the decision (`presence_ok`, `presence_low`, `not_witnessed`, `verified`, `verification_missing`, `late_arrival`) and the override\'s reason. `courses`: per course, over all of my records (not only those in `items`), the counts and the percentage as docs/analytics.md defines it (late counts as attended, excused leaves the denominator), with the course\'s rules the reasons refer to. `timezone`: the institution\'s, for showing times.',
       query: z.object({ course_id: id.optional(), limit: z.coerce.number().int().min(1).max(1000).default(200) }),
-      response: z.object({ items: z.array(recordOut), courses: z.array(courseSummaryOut) }),
+      response: z.object({ items: z.array(recordOut), courses: z.array(courseSummaryOut), timezone: z.string().describe("the institution's time zone, for showing the sessions' times") }),
     },
     async ({ user, query }) => {
       const records = await store.attendance.ofStudent(user.id, { ...(query.course_id ? { courseId: query.course_id } : {}), limit: SUMMARY_MAX_RECORDS });
-      return { items: records.slice(0, query.limit).map(recordView), courses: await courseSummaries(records) };
+      return { items: records.slice(0, query.limit).map(recordView), courses: await courseSummaries(records), timezone: deps.settings.timezone };
     },
   );
 
