@@ -13,6 +13,7 @@ import type { MqttLimits } from './broker/limits.js';
 import { rpIdFitsOrigin, type WebAuthnSettings } from './webauthn/settings.js';
 import type { LoginLimits } from './auth/login-limiter.js';
 import { parseProxyTrust, type ProxyTrust } from './http/client-address.js';
+import cron from 'node-cron';
 import type { MailSettings } from './mail/transport.js';
 import type { OidcSettings } from './auth/oidc-settings.js';
 
@@ -103,6 +104,7 @@ const envSchema = z
     ATTENDANCE_VERIFY_CLOSES_MIN: z.coerce.number().int().min(0).max(240).default(15),
     ATTENDANCE_CHALLENGE_TTL_S: z.coerce.number().int().min(30).max(900).default(300),
     ATTENDANCE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+    ATTENDANCE_ABSENCE_WARNINGS_SCHEDULE: optionalString.refine((c) => c === undefined || cron.validate(c), { message: 'must be a cron expression such as "23 * * * *"' }),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .refine((e) => (e.MQTT_TLS_CERT_FILE === undefined) === (e.MQTT_TLS_KEY_FILE === undefined), {
@@ -185,6 +187,8 @@ export interface CloudConfig {
   webauthn: WebAuthnSettings;
   /** Raw submissions and verifications of sessions ended longer ago are deleted (docs/privacy.md). */
   retentionDays: number;
+  /** When the absence-warning job runs (cron, institution time zone); null: hourly at :23 (cloud/jobs/absence-warnings.ts). */
+  absenceWarningsSchedule: string | null;
   /** Sign-in through the institution's OpenID provider; null when it is not configured. */
   oidc: OidcSettings | null;
 }
@@ -263,6 +267,7 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv = process.env): CloudConf
       challengeTtlS: e.ATTENDANCE_CHALLENGE_TTL_S,
     },
     retentionDays: e.ATTENDANCE_RETENTION_DAYS,
+    absenceWarningsSchedule: e.ATTENDANCE_ABSENCE_WARNINGS_SCHEDULE ?? null,
     oidc: e.ATTENDANCE_OIDC_ISSUER && e.ATTENDANCE_OIDC_CLIENT_ID && e.ATTENDANCE_PUBLIC_URL
       ? {
           issuer: e.ATTENDANCE_OIDC_ISSUER,

@@ -22,6 +22,7 @@ import { createMetrics } from './metrics.js';
 import { CloudEvents } from './events.js';
 import { createVerifiedLookup } from './webauthn/verified-lookup.js';
 import { startRetentionJob } from './jobs/retention.js';
+import { startAbsenceWarningJob } from './jobs/absence-warnings.js';
 import { createApp, type App } from './http/app.js';
 import type { AppDeps } from './http/deps.js';
 import { MqttBridge } from './bridge/start.js';
@@ -159,12 +160,22 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
   logger.info({ url, database: store.dialect.kind, timezone: config.timezone }, 'attendance cloud listening');
   // Started once the server listens, so a failed start leaves no timer behind.
   const retention = startRetentionJob({ store, logger: logger.child({ module: 'retention' }), clock, retentionDays: config.retentionDays, timezone: config.timezone });
+  // Absence warnings are mailed, so the job runs only where mail is configured.
+  const warningMailer = config.mail ? createSmtpMailer(config.mail, logger.child({ module: 'mail' })) : null;
+  const warnings = warningMailer
+    ? startAbsenceWarningJob({
+        store, mailer: warningMailer, logger: logger.child({ module: 'absence-warnings' }), clock, timezone: config.timezone,
+        publicUrl: config.publicUrl, ...(config.absenceWarningsSchedule ? { schedule: config.absenceWarningsSchedule } : {}),
+      })
+    : null;
 
   return {
     ...cloud,
     url,
     async stop() {
       await retention.stop();
+      await warnings?.stop();
+      await warningMailer?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

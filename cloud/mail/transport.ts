@@ -26,6 +26,8 @@ export interface MailMessage {
 export interface Mailer {
   /** Queues the message and returns; its delivery happens in the background. */
   send(message: MailMessage): void;
+  /** Sends the message and answers whether the mail server accepted it (never rejects). */
+  deliver(message: MailMessage): Promise<boolean>;
   /** Waits for the messages in flight (at most `drainMs`), then closes the connections. */
   close(drainMs?: number): Promise<void>;
 }
@@ -46,19 +48,31 @@ export function createSmtpMailer(settings: MailSettings, logger: Logger): Mailer
     socketTimeout: 30_000,
     dnsTimeout: 10_000,
   });
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new Set<Promise<boolean>>();
+
+  function deliver(message: MailMessage): Promise<boolean> {
+    const delivery: Promise<boolean> = transport
+      .sendMail({ from: settings.from, to: message.to, subject: message.subject, text: message.text })
+      .then(
+        () => {
+          logger.info({ kind: message.kind }, 'mail sent');
+          return true;
+        },
+        (err: Error & { code?: string; responseCode?: number }) => {
+          logger.warn({ kind: message.kind, code: err.code, responseCode: err.responseCode }, 'mail not sent');
+          return false;
+        },
+      )
+      .finally(() => inFlight.delete(delivery));
+    inFlight.add(delivery);
+    return delivery;
+  }
 
   return {
     send(message) {
-      const delivery = transport
-        .sendMail({ from: settings.from, to: message.to, subject: message.subject, text: message.text })
-        .then(
-          () => logger.info({ kind: message.kind }, 'mail sent'),
-          (err: Error & { code?: string; responseCode?: number }) => logger.warn({ kind: message.kind, code: err.code, responseCode: err.responseCode }, 'mail not sent'),
-        )
-        .finally(() => inFlight.delete(delivery));
-      inFlight.add(delivery);
+      void deliver(message);
     },
+    deliver,
     async close(drainMs = 5000) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([Promise.allSettled([...inFlight]), new Promise<void>((resolve) => { timer = setTimeout(resolve, drainMs); })]);
