@@ -15,8 +15,11 @@
  *   thrown at the daemon;
  * - the payload is re-sent every `refreshIntervalMs`, which heals a controller that silently
  *   dropped advertising (the failure BLE daemons on a Pi are most reported for);
- * - it hands the loaded bleno to the GATT check-in service it serves (serveGatt, bleno-gatt.ts),
- *   and takes it back when it lets bleno go.
+ * - right after loading bleno it gives it several links at once (bleno-links.ts, before bleno
+ *   initialises); if bleno lacks the internals that needs, it says so at error level and in
+ *   health().lastError, and advertises without serving GATT;
+ * - it hands the loaded bleno and its links to the GATT check-in service it serves (serveGatt,
+ *   bleno-gatt.ts), and takes them back when it lets bleno go.
  */
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
@@ -24,6 +27,7 @@ import type { Logger } from 'pino';
 import { Backoff } from '../../shared/backoff.js';
 import type { Advertiser, AdvertisingPayload, RadioHealth, RadioState } from './advertiser.js';
 import type { BlenoAttachment, GattHost } from './bleno-gatt.js';
+import { installBlenoLinks, type BlenoLinks } from './bleno-links.js';
 import { samePayload } from './payload.js';
 
 /** The part of bleno's API this file uses (bleno ships no types). */
@@ -39,6 +43,8 @@ export interface BlenoAdvertiserOptions {
   hciDeviceId?: number;
   /** BLENO_ADVERTISING_INTERVAL in ms (bleno's default 100). */
   advertisingIntervalMs?: number;
+  /** Centrals served at once; advertising is re-enabled after a connection while fewer are up (default 8). */
+  maxLinks?: number;
   confirmTimeoutMs?: number;
   refreshIntervalMs?: number;
   retryMinMs?: number;
@@ -49,7 +55,7 @@ export interface BlenoAdvertiserOptions {
 const require = createRequire(import.meta.url);
 type Listener = Parameters<EventEmitter['on']>[1];
 /** bleno is a process-wide singleton bound to one adapter when it initialises. */
-let shared: { bleno: Bleno; deviceId: number | undefined; initError?: string } | null = null;
+let shared: { bleno: Bleno; deviceId: number | undefined; links: BlenoLinks | null; linksError: string | null; initError?: string } | null = null;
 
 /** A configuration error, thrown by start(): one process cannot advertise on two adapters. */
 function assertSameAdapter(deviceId: number | undefined): void {
@@ -58,12 +64,20 @@ function assertSameAdapter(deviceId: number | undefined): void {
   }
 }
 
-function loadBleno(deviceId: number | undefined): Bleno {
-  if (shared) return shared.bleno;
+function loadBleno(deviceId: number | undefined, maxLinks: number | undefined): NonNullable<typeof shared> {
+  if (shared) return shared;
   if (deviceId !== undefined) process.env.BLENO_HCI_DEVICE_ID = String(deviceId);
   const bleno = require('@abandonware/bleno') as Bleno;
-  shared = { bleno, deviceId };
-  return bleno;
+  // Before anything subscribes to 'stateChange' (which makes bleno initialise).
+  let links: BlenoLinks | null = null;
+  let linksError: string | null = null;
+  try {
+    links = installBlenoLinks(bleno, { ...(maxLinks !== undefined && { maxLinks }) });
+  } catch (error) {
+    linksError = (error as Error).message;
+  }
+  shared = { bleno, deviceId, links, linksError };
+  return shared;
 }
 
 type Operation = { kind: 'start'; payload: AdvertisingPayload } | { kind: 'stop' };
@@ -71,6 +85,7 @@ type Operation = { kind: 'start'; payload: AdvertisingPayload } | { kind: 'stop'
 /** Events: see Advertiser. 'applied' fires when the controller holds a different payload. */
 export class BlenoAdvertiser extends EventEmitter implements Advertiser, GattHost {
   private bleno: Bleno | null = null;
+  private links: BlenoLinks | null = null;
   private gatt: BlenoAttachment | null = null;
   private running = false;
   private state: RadioState = 'unknown';
@@ -119,13 +134,15 @@ export class BlenoAdvertiser extends EventEmitter implements Advertiser, GattHos
    */
   private attach(): void {
     if (!this.running || this.bleno) return;
-    let bleno: Bleno;
+    let loaded: NonNullable<typeof shared>;
     try {
-      bleno = loadBleno(this.options.hciDeviceId);
+      loaded = loadBleno(this.options.hciDeviceId, this.options.maxLinks);
     } catch (error) {
       this.fail(`bleno unavailable: ${(error as Error).message}`, () => this.attach());
       return;
     }
+    const { bleno, links, linksError } = loaded;
+    if (linksError) this.options.logger.error({ err: linksError }, 'bleno cannot serve several connections; the check-in service is off');
     if (shared?.initError) {
       this.recordInitError(shared.initError);
       return;
@@ -143,16 +160,17 @@ export class BlenoAdvertiser extends EventEmitter implements Advertiser, GattHos
       return;
     }
     this.bleno = bleno;
-    this.gatt?.attach(bleno);
+    this.links = links;
+    if (links) this.gatt?.attach(bleno, links);
     if (bleno.state !== 'unknown') this.onState(bleno.state);
   }
 
   /** Serves `gatt` on this adapter from the moment bleno is loaded (now, if it is); null stops serving it. */
   serveGatt(gatt: BlenoAttachment | null): void {
     if (this.gatt === gatt) return;
-    if (this.bleno) this.gatt?.detach();
+    if (this.links) this.gatt?.detach();
     this.gatt = gatt;
-    if (this.bleno) gatt?.attach(this.bleno);
+    if (this.bleno && this.links) gatt?.attach(this.bleno, this.links);
   }
 
   private recordInitError(message: string): void {
@@ -166,7 +184,8 @@ export class BlenoAdvertiser extends EventEmitter implements Advertiser, GattHos
   }
 
   private detach(): void {
-    if (this.bleno) this.gatt?.detach();
+    if (this.links) this.gatt?.detach();
+    this.links = null;
     const bleno = shared?.bleno;
     for (const [event, listener] of this.subscriptions) bleno?.off(event, listener);
     this.subscriptions.length = 0;
@@ -202,7 +221,9 @@ export class BlenoAdvertiser extends EventEmitter implements Advertiser, GattHos
   }
 
   health(): RadioHealth {
-    return { state: this.state, inSync: this.inSync(), lastAppliedAt: this.lastAppliedAt, lastError: this.lastError };
+    // A bleno without the internals for several links is a lasting problem: it outlives a confirmation.
+    const lasting = this.running ? (shared?.linksError ?? null) : null;
+    return { state: this.state, inSync: this.inSync(), lastAppliedAt: this.lastAppliedAt, lastError: this.lastError ?? (lasting && `bleno cannot serve several connections: ${lasting}`) };
   }
 
   private inSync(): boolean {

@@ -5,16 +5,20 @@
  * BlenoAdvertiser, which loads bleno lazily, hands it over with attach() and takes it back with
  * detach(), so a machine where bleno cannot load still runs the daemon.
  *
- * - Connections are keyed by the peer's address from bleno's `accept`; everything the service
- *   holds for one is dropped on `disconnect` (a phone gone mid-write leaves nothing behind).
- * - bleno 0.6's HCI bindings serve one central at a time (one handle, one ATT stream): phones take
- *   turns. A second `accept` while one is connected means bleno moved to the new link, so the older
- *   one is forgotten here too. To keep turns short the gateway ends a connection
- *   `connectionLimitMs` after it began and `receiptLingerMs` after its receipt; bleno restarts
- *   advertising when a link ends (the controller stops connectable advertising on a connection).
+ * - Several phones are served at once. bleno 0.6.2 alone holds one connection, so phones would
+ *   take turns and the room's beacon would be off the air while one is connected; bleno-links.ts
+ *   gives bleno a GATT server per connection handle and keeps advertising while a link is free.
+ *   This file is that server: each link gets its OWN PrimaryService and characteristics, whose
+ *   callbacks are bound to that link's connection in CheckinService (keyed by the handle, with the
+ *   peer's address from the link), so a nonce issued on one link is unknown on every other.
+ * - Everything the service holds for a link is dropped when it ends, whatever the reason (a phone
+ *   gone mid-write, a supervision timeout): its nonce, receipt and link slot are freed and the
+ *   other links are not touched.
+ * - A link slot is never held for long: the gateway ends a link `connectionLimitMs` after it began
+ *   and `receiptLingerMs` after its receipt (a phone that got its receipt has nothing left to do).
  * - Reads honour the offset of a long read (Read Blob): only offset 0 issues a new challenge.
  * - The write is answered at the ATT level with success whenever a receipt was given; the verdict
- *   is the receipt, notified to a subscriber and readable afterwards on the same connection.
+ *   is the receipt, notified to the link's subscriber and readable afterwards on the same link.
  * - Errors are logged, never thrown into bleno's socket handler.
  */
 import type { EventEmitter } from 'node:events';
@@ -23,6 +27,7 @@ import {
   ATTENDANCE_SERVICE_UUID, CHALLENGE_CHAR_UUID, CHECKIN_CHAR_UUID, NONCE_TTL_MS, RECEIPT_CHAR_UUID,
 } from '../../shared/checkin.js';
 import type { Advertiser } from './advertiser.js';
+import type { BlenoLink, LinkServer } from './bleno-links.js';
 import type { CheckinService } from './checkin-service.js';
 
 /** ATT error codes bleno passes through (Core v5.3 Vol 3 Part F §3.4.1.1). */
@@ -33,7 +38,6 @@ const RESULT_UNLIKELY_ERROR = 0x0e;
 type ReadCallback = (result: number, data: Buffer | null) => void;
 type WriteCallback = (result: number) => void;
 type Notify = (data: Buffer) => void;
-type Listener = Parameters<EventEmitter['on']>[1];
 
 interface CharacteristicOptions {
   uuid: string;
@@ -48,14 +52,18 @@ interface CharacteristicOptions {
 interface BlenoGattApi extends EventEmitter {
   PrimaryService: new (options: { uuid: string; characteristics: unknown[] }) => unknown;
   Characteristic: new (options: CharacteristicOptions) => unknown;
-  setServices(services: unknown[], callback?: (error?: Error | null) => void): void;
-  disconnect(): void;
-  updateRssi(): void;
 }
 
-/** What the BlenoAdvertiser calls once bleno is loaded, and before it lets bleno go. */
+/** The part of BlenoLinks (bleno-links.ts) this file uses. */
+export interface LinkHost {
+  serve(server: LinkServer | null): void;
+  disconnect(handle: number): void;
+  readRssi(handle: number): void;
+}
+
+/** What the BlenoAdvertiser calls once bleno is loaded with its links, and before it lets bleno go. */
 export interface BlenoAttachment {
-  attach(bleno: EventEmitter): void;
+  attach(bleno: EventEmitter, links: LinkHost): void;
   detach(): void;
 }
 
@@ -71,10 +79,20 @@ export function hostsGatt(advertiser: Advertiser): advertiser is Advertiser & Ga
 export interface BlenoGattOptions {
   service: CheckinService;
   logger: Logger;
-  /** The gateway ends a connection this long after it began (default NONCE_TTL_MS + 5 s). */
+  /** The gateway ends a link this long after it began (default NONCE_TTL_MS + 5 s), so an idle phone frees its slot. */
   connectionLimitMs?: number;
-  /** ... and this long after its receipt (default 1 s), so the next phone gets its turn. */
+  /** ... and this long after its receipt (default 1 s). */
   receiptLingerMs?: number;
+}
+
+/** One link being served: its connection id in CheckinService, its subscriber, its timers. */
+interface Served {
+  id: string;
+  handle: number;
+  peer: string;
+  notify: Notify | null;
+  limitTimer: NodeJS.Timeout;
+  lingerTimer: NodeJS.Timeout | null;
 }
 
 /** Slices a value for a read at `offset`, as bleno does for static values only. */
@@ -84,172 +102,163 @@ function readAt(value: Buffer | null, offset: number, callback: ReadCallback): v
   else callback(RESULT_SUCCESS, value.subarray(offset));
 }
 
-export class BlenoGatt implements BlenoAttachment {
+export class BlenoGatt implements BlenoAttachment, LinkServer {
   private bleno: BlenoGattApi | null = null;
-  /** The peer address of the connection bleno serves now. */
-  private current: string | null = null;
-  private notify: Notify | null = null;
-  private limitTimer: NodeJS.Timeout | null = null;
-  private lingerTimer: NodeJS.Timeout | null = null;
-  private readonly listeners: Array<[string, Listener]> = [];
+  private links: LinkHost | null = null;
+  /** The links served, by connection handle. */
+  private readonly served = new Map<number, Served>();
 
   constructor(private readonly options: BlenoGattOptions) {}
 
-  attach(loaded: EventEmitter): void {
+  attach(loaded: EventEmitter, links: LinkHost): void {
     if (this.bleno) return;
-    const bleno = loaded as BlenoGattApi;
     try {
-      const service = new bleno.PrimaryService({ uuid: ATTENDANCE_SERVICE_UUID, characteristics: this.characteristics(bleno) });
-      this.listen(bleno, 'accept', (address: string) => this.onAccept(address));
-      this.listen(bleno, 'disconnect', (address: string) => this.onDisconnect(address));
-      this.listen(bleno, 'rssiUpdate', (rssi: number) => this.onRssi(rssi));
-      bleno.setServices([service], (error) => {
-        if (error) this.options.logger.error({ err: error.message }, 'check-in service could not be set');
-      });
-      this.bleno = bleno;
+      links.serve(this);
+      this.bleno = loaded as BlenoGattApi;
+      this.links = links;
       this.options.logger.info({ service: ATTENDANCE_SERVICE_UUID }, 'check-in service ready');
     } catch (err) {
-      this.unlisten(bleno);
       this.options.logger.error({ err }, 'check-in service could not be set');
     }
   }
 
+  /** Stops serving: new links get no check-in service, and the links served are ended. */
   detach(): void {
-    const bleno = this.bleno;
-    if (!bleno) return;
-    this.unlisten(bleno);
-    this.endConnection();
-    this.options.service.clear();
-    this.bleno = null;
+    const links = this.links;
+    if (!links) return;
+    this.bleno = this.links = null;
     try {
-      bleno.setServices([]);
+      links.serve(null);
     } catch (err) {
       this.options.logger.warn({ err }, 'check-in service could not be removed');
     }
+    for (const served of this.served.values()) {
+      this.stopTimers(served);
+      this.end(links, served.handle);
+    }
+    this.served.clear();
+    this.options.service.clear();
   }
 
-  private characteristics(bleno: BlenoGattApi): unknown[] {
+  /** A link came up (LinkServer): its own service objects, bound to its own connection. */
+  open(link: BlenoLink): unknown[] {
+    const { bleno, links } = this;
+    const { service, logger } = this.options;
+    if (!bleno || !links) return [];
+    const id = String(link.handle);
+    if (!service.connect(id, link.address)) {
+      this.end(links, link.handle);
+      return [];
+    }
+    const limitMs = this.options.connectionLimitMs ?? NONCE_TTL_MS + 5_000;
+    const served: Served = { id, handle: link.handle, peer: link.address, notify: null, lingerTimer: null, limitTimer: setTimeout(() => this.endLink(link.handle), limitMs) };
+    served.limitTimer.unref();
+    this.served.set(link.handle, served);
+    logger.debug({ peer: link.address, handle: link.handle }, 'check-in connection');
+    try {
+      links.readRssi(link.handle);
+    } catch (err) {
+      logger.warn({ err }, 'RSSI of the check-in connection could not be read');
+    }
+    return [new bleno.PrimaryService({ uuid: ATTENDANCE_SERVICE_UUID, characteristics: this.characteristics(bleno, served) })];
+  }
+
+  /** The link ended (LinkServer): its nonce and receipt go with it. */
+  close(link: BlenoLink): void {
+    const served = this.served.get(link.handle);
+    if (!served) return;
+    this.stopTimers(served);
+    this.served.delete(link.handle);
+    this.options.service.disconnect(served.id);
+  }
+
+  rssi(link: BlenoLink, dbm: number): void {
+    const served = this.served.get(link.handle);
+    if (served) this.options.service.rssi(served.id, dbm);
+  }
+
+  private characteristics(bleno: BlenoGattApi, link: Served): unknown[] {
     const { service } = this.options;
     return [
       new bleno.Characteristic({
         uuid: CHALLENGE_CHAR_UUID,
         properties: ['read'],
         onReadRequest: (offset, callback) =>
-          this.answerRead(callback, (peer) => (offset === 0 ? service.challenge(peer) : service.currentChallenge(peer)), offset),
+          this.answerRead(link, callback, (id) => (offset === 0 ? service.challenge(id) : service.currentChallenge(id)), offset),
       }),
       new bleno.Characteristic({
         uuid: CHECKIN_CHAR_UUID,
         properties: ['write'],
-        onWriteRequest: (data, offset, _withoutResponse, callback) => this.onCheckin(data, offset, callback),
+        onWriteRequest: (data, offset, _withoutResponse, callback) => this.onCheckin(link, data, offset, callback),
       }),
       new bleno.Characteristic({
         uuid: RECEIPT_CHAR_UUID,
         properties: ['read', 'notify'],
-        onReadRequest: (offset, callback) => this.answerRead(callback, (peer) => service.receipt(peer), offset),
+        onReadRequest: (offset, callback) => this.answerRead(link, callback, (id) => service.receipt(id), offset),
         onSubscribe: (_maxValueSize, updateValueCallback) => {
-          this.notify = updateValueCallback;
+          link.notify = updateValueCallback;
         },
         onUnsubscribe: () => {
-          this.notify = null;
+          link.notify = null;
         },
       }),
     ];
   }
 
-  private answerRead(callback: ReadCallback, value: (peer: string) => Buffer | null, offset: number): void {
+  /** True while `link` is one this gateway serves (its callbacks may outlive it in bleno). */
+  private serving(link: Served): boolean {
+    return this.served.get(link.handle) === link;
+  }
+
+  private answerRead(link: Served, callback: ReadCallback, value: (id: string) => Buffer | null, offset: number): void {
     try {
-      readAt(this.current ? value(this.current) : null, offset, callback);
+      readAt(this.serving(link) ? value(link.id) : null, offset, callback);
     } catch (err) {
       this.options.logger.error({ err }, 'check-in read failed');
       callback(RESULT_UNLIKELY_ERROR, null);
     }
   }
 
-  private onCheckin(data: Buffer, offset: number, callback: WriteCallback): void {
-    const peer = this.current;
+  private onCheckin(link: Served, data: Buffer, offset: number, callback: WriteCallback): void {
+    const { service, logger } = this.options;
     try {
       // A write at an offset is not a whole check-in value: the service answers it `malformed`.
-      const receipt = peer ? this.options.service.checkin(peer, offset === 0 ? data : Buffer.alloc(0)) : null;
-      const bytes = peer && receipt ? this.options.service.receipt(peer) : null;
-      if (!bytes) {
+      const receipt = this.serving(link) ? service.checkin(link.id, offset === 0 ? data : Buffer.alloc(0)) : null;
+      const bytes = receipt ? service.receipt(link.id) : null;
+      if (!receipt || !bytes) {
         callback(RESULT_UNLIKELY_ERROR);
         return;
       }
       callback(RESULT_SUCCESS);
-      this.notify?.(bytes);
+      link.notify?.(bytes);
       // A phone's address is personal data: only at debug (docs/privacy.md).
-      this.options.logger.info({ status: receipt!.status, w: receipt!.w }, 'check-in received');
-      this.options.logger.debug({ peer }, 'check-in received from');
-      this.armLinger(peer!);
+      logger.info({ status: receipt.status, w: receipt.w }, 'check-in received');
+      logger.debug({ peer: link.peer }, 'check-in received from');
+      if (link.lingerTimer) clearTimeout(link.lingerTimer);
+      link.lingerTimer = setTimeout(() => this.endLink(link.handle), this.options.receiptLingerMs ?? 1_000);
+      link.lingerTimer.unref();
     } catch (err) {
-      this.options.logger.error({ err }, 'check-in write failed');
+      logger.error({ err }, 'check-in write failed');
       callback(RESULT_UNLIKELY_ERROR);
     }
   }
 
-  private onAccept(address: string): void {
-    const { service, logger } = this.options;
-    if (this.current && this.current !== address) {
-      logger.warn('a second central connected; bleno serves the newer link only');
-      service.disconnect(this.current);
-    }
-    this.endConnection();
-    if (!service.connect(address, address)) {
-      this.disconnectPeer(address);
-      return;
-    }
-    this.current = address;
-    logger.debug({ peer: address }, 'check-in connection');
-    const limitMs = this.options.connectionLimitMs ?? NONCE_TTL_MS + 5_000;
-    this.limitTimer = setTimeout(() => this.disconnectPeer(address), limitMs);
-    this.limitTimer.unref();
+  /** Ends a link this gateway serves; its state goes when bleno reports the disconnection. */
+  private endLink(handle: number): void {
+    if (this.links && this.served.has(handle)) this.end(this.links, handle);
+  }
+
+  private end(links: LinkHost, handle: number): void {
     try {
-      this.bleno?.updateRssi();
-    } catch (err) {
-      logger.warn({ err }, 'RSSI of the check-in connection could not be read');
-    }
-  }
-
-  private onDisconnect(address: string): void {
-    this.options.service.disconnect(address);
-    if (this.current === address) this.endConnection();
-  }
-
-  private onRssi(rssi: number): void {
-    if (this.current) this.options.service.rssi(this.current, rssi);
-  }
-
-  private armLinger(peer: string): void {
-    if (this.lingerTimer) clearTimeout(this.lingerTimer);
-    this.lingerTimer = setTimeout(() => this.disconnectPeer(peer), this.options.receiptLingerMs ?? 1_000);
-    this.lingerTimer.unref();
-  }
-
-  /** Ends the link to `peer` if bleno still serves it. */
-  private disconnectPeer(peer: string): void {
-    if (this.current !== null && this.current !== peer) return;
-    try {
-      this.bleno?.disconnect();
+      links.disconnect(handle);
     } catch (err) {
       this.options.logger.warn({ err }, 'check-in connection could not be ended');
     }
   }
 
-  private endConnection(): void {
-    if (this.limitTimer) clearTimeout(this.limitTimer);
-    if (this.lingerTimer) clearTimeout(this.lingerTimer);
-    this.limitTimer = this.lingerTimer = null;
-    this.current = null;
-    this.notify = null;
-  }
-
-  private listen<A extends unknown[]>(bleno: BlenoGattApi, event: string, listener: (...args: A) => void): void {
-    bleno.on(event, listener);
-    this.listeners.push([event, listener as Listener]);
-  }
-
-  private unlisten(bleno: BlenoGattApi): void {
-    for (const [event, listener] of this.listeners) bleno.off(event, listener);
-    this.listeners.length = 0;
+  private stopTimers(served: Served): void {
+    clearTimeout(served.limitTimer);
+    if (served.lingerTimer) clearTimeout(served.lingerTimer);
+    served.lingerTimer = null;
   }
 }
