@@ -1,0 +1,69 @@
+// What the past-sessions and students pages share: the course chooser, a status in words and
+// the reasons of a record (the rules' decision, relay checks, a teacher's override with who set it).
+import { api } from '/dashboard/dashboard-api.js';
+import { h, field, select } from '../dom.js';
+import { fmt, t } from '../i18n.js';
+
+/** The courses the account teaches (admins: all), by code. */
+export async function teacherCourses() {
+  const { items } = await api('/api/v1/teacher/courses');
+  return items.sort((a, b) => a.code.localeCompare(b.code));
+}
+
+/**
+ * A form choosing the course (and whatever `extra` controls the page adds); it applies on its
+ * button, not on every change of the list, so moving through the options by keyboard stays put.
+ */
+export function courseForm(courses, courseId, onSubmit, extra = []) {
+  const course = select(courses.map((c) => [c.id, `${c.code} — ${c.name}`]), { name: 'course', value: courseId });
+  const form = h('form', { class: 'toolbar card', noValidate: true }, field(t('common.course'), course), extra, h('button', { type: 'submit', text: t('records.choose') }));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    onSubmit(course.value);
+  });
+  return form;
+}
+
+/** A status as a chip: the word itself, the colour only beside it. */
+export function statusChip(status) {
+  if (status === null) return h('span', { class: 'status-chip status-excused', text: t('records.status.none') });
+  return h('span', { class: `status-chip status-${status}`, text: t(`records.status.${status}`) });
+}
+
+/** The status, marked when a person set it. */
+export function statusCell(status, override) {
+  const chip = statusChip(status);
+  return override ? h('span', { class: 'tr-status' }, chip, ' ', h('span', { class: 'tr-by-hand', text: t('records.set_by_hand') })) : chip;
+}
+
+/** Who set an override, when and why, in one sentence. */
+export function overrideText(o, timeZone) {
+  return t('records.override_by', { status: t(`records.status.${o.status}`), name: o.by.full_name ?? t('records.someone'), when: o.at ? fmt.dateTime(o.at, timeZone) : '—', reason: o.reason });
+}
+
+function flagText(flag) {
+  const e = flag.evidence;
+  if (flag.kind === 'shared_peer') return t('records.flag.shared_peer', { count: fmt.number(Math.max(0, e.student_ids.length - 1)) });
+  if (flag.kind === 'slow_checkin') return t('records.flag.slow_checkin', { count: fmt.number(e.windows.length), max: fmt.number(e.max_latency_ms) });
+  if (flag.kind === 'two_rooms') return t('records.flag.two_rooms');
+  return flag.kind;
+}
+
+/**
+ * A record's reasons as a list: each rule's verdict in words (a reason this page does not know
+ * is shown as its code), the relay checks, and an override with the rules' own decision.
+ * `override.by` is the account {id, full_name}.
+ */
+export function reasonList({ reasons, presence, flags = [], override, decided_status: decided }, timeZone) {
+  const items = reasons.map((code) => {
+    const key = `records.reason.${code}`;
+    const text = t(key, { seen: fmt.percent(Math.round((presence ?? 0) * 1000) / 10) });
+    return h('li', { text: text === key ? code : text });
+  });
+  for (const f of flags) items.push(h('li', { class: 'tr-flag', text: t('records.flag', { text: flagText(f) }) }));
+  if (override) {
+    if (decided) items.push(h('li', { text: t('records.decided', { status: t(`records.status.${decided}`) }) }));
+    items.push(h('li', { class: 'tr-override', text: overrideText(override, timeZone) }));
+  }
+  return items.length ? h('ul', { class: 'tr-reasons' }, items) : '—';
+}
