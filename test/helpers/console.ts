@@ -24,10 +24,10 @@ export interface ConsoleServer {
   close(): Promise<void>;
 }
 
-/** Serves the harness's app on a free port and starts Chromium. */
-export async function serveConsole(h: CloudHarness): Promise<ConsoleServer> {
+/** Serves the harness's app on a free port (or `port`, one the caller picked) and starts Chromium. */
+export async function serveConsole(h: CloudHarness, port = 0): Promise<ConsoleServer> {
   const server = http.createServer(h.app.koa.callback());
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const browser = await launchChromium();
   fs.mkdirSync(SHOTS, { recursive: true });
