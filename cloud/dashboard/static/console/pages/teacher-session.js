@@ -9,6 +9,12 @@ import { fmt, language, t } from '../i18n.js';
 import { countsList, countsOf, gatewayText, rosterTable } from './teacher-session-roster.js';
 
 const GATEWAY_POLL_MS = 3000;
+/**
+ * The event stream pushes at once when a phone submits over HTTP; a check-in the room's gateway
+ * witnessed reaches the stream only with its periodic refresh, so the roster is also read again
+ * when it has not been for this long.
+ */
+const ROSTER_POLL_MS = 4000;
 
 const wait = (ms, signal) => new Promise((resolve) => {
   const timer = setTimeout(resolve, ms);
@@ -152,11 +158,13 @@ function showLive(view, session, { ack, focus = false } = {}) {
   followGateway(signal, session, gateway, 'session.start', ack);
 
   let latest = [];
+  let lastRead = 0;
   let loading = null;
   let again = false;
   async function refresh() {
     if (loading) return void (again = true);
     loading = (async () => {
+      lastRead = Date.now();
       try {
         const answer = await api(`/api/v1/teacher/session/${session.session_id}/attendance`);
         if (signal.aborted) return;
@@ -185,6 +193,12 @@ function showLive(view, session, { ack, focus = false } = {}) {
   });
   signal.addEventListener('abort', stop, { once: true });
   refresh();
+  (async () => {
+    while (!signal.aborted) {
+      await wait(ROSTER_POLL_MS, signal);
+      if (!signal.aborted && Date.now() - lastRead >= ROSTER_POLL_MS - 500) await refresh();
+    }
+  })();
 
   end.addEventListener('click', () => confirmEnd(view, session, countsOf(latest), end, problem));
 }
