@@ -11,6 +11,7 @@ import { oidcRoutes } from './routes/oidc.js';
 import { authPasswordRoutes } from './routes/auth-password.js';
 import { adminAccountRoutes } from './routes/admin-accounts.js';
 import { adminAuditRoutes } from './routes/admin-audit.js';
+import { passwordResetRoutes } from './routes/password-reset.js';
 import { adminCourseRoutes } from './routes/admin-courses.js';
 import { adminImportRoutes } from './routes/admin-imports.js';
 import { teacherSessionRoutes } from './routes/teacher-sessions.js';
@@ -39,6 +40,7 @@ export const routeModules: readonly RouteModule[] = [
   authPasswordRoutes,
   adminAccountRoutes,
   adminAuditRoutes,
+  passwordResetRoutes,
   adminCourseRoutes,
   adminImportRoutes,
   teacherSessionRoutes,

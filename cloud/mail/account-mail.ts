@@ -14,6 +14,8 @@ export interface AccountMail {
   mayMail(to: string): boolean;
   sendVerification(to: string, token: string, validHours: number): void;
   sendRegistrationNotice(to: string): void;
+  /** The one-time link an admin's password reset sends (cloud/mail/password-reset.ts). */
+  sendPasswordReset(to: string, token: string, validHours: number): void;
   close(): Promise<void>;
 }
 
@@ -65,6 +67,21 @@ export function createAccountMail(mailer: Mailer, publicUrl: string, clock: () =
           'Someone tried to register a classroom attendance account with this address, which already has an account.',
           'If it was you, you already have an account: log in with its password.',
           'If it was not you, there is nothing to do: no account was created or changed.',
+        ].join('\n'),
+      });
+    },
+    sendPasswordReset(to, token, validHours) {
+      mailer.send({
+        kind: 'password_reset',
+        to,
+        subject: 'Set a new password for classroom attendance',
+        text: [
+          'An administrator asked for your classroom attendance account to get a new password.',
+          `To choose it, open this link within ${validHours} hours (it works once):`,
+          '',
+          `${publicUrl}/console/reset-password.html#token=${token}`,
+          '',
+          'Until you do, your current password keeps working. If you did not expect this mail, ignore it and tell your administrator.',
         ].join('\n'),
       });
     },

@@ -20,6 +20,24 @@ export class EmailVerificationRepository {
   }
 
   /**
+   * Uses the password-reset link with this token hash (cloud/mail/password-reset.ts: a row whose
+   * password_hash is `mark` and name null, which redeem() above only ever verifies with) if it is
+   * unused and unexpired, and retires the account's other open links. The account's id, or null.
+   */
+  redeemPasswordReset(tokenHash: string, mark: string, now: number): Promise<string | null> {
+    return unitOfWork(this.db, async (_tx, trx) => {
+      const res = await trx.updateTable('email_verifications').set({ used_at: now })
+        .where('token_hash', '=', tokenHash).where('password_hash', '=', mark).where('full_name', 'is', null)
+        .where('used_at', 'is', null).where('expires_at', '>', now)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) return null;
+      const link = await trx.selectFrom('email_verifications').select('user_id').where('token_hash', '=', tokenHash).executeTakeFirstOrThrow();
+      await trx.updateTable('email_verifications').set({ used_at: now }).where('user_id', '=', link.user_id).where('used_at', 'is', null).execute();
+      return link.user_id;
+    });
+  }
+
+  /**
    * Uses the link with this token hash if it is unused and unexpired: marks it and the account's
    * other open links used and verifies the account (applying a re-registration's name and
    * password), in one transaction. The account's id, or null for an unknown, used or expired link;
