@@ -42,16 +42,23 @@ function courseSection(course, records, timeZone) {
   return h('section', { class: 'card', attrs: { 'aria-labelledby': headingId } },
     h('h2', { id: headingId, text: t('student.attendance.course', { code: course.course_code, name: course.course_name }) }),
     summary(course),
-    table({
-      caption: t('student.attendance.sessions_caption', { code: course.course_code }),
-      empty: t('student.attendance.sessions_empty'),
-      rows: records,
-      columns: [
-        { label: t('student.attendance.session'), header: true, cell: (r) => fmt.dateTime(r.started_at, timeZone) },
-        { label: t('student.attendance.status'), cell: (r) => h('span', { class: `status-chip status-${r.status}`, text: t(`student.attendance.status.${r.status}`) }) },
-        { label: t('student.attendance.why'), class: 'wrap', cell: (r) => h('ul', { class: 'student-reasons' }, reasonTexts(r, course).map((text) => h('li', { text }))) },
-      ],
-    }));
+    recordsTable(course, records, timeZone));
+}
+
+/** The sessions of one course; its cells read left to right (words, not figures). */
+function recordsTable(course, records, timeZone) {
+  const el = table({
+    caption: t('student.attendance.sessions_caption', { code: course.course_code }),
+    empty: t('student.attendance.sessions_empty'),
+    rows: records,
+    columns: [
+      { label: t('student.attendance.session'), header: true, cell: (r) => fmt.dateTime(r.started_at, timeZone) },
+      { label: t('student.attendance.status'), cell: (r) => h('span', { class: `status-chip status-${r.status}`, text: t(`student.attendance.status.${r.status}`) }) },
+      { label: t('student.attendance.why'), class: 'wrap', cell: (r) => h('ul', { class: 'student-reasons' }, reasonTexts(r, course).map((text) => h('li', { text }))) },
+    ],
+  });
+  el.classList.add('student-table', 'student-fit');
+  return el;
 }
 
 export async function render(main) {

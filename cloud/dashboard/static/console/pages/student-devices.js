@@ -39,7 +39,7 @@ function deviceList(onChange) {
 
   async function refresh() {
     const { items } = await api('/api/v1/student/biometric/devices');
-    box.replaceChildren(table({
+    const list = table({
       caption: t('student.devices.list.caption'),
       empty: t('student.devices.list.empty'),
       rows: [...items].reverse(),
@@ -57,7 +57,9 @@ function deviceList(onChange) {
             : h('button', { type: 'button', class: 'danger small', text: t('student.devices.revoke.button'), attrs: { 'aria-label': t('student.devices.revoke.button_label', { name: d.device_name ?? t('student.devices.unnamed') }) }, on: { click: (e) => revoke(d, e.currentTarget) } })),
         },
       ],
-    }));
+    });
+    list.classList.add('student-table');
+    box.replaceChildren(list);
     return items;
   }
 
