@@ -7,7 +7,7 @@
 // `main`, starting with its <h1>.
 import { api, auth, exchangeSignInCode, institutionSignIn, login, whenUnauthorized } from '/dashboard/dashboard-api.js';
 import { h, attempt, field } from './dom.js';
-import { language, setLanguage, t } from './i18n.js';
+import { language, ready, setLanguage, t } from './i18n.js';
 import { GROUPS, HOME, ROUTES } from './routes.js';
 
 const $ = (id) => document.getElementById(id);
@@ -112,8 +112,8 @@ async function start() {
   await showRoute();
 }
 
-$('lang').addEventListener('change', () => {
-  setLanguage($('lang').value);
+$('lang').addEventListener('change', async () => {
+  await setLanguage($('lang').value);
   frameText();
   if (state.me) showRoute({ focus: false });
   else showLogin();
@@ -125,6 +125,7 @@ window.addEventListener('hashchange', () => showRoute());
 // server); it is dropped from the address bar and exchanged for the token.
 const signInCode = /^#oidc_code=([\w-]+)$/.exec(location.hash)?.[1];
 if (signInCode) history.replaceState(null, '', location.pathname + location.search);
+await ready;
 frameText();
 state.institution = await institutionSignIn().catch(() => null);
 const fail = (e) => showLogin(e.message);

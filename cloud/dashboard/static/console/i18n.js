@@ -1,40 +1,47 @@
 /* global localStorage, navigator, document */
-// The console's one message catalogue per language (messages/<lang>/<section>.js, merged here)
-// and the formatting of numbers and dates in the chosen language. Every text on the console's
-// pages comes from t(); a key missing from a language falls back to English, a key missing from
-// English shows the key itself so that a test notices it.
+// The console's one message catalogue per language (messages/<lang>/<part>.js, merged in
+// messages/<lang>/index.js) and the formatting of numbers and dates in the chosen language. Every
+// text on the console's pages comes from t(); a key missing from a language falls back to English,
+// a key missing from English shows the key itself so that a test notices it. English is always
+// loaded (the fallback); another language only when it is chosen.
 import en from './messages/en/index.js';
-import de from './messages/de/index.js';
 
-export const CATALOGUES = { en, de };
+/** The languages offered, by code; each is messages/<code>/index.js. */
+export const LANGUAGES = ['en', 'de'];
+const loaded = { en };
 const LANG_KEY = 'attendance.lang';
 
-function initialLanguage() {
+function preferredLanguage() {
   const saved = localStorage.getItem(LANG_KEY);
-  if (saved && CATALOGUES[saved]) return saved;
+  if (LANGUAGES.includes(saved)) return saved;
   for (const l of navigator.languages ?? []) {
     const base = l.slice(0, 2).toLowerCase();
-    if (CATALOGUES[base]) return base;
+    if (LANGUAGES.includes(base)) return base;
   }
   return 'en';
 }
 
-let lang = initialLanguage();
+let lang = 'en';
 
 export function language() {
   return lang;
 }
 
-export function setLanguage(next) {
-  if (!CATALOGUES[next]) return;
+/** Switches to `next` (loading its catalogue first); `remember` keeps the choice in this browser. */
+export async function setLanguage(next, { remember = true } = {}) {
+  if (!LANGUAGES.includes(next)) return;
+  loaded[next] ??= (await import(`./messages/${next}/index.js`)).default;
   lang = next;
-  localStorage.setItem(LANG_KEY, next);
+  if (remember) localStorage.setItem(LANG_KEY, next);
   document.documentElement.lang = next;
 }
 
+/** The language the browser or an earlier choice asks for, loaded. */
+export const ready = setLanguage(preferredLanguage(), { remember: false });
+
 /** The text of `key` with `{name}` placeholders filled from `params`. */
 export function t(key, params = {}) {
-  const text = CATALOGUES[lang][key] ?? CATALOGUES.en[key] ?? key;
+  const text = loaded[lang][key] ?? loaded.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (m, name) => (params[name] === undefined ? m : String(params[name])));
 }
 
