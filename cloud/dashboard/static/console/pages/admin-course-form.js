@@ -2,7 +2,7 @@
 // The courses pages' forms: an error line under each control that the API's validation details
 // fill (`{path, message}` per field), and a confirmation dialog for removals.
 import { ApiError } from '/dashboard/dashboard-api.js';
-import { h, attempt, errorText, field, uid } from '../dom.js';
+import { h, attempt, errorText, field, table, uid } from '../dom.js';
 import { t } from '../i18n.js';
 
 /**
@@ -89,4 +89,18 @@ export function confirmRemoval({ title, text, confirm }) {
     document.body.append(dialog);
     dialog.showModal();
   });
+}
+
+/**
+ * A table() that holds no control of its own: its scrolling box becomes a named, focusable
+ * region, so a keyboard can scroll it at a phone's width.
+ */
+export function readOnlyTable(options) {
+  const el = table(options);
+  if (el.classList.contains('scroll')) {
+    el.tabIndex = 0;
+    el.setAttribute('role', 'region');
+    el.setAttribute('aria-label', options.caption);
+  }
+  return el;
 }

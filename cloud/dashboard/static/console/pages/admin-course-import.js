@@ -1,7 +1,8 @@
 // Administration: importing the institution's rosters as a OneRoster CSV bundle (a zip file) and
 // the report the API gives back (what was created, changed or removed, and the refused rows).
 import { api } from '/dashboard/dashboard-api.js';
-import { h, announce, attempt, field, table } from '../dom.js';
+import { h, announce, attempt, field } from '../dom.js';
+import { readOnlyTable } from './admin-course-form.js';
 import { fmt, t } from '../i18n.js';
 
 const KINDS = ['terms', 'accounts', 'courses', 'enrollments'];
@@ -13,7 +14,7 @@ function report(r) {
   });
   return [
     h('p', { class: 'courses-summary', text: summary }),
-    table({
+    readOnlyTable({
       caption: t('courses.import.kinds_caption'),
       rows: KINDS.map((k) => ({ kind: k, ...r.by_kind[k] })),
       columns: [
@@ -24,7 +25,7 @@ function report(r) {
         { label: t('courses.import.deleted'), cell: (x) => n(x.deleted) },
       ],
     }),
-    table({
+    readOnlyTable({
       caption: t('courses.import.files_caption'),
       rows: r.files,
       columns: [
@@ -34,7 +35,7 @@ function report(r) {
       ],
     }),
     r.rejected.length
-      ? table({
+      ? readOnlyTable({
         caption: t('courses.import.rejected_caption'),
         rows: r.rejected,
         columns: [

@@ -3,7 +3,7 @@
 import { api } from '/dashboard/dashboard-api.js';
 import { h, announce, attempt, errorText, field, table } from '../dom.js';
 import { fmt, t } from '../i18n.js';
-import { confirmRemoval } from './admin-course-form.js';
+import { confirmRemoval, readOnlyTable } from './admin-course-form.js';
 
 /** The reason of a refused row in the page's language (the API's own text for a code it does not know). */
 function reason(row) {
@@ -17,7 +17,7 @@ function reportTable(r) {
     ...r.accepted.map((x) => ({ row: x.row, value: x.value, outcome: x.outcome, reason: '' })),
     ...r.rejected.map((x) => ({ row: x.row, value: x.value, outcome: 'rejected', reason: reason(x) })),
   ].sort((a, b) => a.row - b.row);
-  return table({
+  return readOnlyTable({
     caption: t('courses.roster.report_caption'),
     empty: t('courses.roster.report_empty'),
     rows,
@@ -46,7 +46,7 @@ export async function rosterSection(course) {
         columns: [
           { label: t('courses.roster.name'), header: true, cell: (s) => s.full_name },
           { label: t('courses.roster.email'), cell: (s) => s.email },
-          { label: t('common.actions'), cell: (s) => h('button', { type: 'button', class: 'small secondary', on: { click: (e) => remove(s, e.currentTarget) } }, t('courses.roster.remove'), h('span', { class: 'visually-hidden', text: ` ${s.full_name}` })) },
+          { label: t('common.actions'), cell: (s) => h('button', { type: 'button', class: 'small secondary courses-action', on: { click: (e) => remove(s, e.currentTarget) } }, t('courses.roster.remove'), h('span', { class: 'visually-hidden', text: ` ${s.full_name}` })) },
         ],
       }));
   }

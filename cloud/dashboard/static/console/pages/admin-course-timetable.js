@@ -65,8 +65,8 @@ export async function timetableSection(course) {
         { label: t('common.actions'), cell: (s) => {
           const what = ` ${day(s.weekday)} ${s.start}`;
           return h('div', { class: 'actions' },
-            h('button', { type: 'button', class: 'small secondary', on: { click: () => setEditing(s) } }, t('courses.timetable.edit'), h('span', { class: 'visually-hidden', text: what })),
-            h('button', { type: 'button', class: 'small danger', on: { click: (e) => remove(s, e.currentTarget) } }, t('courses.timetable.delete'), h('span', { class: 'visually-hidden', text: what })));
+            h('button', { type: 'button', class: 'small secondary courses-action', on: { click: () => setEditing(s) } }, t('courses.timetable.edit'), h('span', { class: 'visually-hidden', text: what })),
+            h('button', { type: 'button', class: 'small danger courses-action', on: { click: (e) => remove(s, e.currentTarget) } }, t('courses.timetable.delete'), h('span', { class: 'visually-hidden', text: what })));
         } },
       ],
     }));
