@@ -35,8 +35,8 @@ async function renderList(main, ctx) {
   })));
 }
 
-/** The dialog that sets one student's status: a status, a required reason, save or cancel. */
-function overrideDialog(onSave) {
+/** The dialog that sets one student's status: a status, a required reason, save or cancel; `onDone` runs once it has closed after a save. */
+function overrideDialog(onSave, onDone) {
   const titleId = uid('dlg');
   const title = h('h2', { id: titleId });
   const current = h('p');
@@ -59,7 +59,10 @@ function overrideDialog(onSave) {
     }
     reason.removeAttribute('aria-invalid');
     const ok = await attempt(save, error, () => onSave(student, status.value, reason.value.trim()));
-    if (ok) dialog.close();
+    if (!ok) return;
+    // Closing gives the focus back to the opening button; the table was redrawn meanwhile.
+    dialog.close();
+    onDone(student);
   });
   return {
     dialog,
@@ -99,8 +102,7 @@ async function renderSession(main, ctx, sessionId) {
     [attendance, overrides] = await load();
     show();
     done.textContent = t('records.changed', { name: item.full_name, status: t(`records.status.${status}`) });
-    tableBox.querySelector(`button[data-student="${item.student_id}"]`)?.focus();
-  });
+  }, (item) => tableBox.querySelector(`button[data-student="${item.student_id}"]`)?.focus());
 
   function show() {
     const named = new Map(overrides.items.map((o) => [o.student_id, o]));

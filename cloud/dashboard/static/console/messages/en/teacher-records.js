@@ -46,7 +46,7 @@ export default {
   'records.session.witnessed': 'Witnessed in the room',
   'records.session.why': 'Why',
   'records.session.of': '{n} of {total}',
-  'records.session.change': 'Change status of {name}',
+  'records.session.change': 'Change status: {name}',
   'records.session.change_short': 'Change status',
   'records.dialog.title': 'Change the status of {name}',
   'records.dialog.current': 'Now: {status}.',
