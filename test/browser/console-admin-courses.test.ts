@@ -89,7 +89,7 @@ describe('courses page', () => {
     await page.getByLabel('Require a biometric check').uncheck();
     await page.getByRole('button', { name: 'Save policy' }).click();
     const policyAlert = page.locator('form.courses-policy [role="alert"]');
-    await expect.poll(() => policyAlert.textContent(), SLOW).toMatch(/^Failed: invalid request body Minimum presence \(0 to 1\): .*1/);
+    await expect.poll(() => policyAlert.textContent(), SLOW).toMatch(/^Failed: invalid request body — Minimum presence \(0 to 1\): .*1/);
     expect(await presence.getAttribute('aria-invalid')).toBe('true');
     const presenceError = page.locator('.field-error').filter({ hasText: /1/ }).first();
     expect(await presenceError.getAttribute('id')).toBe((await presence.getAttribute('aria-describedby'))!.split(' ').pop());
@@ -218,4 +218,23 @@ describe('courses page', () => {
     expect(ownErrors(errors)).toEqual(['400 /api/v1/admin/imports/oneroster']);
     await context.close();
   }, 60_000);
+
+  it('speaks German on the list and on a course', async () => {
+    const admin = await h.user('admin', 'greta');
+    const teacher = await h.user('teacher', 'Jens');
+    const course = await h.http().post('/api/v1/admin/courses').set(admin.auth).send({ code: 'DE1', name: 'Deutsch', teacher_id: teacher.id }).expect(201);
+    const { page, context, errors } = await openConsole(srv, admin);
+    await page.getByLabel('Language').selectOption('de');
+    await go(page, 'admin/courses');
+    await page.getByRole('heading', { level: 1, name: 'Kurse' }).waitFor();
+    await page.getByRole('button', { name: 'Kurs anlegen' }).waitFor();
+    await checkPage(page, 'admin-courses-de');
+    await go(page, `admin/courses?id=${course.body.id}`);
+    await page.getByRole('heading', { level: 1, name: 'Kurs DE1: Deutsch' }).waitFor();
+    expect(await page.getByLabel('Nachweis der Anwesenheit im Raum').inputValue()).toBe('room');
+    expect(await page.getByText('0 Studierende eingeschrieben.').count()).toBe(1);
+    await checkPage(page, 'admin-courses-course-de');
+    expect(ownErrors(errors)).toEqual([]);
+    await context.close();
+  }, 30_000);
 });

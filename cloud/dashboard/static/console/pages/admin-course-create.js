@@ -44,7 +44,7 @@ export function courseForm(state, onCreated) {
     await onCreated(created);
   });
   return {
-    section: h('section', { class: 'card', attrs: { 'aria-labelledby': 'courses-new-h' } }, h('h2', { id: 'courses-new-h', text: t('courses.new.title') }), form),
+    section: h('section', { class: 'card courses-card', attrs: { 'aria-labelledby': 'courses-new-h' } }, h('h2', { id: 'courses-new-h', text: t('courses.new.title') }), form),
     setTeachers(teachers) {
       const before = teacher.value;
       teacher.replaceChildren(...[['', t('courses.teacher_pick')], ...teachers.map((u) => [u.id, t('courses.teacher_option', { name: u.full_name, email: u.email })])].map(([v, text]) => h('option', { value: v, text })));
@@ -84,5 +84,5 @@ export function termForm(onCreated) {
     announce(t('courses.term_created', { name: created.name }));
     onCreated(created);
   });
-  return { section: h('section', { class: 'card', attrs: { 'aria-labelledby': 'courses-term-h' } }, h('h2', { id: 'courses-term-h', text: t('courses.term_new') }), form) };
+  return { section: h('section', { class: 'card courses-card', attrs: { 'aria-labelledby': 'courses-term-h' } }, h('h2', { id: 'courses-term-h', text: t('courses.term_new') }), form) };
 }

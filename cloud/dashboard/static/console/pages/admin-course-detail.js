@@ -25,7 +25,7 @@ export async function renderCourse(main, ctx, id) {
   main.append(
     h('h1', { text: title }),
     back,
-    h('section', { class: 'card', attrs: { 'aria-labelledby': 'course-facts-h' } },
+    h('section', { class: 'card courses-card', attrs: { 'aria-labelledby': 'course-facts-h' } },
       h('h2', { id: 'course-facts-h', text: t('courses.detail.facts') }),
       h('dl', { class: 'facts' },
         h('dt', { text: t('courses.code') }), h('dd', { text: course.code }),

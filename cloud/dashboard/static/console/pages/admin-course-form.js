@@ -36,7 +36,7 @@ export function fieldErrors(fields) {
       target.control.setAttribute('aria-invalid', 'true');
       parts.push(t('courses.field_error', { field: target.label, message: d.message }));
     }
-    summary.textContent = parts.join(' ');
+    summary.textContent = [parts[0], parts.slice(1).join(' ')].filter(Boolean).join(' — ');
   };
   const run = async (control, summary, fn) => {
     clear();

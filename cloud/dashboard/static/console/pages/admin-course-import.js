@@ -78,7 +78,7 @@ export function oneRosterImport(onImported) {
     announce(out.querySelector('.courses-summary').textContent);
     if (!r.dry_run) await onImported();
   });
-  return h('section', { class: 'card', attrs: { 'aria-labelledby': 'courses-import-h' } },
+  return h('section', { class: 'card courses-card', attrs: { 'aria-labelledby': 'courses-import-h' } },
     h('h2', { id: 'courses-import-h', text: t('courses.import.title') }),
     h('p', { class: 'muted', text: t('courses.import.intro') }),
     form, out);

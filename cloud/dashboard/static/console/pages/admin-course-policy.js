@@ -51,7 +51,7 @@ export function policySection(course) {
     for (const [name] of NUMBERS) controls[name].value = String(updated.policy[name]);
     saved.textContent = t('courses.policy.saved');
   });
-  return h('section', { class: 'card', attrs: { 'aria-labelledby': 'course-policy-h' } },
+  return h('section', { class: 'card courses-card', attrs: { 'aria-labelledby': 'course-policy-h' } },
     h('h2', { id: 'course-policy-h', text: t('courses.policy.title') }),
     h('p', { class: 'muted', text: t('courses.policy.intro') }),
     form);

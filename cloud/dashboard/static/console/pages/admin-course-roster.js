@@ -38,7 +38,7 @@ export async function rosterSection(course) {
   async function refresh() {
     const { items } = await api(base);
     listBox.replaceChildren(
-      h('p', { class: 'muted', text: t('courses.roster.count', { n: fmt.number(items.length) }) }),
+      h('p', { class: 'muted', text: t(items.length === 1 ? 'courses.roster.count_one' : 'courses.roster.count', { n: fmt.number(items.length) }) }),
       table({
         caption: t('courses.roster.caption', { code: course.code }),
         empty: t('courses.roster.empty'),
@@ -88,7 +88,7 @@ export async function rosterSection(course) {
   });
 
   await refresh();
-  return h('section', { class: 'card', attrs: { 'aria-labelledby': 'course-roster-h' } },
+  return h('section', { class: 'card courses-card', attrs: { 'aria-labelledby': 'course-roster-h' } },
     h('h2', { id: 'course-roster-h', text: t('courses.roster.title') }),
     listBox, listAlert,
     h('h3', { text: t('courses.roster.upload_title') }),

@@ -105,7 +105,7 @@ export async function timetableSection(course) {
   });
 
   show();
-  return h('section', { class: 'card', attrs: { 'aria-labelledby': 'course-timetable-h' } },
+  return h('section', { class: 'card courses-card', attrs: { 'aria-labelledby': 'course-timetable-h' } },
     h('h2', { id: 'course-timetable-h', text: t('courses.timetable.title') }),
     listBox, listAlert, formTitle, noRooms, form);
 }

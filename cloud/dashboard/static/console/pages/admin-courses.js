@@ -43,7 +43,7 @@ export async function render(main, ctx) {
 
   main.append(
     h('h1', { text: t('courses.title') }),
-    h('section', { class: 'card', attrs: { 'aria-labelledby': 'courses-list-h' } }, h('h2', { id: 'courses-list-h', text: t('courses.list.title') }), listBox),
+    h('section', { class: 'card courses-card', attrs: { 'aria-labelledby': 'courses-list-h' } }, h('h2', { id: 'courses-list-h', text: t('courses.list.title') }), listBox),
     course.section,
     term.section,
     oneRosterImport(() => refresh()),

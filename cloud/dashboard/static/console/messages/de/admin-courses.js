@@ -59,6 +59,7 @@ export default {
   'courses.roster.title': 'Teilnehmerliste',
   'courses.roster.caption': 'In {code} eingeschriebene Studierende',
   'courses.roster.count': '{n} Studierende eingeschrieben.',
+  'courses.roster.count_one': '{n} Person eingeschrieben.',
   'courses.roster.empty': 'Noch niemand ist eingeschrieben.',
   'courses.roster.name': 'Name',
   'courses.roster.email': 'E-Mail',

@@ -59,6 +59,7 @@ export default {
   'courses.roster.title': 'Roster',
   'courses.roster.caption': 'Students enrolled in {code}',
   'courses.roster.count': '{n} students enrolled.',
+  'courses.roster.count_one': '{n} student enrolled.',
   'courses.roster.empty': 'No students are enrolled yet.',
   'courses.roster.name': 'Name',
   'courses.roster.email': 'E-mail',
