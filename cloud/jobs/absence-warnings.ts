@@ -130,7 +130,15 @@ export interface AbsenceWarningJob {
  */
 export function startAbsenceWarningJob(opts: AbsenceWarningJobOptions): AbsenceWarningJob {
   const { store, logger } = opts;
-  async function runOnce(): Promise<AbsenceWarningCounts | null> {
+  // In this process one run at a time too: a run asked for while one is going waits for it (on
+  // SQLite the job lock always succeeds, and two overlapping runs could mail a crossing twice).
+  let previous: Promise<unknown> = Promise.resolve();
+  function runOnce(): Promise<AbsenceWarningCounts | null> {
+    const run = previous.then(lockedRun, lockedRun);
+    previous = run.catch(() => undefined);
+    return run;
+  }
+  async function lockedRun(): Promise<AbsenceWarningCounts | null> {
     const { ran, result } = await store.withJobLock('absence-warnings', () => runAbsenceWarnings(opts));
     if (!ran || !result) {
       logger.info('absence warnings skipped: another instance holds the lock');
