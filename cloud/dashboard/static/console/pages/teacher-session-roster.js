@@ -37,10 +37,10 @@ export function countsList(c, live) {
   return h('dl', { class: 'ts-counts' },
     item('teacherSession.count.checked_in', c.checked_in),
     item('teacherSession.count.enrolled', c.enrolled),
-    item('teacherSession.status.present', c.present),
-    item('teacherSession.status.late', c.late),
-    item(live ? 'teacherSession.status.absent_so_far' : 'teacherSession.status.absent', c.absent),
-    item('teacherSession.status.excused', c.excused));
+    item('teacherSession.count.present', c.present),
+    item('teacherSession.count.late', c.late),
+    item(live ? 'teacherSession.count.absent_so_far' : 'teacherSession.count.absent', c.absent),
+    item('teacherSession.count.excused', c.excused));
 }
 
 function statusCell(item) {
