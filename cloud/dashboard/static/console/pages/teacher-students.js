@@ -32,7 +32,7 @@ async function renderList(main, ctx) {
   const periodSelect = select([['semester', t('records.students.period.semester')], ['month', t('records.students.period.month')]], { name: 'period', value: period });
   const monthInput = h('input', { type: 'month', name: 'month', value: month });
   const below = h('input', { type: 'checkbox', name: 'below', checked: onlyBelow, id: 'tr-only-below' });
-  const extra = [field(t('records.students.period'), periodSelect), field(t('records.students.month'), monthInput), h('label', { class: 'tr-filter', htmlFor: below.id }, below, t('records.students.only_below'))];
+  const extra = [field(t('records.students.period'), periodSelect), field(t('records.students.month'), monthInput, { hint: t('records.students.month_hint') }), h('label', { class: 'tr-filter', htmlFor: below.id }, below, t('records.students.only_below'))];
   main.append(courseForm(courses, course.id, (id) => ctx.navigate('teacher/students', {
     course: id, period: periodSelect.value === 'month' ? 'month' : undefined, month: periodSelect.value === 'month' ? monthInput.value : undefined, below: below.checked ? '1' : undefined,
   }), extra));

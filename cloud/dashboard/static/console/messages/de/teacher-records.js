@@ -61,6 +61,7 @@ export default {
   'records.students.period.semester': 'Das ganze Semester',
   'records.students.period.month': 'Ein Monat',
   'records.students.month': 'Monat',
+  'records.students.month_hint': 'Bei „Ein Monat“; leer: der laufende Monat.',
   'records.students.only_below': 'Nur Studierende unter dem Minimum',
   'records.students.summary': '{below} von {total} Studierenden liegen unter dem Minimum von {min}. Abgehaltene Sitzungen: {held}.',
   'records.students.caption': 'Anwesenheit in {code}, {from} bis {to}; Studierende unter dem Minimum zuerst',

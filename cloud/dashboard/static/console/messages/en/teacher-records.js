@@ -61,6 +61,7 @@ export default {
   'records.students.period.semester': 'The whole term',
   'records.students.period.month': 'One month',
   'records.students.month': 'Month',
+  'records.students.month_hint': 'With “One month”; empty: the current month.',
   'records.students.only_below': 'Only students below the minimum',
   'records.students.summary': '{below} of {total} students are below the minimum of {min}. Sessions held: {held}.',
   'records.students.caption': 'Attendance in {code}, {from} to {to}; students below the minimum first',
