@@ -74,14 +74,14 @@ export function createAccountMail(mailer: Mailer, publicUrl: string, clock: () =
       mailer.send({
         kind: 'password_reset',
         to,
-        subject: 'Set a new password for classroom attendance',
+        subject: 'Choose a password for classroom attendance',
         text: [
-          'An administrator asked for your classroom attendance account to get a new password.',
+          `An administrator asked for you to choose a password for your classroom attendance account (${to}).`,
           `To choose it, open this link within ${validHours} hours (it works once):`,
           '',
           `${publicUrl}/console/reset-password.html#token=${token}`,
           '',
-          'Until you do, your current password keeps working. If you did not expect this mail, ignore it and tell your administrator.',
+          'If you already have a password, it keeps working until you use the link. If you did not expect this mail, ignore it and tell your administrator.',
         ].join('\n'),
       });
     },

@@ -33,7 +33,7 @@ describe('password reset', () => {
     expect(r.body).toEqual({ status: 'reset_sent', expires_at: new Date(h.clock() + 24 * 3_600_000).toISOString() });
     expect(JSON.stringify(r.body)).not.toMatch(/password_hash|scrypt/);
     const mail = await eventually(() => smtp.mails.find((m) => m.to.includes(sam.email)), 5000, 'the reset mail');
-    expect(mail.subject).toBe('Set a new password for classroom attendance');
+    expect(mail.subject).toBe('Choose a password for classroom attendance');
     expect(mail.text).toContain('https://attendance.uni.example/console/reset-password.html#token=');
     // Until the link is used the old password still works.
     expect((await login(sam.email, sam.password)).status).toBe(200);
@@ -52,6 +52,21 @@ describe('password reset', () => {
 
     const log = (await h.http().get('/api/v1/admin/audit').query({ target: sam.id }).set(admin.auth)).body.items;
     expect(log.map((e: { action: string; actor: { id: string } }) => `${e.action} by ${e.actor.id}`)).toEqual([`account.password_reset by ${sam.id}`, `user.password_reset by ${admin.id}`]);
+  });
+
+  it('creates an account without a password: the account is mailed a link to choose its own', async () => {
+    const r = await h.http().post('/api/v1/admin/users').set(admin.auth).send({ email: 'New.Teacher@uni.example', full_name: 'New Teacher', role: 'teacher' });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(r.body).toMatchObject({ email: 'new.teacher@uni.example', role: 'teacher', password_link_sent: true });
+    expect(Object.keys(r.body)).not.toContain('password');
+    const mail = await eventually(() => smtp.mails.find((m) => m.to.includes('new.teacher@uni.example')), 5000, 'the link mail');
+    const set = await h.http().post('/api/v1/auth/password-reset').send({ token: tokenOf(mail), new_password: 'chosen-by-myself' });
+    expect(set.status).toBe(200);
+    expect((await login('new.teacher@uni.example', 'chosen-by-myself')).status).toBe(200);
+    // With a password given, no mail goes out.
+    const given = await h.http().post('/api/v1/admin/users').set(admin.auth).send({ email: 'given@uni.example', full_name: 'Given', role: 'student', password: 'long-enough-pw' });
+    expect(given.body.password_link_sent).toBe(false);
+    expect((await login('given@uni.example', 'long-enough-pw')).status).toBe(200);
   });
 
   it('refuses a weak password (the link stays usable), an unknown token, and expired links', async () => {
@@ -87,7 +102,7 @@ describe('password reset', () => {
 });
 
 describe('password reset without mail', () => {
-  it('is 503 mail_unavailable', async () => {
+  it('is 503 mail_unavailable, and so is creating an account without a password', async () => {
     const bare = await createCloudHarness();
     try {
       const a = await bare.user('admin');
@@ -95,6 +110,10 @@ describe('password reset without mail', () => {
       const r = await bare.http().post(`/api/v1/admin/users/${s.id}/password-reset`).set(a.auth);
       expect(r.status).toBe(503);
       expect(r.body.error.code).toBe('mail_unavailable');
+      const create = await bare.http().post('/api/v1/admin/users').set(a.auth).send({ email: 'x@uni.example', full_name: 'X', role: 'student' });
+      expect(create.status).toBe(503);
+      expect(create.body.error.code).toBe('mail_unavailable');
+      expect(await bare.store.accounts.findByEmail('x@uni.example')).toBeUndefined();
     } finally {
       await bare.close();
     }

@@ -1,13 +1,15 @@
 /**
- * /api/v1/admin: accounts (create, read, change the role, deactivate and reactivate), terms and
+ * /api/v1/admin: accounts (create, search, read, change the role, deactivate and reactivate), terms and
  * rooms (role admin).
  */
 import { z } from 'zod';
 import { uuidv7 } from '../../../shared/ids.js';
-import { conflict, notFound, unprocessable } from '../errors.js';
+import { HttpError, conflict, notFound, unprocessable } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
 import { DuplicateEmailError, LastAdminError, publicUser, type AccountChange } from '../../store/accounts.js';
+import { newSecret } from '../../auth/secrets.js';
+import { PASSWORD_RESET_TTL_MS, mailPasswordReset } from '../../mail/password-reset.js';
 import { TermNameTakenError } from '../../store/courses.js';
 import { RoomCodeExhaustedError, RoomNameTakenError } from '../../store/rooms.js';
 import { displayText, email, fullName, id, idParams, isoDate, password, role, userOut } from '../schemas.js';
@@ -23,7 +25,7 @@ const termOut = z.object({ id, name: z.string(), starts_on: z.string(), ends_on:
 const roomOut = z.object({ id, name: z.string(), room_code: z.number().int(), created_at: z.number().int() });
 
 export function adminAccountRoutes(routes: RouteTable, deps: AppDeps): void {
-  const { store, clock, events } = deps;
+  const { store, clock, events, mailer } = deps;
 
   /**
    * Applies a role change or (de)activation and audits it. A real change raises the account's
@@ -49,13 +51,19 @@ export function adminAccountRoutes(routes: RouteTable, deps: AppDeps): void {
   routes.add(
     {
       method: 'post', path: '/api/v1/admin/users', tag: 'admin', auth: ADMIN, status: 201, summary: 'Create an account with any role',
-      body: z.object({ email, full_name: fullName, password, role }), response: userOut, errors: [[409, 'email_taken']],
+      description: `Without \`password\`, the account gets a random one nobody knows and is mailed a one-time link (valid ${PASSWORD_RESET_TTL_MS / 3_600_000} h) to choose its own; that needs mail (ATTENDANCE_SMTP_URL), else 503 mail_unavailable.`,
+      body: z.object({ email, full_name: fullName, password: password.optional(), role }),
+      response: userOut.extend({ password_link_sent: z.boolean() }),
+      errors: [[409, 'email_taken'], [503, 'mail_unavailable']],
     },
     async ({ body, user }) => {
+      if (body.password === undefined && !mailer) throw new HttpError(503, 'mail_unavailable', 'this cloud sends no mail, so give the account a password');
       try {
-        const created = await store.accounts.create(body, clock());
-        await store.audit.record({ at: clock(), actorId: user.id, action: 'user.create', target: created.id, details: { role: created.role } });
-        return created;
+        const now = clock();
+        const created = await store.accounts.create({ ...body, password: body.password ?? newSecret() }, now);
+        await store.audit.record({ at: now, actorId: user.id, action: 'user.create', target: created.id, details: { role: created.role } });
+        const linkSent = body.password === undefined && mailer !== undefined && (await mailPasswordReset(store, mailer, created, now));
+        return { ...created, password_link_sent: linkSent };
       } catch (e) {
         if (e instanceof DuplicateEmailError) throw conflict('email_taken', 'an account with this e-mail exists');
         throw e;
