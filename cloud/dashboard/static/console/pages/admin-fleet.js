@@ -22,11 +22,16 @@ function skew(g) {
   return g.clock_skew_flagged ? h('span', { class: 'error', text: t('fleet.skew_flagged', { skew: text }) }) : text;
 }
 
+/** A time of today (in the institution's time zone) as the time only, an older one with its date. */
+function when(iso, now, tz) {
+  return fmt.date(iso, tz) === fmt.date(now, tz) ? fmt.time(iso, tz) : fmt.dateTime(iso, tz);
+}
+
 const radio = (g) => (g.radio === null ? '—' : RADIO.includes(g.radio) ? t(`fleet.radio.${g.radio}`) : g.radio);
 
-function stateCell(g, tz) {
-  const since = g.state_at ? h('span', { class: 'muted fleet-since', text: t('fleet.since', { time: fmt.dateTime(g.state_at, tz) }) }) : null;
-  return h('span', {}, stateChip(g), since);
+function stateCell(g, now, tz) {
+  const since = g.state_at ? h('span', { class: 'muted fleet-since', text: t('fleet.since', { time: when(g.state_at, now, tz) }) }) : null;
+  return h('span', {}, stateChip(g), since ? ' ' : null, since);
 }
 
 function sleep(ms, signal) {
@@ -42,7 +47,7 @@ function sleep(ms, signal) {
 export async function render(main, ctx) {
   const updated = h('p', { class: 'muted fleet-updated' });
   const summary = h('p', { class: 'fleet-summary' });
-  const problem = h('p', { class: 'error', attrs: { role: 'alert' } });
+  const problem = h('p', { class: 'error fleet-problem', attrs: { role: 'alert' } });
   const showRevoked = h('input', { type: 'checkbox', name: 'include_revoked' });
   const listBox = h('div');
   let seen = null;
@@ -51,14 +56,14 @@ export async function render(main, ctx) {
     const list = await api(`/api/v1/admin/gateways?include_revoked=${showRevoked.checked}`);
     if (ctx.signal.aborted) return;
     const tz = list.timezone;
-    listBox.replaceChildren(table({
+    const view = table({
       caption: t('fleet.caption'),
       empty: t('fleet.empty'),
       rows: list.items,
       columns: [
-        { label: t('fleet.room'), header: true, cell: (g) => g.room_name },
-        { label: t('fleet.state'), cell: (g) => stateCell(g, tz) },
-        { label: t('fleet.last_seen'), cell: (g) => (g.last_heartbeat ? fmt.dateTime(g.last_heartbeat, tz) : t('fleet.never')) },
+        { label: t('fleet.room'), header: true, cell: (g) => g.room_name, class: 'fleet-room' },
+        { label: t('fleet.state'), cell: (g) => stateCell(g, list.now, tz) },
+        { label: t('fleet.last_seen'), cell: (g) => (g.last_heartbeat ? when(g.last_heartbeat, list.now, tz) : t('fleet.never')) },
         { label: t('fleet.skew'), cell: skew },
         { label: t('fleet.outbox'), cell: (g) => (g.outbox_depth === null ? '—' : fmt.number(g.outbox_depth)) },
         { label: t('fleet.pending'), cell: (g) => fmt.number(g.pending_commands) },
@@ -67,7 +72,15 @@ export async function render(main, ctx) {
         { label: t('fleet.checkin'), cell: (g) => t(g.checkin_service ? 'common.yes' : 'common.no') },
         { label: t('fleet.rejected'), cell: (g) => fmt.number(g.rejected_events) },
       ],
-    }));
+    });
+    // The table has no control to tab to: its scrolling box takes the focus, so a keyboard can scroll it.
+    view.querySelector('table')?.classList.add('fleet-table');
+    if (view.classList.contains('scroll')) {
+      view.tabIndex = 0;
+      view.setAttribute('role', 'region');
+      view.setAttribute('aria-label', t('fleet.caption'));
+    }
+    listBox.replaceChildren(view);
     const active = list.items.filter((g) => g.state !== 'revoked');
     summary.textContent = t('fleet.summary', { online: active.filter((g) => g.state === 'online').length, total: active.length });
     updated.textContent = t('fleet.updated', { time: fmt.time(list.now, tz) });

@@ -51,7 +51,7 @@ function roomForm(onCreated) {
 
 export async function render(main) {
   const listBox = h('div');
-  const listError = h('p', { class: 'error', attrs: { role: 'alert' } });
+  const listError = h('p', { class: 'error rooms-problem', attrs: { role: 'alert' } });
   const codeBox = h('div');
   const state = { tz: 'UTC', shownFor: null };
 
@@ -102,7 +102,7 @@ export async function render(main) {
     const [rooms, gateways] = await Promise.all([api('/api/v1/admin/rooms'), api('/api/v1/admin/gateways')]);
     state.tz = gateways.timezone;
     const byRoom = new Map(gateways.items.map((g) => [g.room_id, g]));
-    listBox.replaceChildren(table({
+    const view = table({
       caption: t('rooms.caption'),
       empty: t('rooms.empty'),
       rows: rooms.items,
@@ -112,7 +112,9 @@ export async function render(main) {
         { label: t('rooms.gateway'), cell: (r) => (byRoom.has(r.id) ? stateChip(byRoom.get(r.id)) : t('rooms.no_gateway')) },
         { label: t('common.actions'), cell: (r) => actions(r, byRoom.get(r.id)) },
       ],
-    }));
+    });
+    view.querySelector('table')?.classList.add('rooms-table');
+    listBox.replaceChildren(view);
   }
 
   main.append(
