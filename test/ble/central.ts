@@ -3,10 +3,16 @@
  * `visit` is what a phone does at the gateway — find it, connect, discover the test service
  * (gatt-service.ts), read, write, then disconnect — trying again when the link fails, as an app
  * would (several phones answering the same advertising event collide, and the losers' links fail
- * to be established, 0x3E).
+ * to be established, 0x3E). For the check-in service of docs/protocol.md §Proof of proximity:
+ * `hearRoom` (scan until the room's frame is heard), `openCheckin` (connect, discover, subscribe
+ * to the receipt), `writeCheckin` (write, wait for the notified receipt).
  */
 import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
+import { encodeNobleAdvertisement, type NobleAdvertisement } from '../../gateway/ble/noble-advertisement.js';
+import { findAttendanceFrame } from '../../shared/advertisement.js';
+import { ATTENDANCE_SERVICE_UUID, CHALLENGE_CHAR_UUID, CHECKIN_CHAR_UUID, RECEIPT_CHAR_UUID, decodeReceipt, type Receipt } from '../../shared/checkin.js';
+import type { Frame } from '../../shared/frame.js';
 import { READ_UUID, SERVICE_UUID, WRITE_UUID } from './gatt-service.js';
 
 export interface NobleCharacteristic extends EventEmitter {
@@ -106,9 +112,76 @@ export async function visit(peripheral: NoblePeripheral, message: Buffer, attemp
       return { read, attempts: attempt };
     } catch (error) {
       if (attempt >= attempts) throw error;
-      // noble keeps the lost attempt's discovery waiting on the peripheral; it would answer twice.
-      peripheral.removeAllListeners('servicesDiscover');
-      if (peripheral.state === 'connected') await peripheral.disconnectAsync();
+      await abandonLink(peripheral);
     }
   }
+}
+
+const noDashes = (uuid: string) => uuid.replaceAll('-', '');
+const CHECKIN_SERVICE = noDashes(ATTENDANCE_SERVICE_UUID);
+
+/** Scans until a gateway (the one at `address`, if given) advertises a frame of `roomCode`: what the app hears. */
+export async function hearRoom(noble: Noble, roomCode: number, address?: string): Promise<{ peripheral: NoblePeripheral; frame: Frame }> {
+  const heard = new Promise<{ peripheral: NoblePeripheral; frame: Frame }>((resolve) => {
+    const onDiscover = (peripheral: NoblePeripheral & { advertisement: NobleAdvertisement }): void => {
+      if (address !== undefined && peripheral.address !== address) return;
+      const frame = findAttendanceFrame(encodeNobleAdvertisement(peripheral.advertisement));
+      if (frame?.roomCode !== roomCode) return;
+      noble.off('discover', onDiscover);
+      resolve({ peripheral, frame });
+    };
+    noble.on('discover', onDiscover);
+  });
+  await noble.startScanningAsync([CHECKIN_SERVICE], true);
+  const result = await heard;
+  await noble.stopScanningAsync();
+  return result;
+}
+
+export interface CheckinCharacteristics {
+  challenge: NobleCharacteristic;
+  checkin: NobleCharacteristic;
+  receipt: NobleCharacteristic;
+}
+
+/** Connects and discovers the check-in service, with the receipt subscribed; rejects if the link drops meanwhile. */
+export async function openCheckin(peripheral: NoblePeripheral): Promise<CheckinCharacteristics> {
+  await peripheral.connectAsync();
+  return whileConnected(
+    peripheral,
+    (async () => {
+      const { characteristics } = await peripheral.discoverSomeServicesAndCharacteristicsAsync(
+        [CHECKIN_SERVICE],
+        [CHALLENGE_CHAR_UUID, CHECKIN_CHAR_UUID, RECEIPT_CHAR_UUID].map(noDashes),
+      );
+      const byUuid = (uuid: string) => characteristics.find((c) => c.uuid === noDashes(uuid))!;
+      const found = { challenge: byUuid(CHALLENGE_CHAR_UUID), checkin: byUuid(CHECKIN_CHAR_UUID), receipt: byUuid(RECEIPT_CHAR_UUID) };
+      await found.receipt.subscribeAsync();
+      return found;
+    })(),
+  );
+}
+
+/** The next receipt notified on the receipt characteristic. */
+export function nextReceipt(characteristic: NobleCharacteristic): Promise<Receipt> {
+  return new Promise((resolve, reject) =>
+    characteristic.once('data', (data: Buffer) => {
+      const decoded = decodeReceipt(data);
+      if (decoded.ok) resolve(decoded.value);
+      else reject(new Error(decoded.reason));
+    }),
+  );
+}
+
+/** Writes `value` to the check-in characteristic and waits for the notified receipt. */
+export async function writeCheckin(chars: CheckinCharacteristics, value: Buffer): Promise<Receipt> {
+  const notified = nextReceipt(chars.receipt);
+  await chars.checkin.writeAsync(value, false);
+  return notified;
+}
+
+/** After a failed link: noble keeps the lost attempt's discovery waiting on the peripheral (it would answer twice). */
+export async function abandonLink(peripheral: NoblePeripheral): Promise<void> {
+  peripheral.removeAllListeners('servicesDiscover');
+  if (peripheral.state === 'connected') await peripheral.disconnectAsync();
 }
