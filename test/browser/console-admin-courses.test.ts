@@ -63,8 +63,15 @@ describe('courses page', () => {
     expect(term).toMatchObject({ name: 'Autumn 2026', starts_on: '2026-09-01', ends_on: '2027-01-31' });
     expect(await page.getByLabel('Term', { exact: true }).inputValue()).toBe(term.id);
 
+    // Without a teacher the course is refused, the reason beside the teacher's field.
     await page.getByLabel('Code').fill('CS101');
     await page.getByLabel('Name', { exact: true }).fill('Introduction to Computing');
+    await page.getByRole('button', { name: 'Create course' }).click();
+    const createAlert = page.locator('#courses-new-h ~ form [role="alert"]');
+    await expect.poll(() => createAlert.textContent(), SLOW).toMatch(/^Failed: invalid request body — Teacher: /);
+    expect(await page.getByLabel('Teacher').getAttribute('aria-invalid')).toBe('true');
+    expect((await api('/api/v1/admin/courses')).items).toEqual([]);
+    await checkPage(page, 'admin-courses-create-error');
     await page.getByLabel('Teacher').selectOption({ label: `Tom (${teacher.email})` });
     await page.getByRole('button', { name: 'Create course' }).click();
     const listRow = page.getByRole('row', { name: /CS101/ });
@@ -173,8 +180,9 @@ describe('courses page', () => {
     expect((await api(`/api/v1/admin/courses/${course.id}/enrollments`)).items).toEqual([]);
     await checkPage(page, 'admin-courses-removed');
 
-    // The only failed answers are the two refusals the test provoked; no console error, no CSP violation.
+    // The only failed answers are the three refusals the test provoked; no console error, no CSP violation.
     expect(ownErrors(errors)).toEqual([
+      '400 /api/v1/admin/courses',
       `400 /api/v1/admin/courses/${course.id}/policy`,
       `400 /api/v1/admin/courses/${course.id}/timetable`,
     ]);
