@@ -63,7 +63,7 @@ async function readQr(page: Page): Promise<string> {
 const row = (page: Page, room: string) => page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: room }) });
 
 describe('rooms and the gateway fleet', () => {
-  it('creates a room, provisions its gateway with the code and QR shown once, sees it come online and revokes it', async () => {
+  it('creates a room, provisions its gateway with the code and QR shown once, sees it come online and go offline without a reload, and revokes it', async () => {
     const admin = await b.h.user('admin', 'ada');
     const { page, context, errors } = await openConsole(srv, admin);
     await go(page, 'admin/rooms');
@@ -130,6 +130,14 @@ describe('rooms and the gateway fleet', () => {
     expect(await page.getByText('1 of 1 gateways online').isVisible()).toBe(true);
     expect(await page.getByText(/^Updated at \d\d:\d\d:\d\d( [AP]M)?$/).isVisible()).toBe(true);
     await checkPage(page, 'admin-gateways-fleet-online');
+
+    // The gateway stops: offline on the page, announced, still without a reload.
+    expect(await processes[0]!.stop()).toBe(0);
+    await expect.poll(() => fleetRow.getByRole('cell').first().textContent(), { timeout: 20_000, interval: 200 }).toMatch(/^Offline since /);
+    await expect.poll(() => page.locator('#status').textContent(), SLOW).toBe('The gateway of Lab 1.01 is now offline.');
+    expect(await page.getByText('0 of 1 gateways online').isVisible()).toBe(true);
+    expect(await page.evaluate('window.notReloaded')).toBe(true);
+    expect((await b.h.store.gateways.get(g.gateway_id))!.state).toBe('offline');
 
     // Revoking: Escape keeps the gateway, the dialog's button revokes it.
     await page.getByRole('link', { name: 'Rooms: provision or revoke a gateway' }).click();

@@ -17,7 +17,7 @@ export function stateChip(gateway) {
 
 function skew(g) {
   if (g.clock_skew_ms === null) return '—';
-  const seconds = Math.round(g.clock_skew_ms / 100) / 10;
+  const seconds = Math.round(g.clock_skew_ms / 100) / 10 || 0; // no “-0”
   const text = t('fleet.skew_s', { s: `${seconds > 0 ? '+' : ''}${fmt.number(seconds)}` });
   return g.clock_skew_flagged ? h('span', { class: 'error', text: t('fleet.skew_flagged', { skew: text }) }) : text;
 }
