@@ -56,6 +56,8 @@ export default {
   'audit.clear': 'Filter zurücksetzen',
   'audit.range_wrong': 'Das Enddatum liegt vor dem Anfangsdatum.',
   'audit.caption': 'Einträge des Prüfprotokolls, neueste zuerst',
+  'audit.actor_col': 'Ausgeführt von',
+  'audit.target_col': 'Ziel',
   'audit.time': 'Zeit',
   'audit.details': 'Einzelheiten',
   'audit.system': 'System',

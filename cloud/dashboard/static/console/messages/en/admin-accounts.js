@@ -56,6 +56,8 @@ export default {
   'audit.clear': 'Clear filters',
   'audit.range_wrong': 'The end date is before the start date.',
   'audit.caption': 'Audit log entries, newest first',
+  'audit.actor_col': 'Actor',
+  'audit.target_col': 'Target',
   'audit.time': 'Time',
   'audit.details': 'Details',
   'audit.system': 'System',
