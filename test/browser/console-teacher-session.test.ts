@@ -136,7 +136,15 @@ describe('without a gateway link', () => {
 
     // Another session can be started from here.
     await page.getByRole('button', { name: 'Start another session' }).click();
-    await page.getByRole('button', { name: 'Start session' }).waitFor();
+    await page.getByRole('button', { name: 'Start session' }).click();
+    await page.getByRole('heading', { name: 'Live session of TS1 — Algorithms' }).waitFor();
+    // Ended elsewhere (another window) while the dialog is open: the page shows the end without a reload.
+    const [second] = await h.store.sessions.liveOfCourse(f.courseId);
+    await page.getByRole('button', { name: 'End session' }).click();
+    expect((await h.http().post(`/api/v1/teacher/session/${second!.id}/end`).set(f.teacher.auth)).status).toBe(200);
+    await page.getByRole('heading', { name: 'Session of TS1 — Algorithms ended' }).waitFor(SLOW);
+    expect(await page.getByRole('dialog').count()).toBe(0);
+    await expect.poll(() => page.locator('#status').textContent(), SLOW).toBe("The session was ended elsewhere (by the room's gateway or in another window).");
     expect(errors).toEqual([]);
     await context.close();
   });

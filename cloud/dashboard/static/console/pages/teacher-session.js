@@ -169,7 +169,10 @@ function showLive(view, session, { ack, focus = false } = {}) {
         const answer = await api(`/api/v1/teacher/session/${session.session_id}/attendance`);
         if (signal.aborted) return;
         problem.textContent = '';
-        if (answer.session.state !== 'live') return void showEnded(view, answer.session, { items: answer.items });
+        if (answer.session.state !== 'live') {
+          announce(t('teacherSession.ended_elsewhere'));
+          return void showEnded(view, answer.session, { items: answer.items });
+        }
         latest = answer.items;
         counts.replaceChildren(countsList(countsOf(latest), true));
         roster.replaceChildren(rosterTable(latest, { caption: t('teacherSession.roster.caption_live'), timezone, rooms: view.roomNames }));
@@ -200,10 +203,10 @@ function showLive(view, session, { ack, focus = false } = {}) {
     }
   })();
 
-  end.addEventListener('click', () => confirmEnd(view, session, countsOf(latest), end, problem));
+  end.addEventListener('click', () => confirmEnd(view, signal, session, countsOf(latest), end, problem));
 }
 
-function confirmEnd(view, session, counts, opener, problem) {
+function confirmEnd(view, signal, session, counts, opener, problem) {
   const error = h('p', { class: 'error', attrs: { role: 'alert' } });
   const yes = h('button', { type: 'button', class: 'danger', text: t('teacherSession.end_confirm') });
   const no = h('button', { type: 'button', class: 'secondary', text: t('common.cancel') });
@@ -231,7 +234,9 @@ function confirmEnd(view, session, counts, opener, problem) {
       // Ended meanwhile (by the room's gateway, or in another tab): show how it ended instead.
       if (e.code === 'session_not_live') {
         close();
-        return view.restart();
+        const answer = await api(`/api/v1/teacher/session/${session.session_id}/attendance`).catch(() => null);
+        if (view.signal.aborted) return;
+        return answer ? showEnded(view, answer.session, { items: answer.items, focus: true }) : view.restart();
       }
       error.textContent = errorText(e);
       return;
@@ -242,6 +247,8 @@ function confirmEnd(view, session, counts, opener, problem) {
     announce(t('teacherSession.ended_announce'));
     showEnded(view, ended, { ack: ended.gateway, focus: true });
   });
+  // Leaving the page (the browser's back button) or the session ending elsewhere takes the dialog with it.
+  signal.addEventListener('abort', close, { once: true });
   document.body.append(dialog);
   dialog.showModal();
   no.focus();

@@ -72,6 +72,7 @@ export default {
   'teacherSession.end_text': 'Dann wird die Anwesenheit aller {enrolled} eingeschriebenen Studierenden festgelegt; {missing} von ihnen haben sich nicht angemeldet.',
   'teacherSession.end_confirm': 'Ja, Sitzung beenden',
   'teacherSession.ended_announce': 'Die Sitzung ist beendet.',
+  'teacherSession.ended_elsewhere': "Die Sitzung wurde anderswo beendet (vom Gateway des Raums oder in einem anderen Fenster).",
   'teacherSession.ended_title': 'Sitzung von {course} beendet',
   'teacherSession.start_another': 'Weitere Sitzung starten',
   'teacherSession.see_past': 'In den vergangenen Sitzungen ansehen',

@@ -72,6 +72,7 @@ export default {
   'teacherSession.end_text': 'Attendance is then decided for all {enrolled} enrolled students; {missing} of them have not checked in.',
   'teacherSession.end_confirm': 'Yes, end the session',
   'teacherSession.ended_announce': 'The session has ended.',
+  'teacherSession.ended_elsewhere': "The session was ended elsewhere (by the room's gateway or in another window).",
   'teacherSession.ended_title': 'Session of {course} ended',
   'teacherSession.start_another': 'Start another session',
   'teacherSession.see_past': 'See it in past sessions',
