@@ -50,6 +50,15 @@ describe('teacher records in the console', () => {
     expect(await roster.getByRole('row').filter({ hasText: 'Cem' }).textContent()).toContain('Arrived late.');
     await checkPage(page, 'teacher-records-session');
 
+    // Escape closes the dialog without a change, the focus back on the button that opened it.
+    const adaButton = roster.getByRole('button', { name: 'Change status: Ada' });
+    await adaButton.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog', { name: 'Change the status of Ada' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    expect(await page.evaluate('document.activeElement.dataset.student')).toBe(world.student.ada.id);
+
     // The dialog refuses a missing reason, then saves.
     await danRow.getByRole('button', { name: 'Change status: Dan' }).click();
     const dialog = page.getByRole('dialog', { name: 'Change the status of Dan' });
@@ -77,6 +86,7 @@ describe('teacher records in the console', () => {
     expect(row).toMatchObject({ status: 'absent', override_status: 'excused', override_reason: 'Sick note from the doctor', override_by: world.teacher.id });
     const audit = await world.h.store.db.selectFrom('audit_log').selectAll().where('action', '=', 'attendance.override').where('target', '=', `${world.sessions.s1}/${dan.id}`).execute();
     expect(audit).toHaveLength(1);
+    expect(await world.h.store.db.selectFrom('attendance').select('override_status').where('session_id', '=', world.sessions.s1).where('student_id', '=', world.student.ada.id).executeTakeFirstOrThrow()).toEqual({ override_status: null });
 
     // The students: Dan is below the minimum, said in words, and first.
     await page.getByRole('link', { name: 'Students', exact: true }).click();
