@@ -37,11 +37,14 @@ export function timetableRoutes(routes: RouteTable, deps: AppDeps): void {
     return c;
   }
 
-  /** A room holds one class at a time: a new slot may not overlap another course's (or its own). */
-  async function assertFree(slots: Array<z.infer<typeof slotIn>>, courseId: string, replacing: boolean): Promise<void> {
+  /**
+   * A room holds one class at a time: a new slot may not overlap another course's (or its own).
+   * `replacing` leaves out the course's own slots (they are all replaced), `changing` the one slot being changed.
+   */
+  async function assertFree(slots: Array<z.infer<typeof slotIn>>, courseId: string, replacing: boolean, changing?: string): Promise<void> {
     for (const [i, s] of slots.entries()) {
       if (!(await store.rooms.view(s.room_id))) throw new HttpError(422, 'unknown_room', `slots[${i}]: room_id names no room`);
-      const taken = await store.timetable.inRoomOn(s.room_id, s.weekday, replacing ? courseId : undefined);
+      const taken = (await store.timetable.inRoomOn(s.room_id, s.weekday, replacing ? courseId : undefined)).filter((o) => o.id !== changing);
       const others = [...taken.map((o) => ({ start: o.start_time, end: o.end_time })), ...slots.filter((o, j) => j !== i && o.room_id === s.room_id && o.weekday === s.weekday)];
       const clash = others.find((o) => minutes(o.start) < minutes(s.end) && minutes(s.start) < minutes(o.end));
       if (clash) throw new HttpError(409, 'slot_overlaps', `slots[${i}] overlaps ${clash.start}-${clash.end} in the same room`);
@@ -114,6 +117,27 @@ export function timetableRoutes(routes: RouteTable, deps: AppDeps): void {
         return rooms;
       });
       return { items: rows.map(slotView), sent: await pushRooms([...before, ...rows.map((r) => r.room_id)]) };
+    },
+  );
+
+  routes.add(
+    {
+      method: 'put', path: '/api/v1/admin/courses/:id/timetable/:slot_id', tag: 'timetable', auth: ADMIN, summary: 'Change a slot',
+      description: "The slot keeps its id; a `period_s` left out keeps the slot's own. The gateways of the room it left and of the room it is in now receive their updated timetables.",
+      params: z.object({ id, slot_id: id }), body: slotIn, response: slotOut.extend({ sent: pushOut }),
+      errors: [[404, 'not_found'], [409, 'slot_overlaps'], [422, 'unknown_room']],
+    },
+    async ({ params, body, user }) => {
+      const slot = await store.timetable.get(params.slot_id);
+      if (!slot || slot.course_id !== params.id) throw notFound('slot');
+      await assertFree([body], slot.course_id, false, slot.id);
+      const row: CourseSlot = { ...slot, room_id: body.room_id, weekday: body.weekday, start_time: body.start, end_time: body.end, period_s: body.period_s ?? slot.period_s };
+      await store.transaction(async (tx) => {
+        await tx.timetable.remove(slot.id);
+        await tx.timetable.add(row);
+        await tx.audit.record({ at: clock(), actorId: user.id, action: 'timetable.change', target: slot.course_id, details: { slot: slot.id } });
+      });
+      return { ...slotView(row), sent: await pushRooms([slot.room_id, row.room_id]) };
     },
   );
 
