@@ -9,6 +9,7 @@ import { fmt, language, t } from '../i18n.js';
 import { countsList, countsOf, gatewayText, rosterTable } from './teacher-session-roster.js';
 
 const GATEWAY_POLL_MS = 3000;
+const LIVE_SCAN_MAX = 20;
 /**
  * The event stream pushes at once when a phone submits over HTTP; a check-in the room's gateway
  * witnessed reaches the stream only with its periodic refresh, so the roster is also read again
@@ -39,7 +40,8 @@ export async function render(main, ctx) {
   const roomNames = new Map(rooms.map((r) => [r.id, r.name]));
   let courseId = courses.some((c) => c.id === ctx.query.get('course')) ? ctx.query.get('course') : null;
   if (!courseId) {
-    const live = await Promise.all(courses.map((c) => liveSessionOf(c.id).then((s) => (s ? c.id : null))));
+    // A teacher's few courses are asked which one runs now; an admin's list of every course is not.
+    const live = await Promise.all(courses.slice(0, LIVE_SCAN_MAX).map((c) => liveSessionOf(c.id).then((s) => (s ? c.id : null))));
     courseId = live.find(Boolean) ?? courses[0].id;
   }
 
