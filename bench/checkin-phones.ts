@@ -5,18 +5,15 @@
  * frame, connect, subscribe to the receipt, read the challenge, sign it (shared/checkin-phone.ts),
  * write, wait for the notified receipt, then disconnect at once — it does not wait for the
  * gateway's 1 s-after-receipt policy. A failed link (0x3E when phones answer the same advertising
- * event, or bleno serving another phone) is retried, at once or after a random pause, and every
- * retry is counted.
+ * event) is retried, at once or after a random pause, and every retry is counted.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
-import { encodeNobleAdvertisement, type NobleAdvertisement } from '../gateway/ble/noble-advertisement.js';
 import { ensureVirtualController } from '../gateway/ble/radio.js';
-import { findAttendanceFrame } from '../shared/advertisement.js';
-import { ATTENDANCE_SERVICE_UUID, CHALLENGE_CHAR_UUID, CHECKIN_CHAR_UUID, RECEIPT_CHAR_UUID, decodeReceipt, type Receipt } from '../shared/checkin.js';
+import { ATTENDANCE_SERVICE_UUID, CHALLENGE_CHAR_UUID, CHECKIN_CHAR_UUID, RECEIPT_CHAR_UUID, type Receipt } from '../shared/checkin.js';
 import { answerChallenge, checkinKeyOf } from '../shared/checkin-phone.js';
 import type { Frame } from '../shared/frame.js';
-import { startCentral, whileConnected, type Noble, type NobleCharacteristic, type NoblePeripheral } from '../test/ble/central.js';
+import { abandonLink, hearRoom, nextReceipt, startCentral, whileConnected, type Noble, type NoblePeripheral } from '../test/ble/central.js';
 
 const noDashes = (uuid: string) => uuid.replaceAll('-', '');
 const SERVICE = noDashes(ATTENDANCE_SERVICE_UUID);
@@ -86,7 +83,7 @@ export class CheckinPhone {
     const failures: string[] = [];
     for (let attempt = 1; ; attempt++) {
       const hearing = performance.now();
-      const { peripheral, frame } = await this.hear(roomCode);
+      const { peripheral, frame } = await hearRoom(this.noble, roomCode);
       const heard = performance.now();
       started ??= heard;
       try {
@@ -96,29 +93,10 @@ export class CheckinPhone {
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS) throw error;
         failures.push(error instanceof Error ? error.message : String(error));
-        // noble keeps the lost attempt's discovery waiting on the peripheral; it would answer twice.
-        peripheral.removeAllListeners('servicesDiscover');
-        if (peripheral.state === 'connected') await peripheral.disconnectAsync();
+        await abandonLink(peripheral);
         if (retryJitterMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * retryJitterMs));
       }
     }
-  }
-
-  /** Scans until a gateway advertises a frame of `roomCode`: what the app hears. */
-  private async hear(roomCode: number): Promise<{ peripheral: NoblePeripheral; frame: Frame }> {
-    const heard = new Promise<{ peripheral: NoblePeripheral; frame: Frame }>((resolve) => {
-      const onDiscover = (peripheral: NoblePeripheral & { advertisement: NobleAdvertisement }): void => {
-        const frame = findAttendanceFrame(encodeNobleAdvertisement(peripheral.advertisement));
-        if (frame?.roomCode !== roomCode) return;
-        this.noble.off('discover', onDiscover);
-        resolve({ peripheral, frame });
-      };
-      this.noble.on('discover', onDiscover);
-    });
-    await this.noble.startScanningAsync([SERVICE], true);
-    const result = await heard;
-    await this.noble.stopScanningAsync();
-    return result;
   }
 
   /** One connection; `at` = when it was up, discovered, the challenge read, the receipt notified, disconnected. */
@@ -148,14 +126,4 @@ export class CheckinPhone {
     await peripheral.disconnectAsync();
     return { receipt, at: [connected, discovered, challenged, received, performance.now()] };
   }
-}
-
-function nextReceipt(characteristic: NobleCharacteristic): Promise<Receipt> {
-  return new Promise((resolve, reject) =>
-    characteristic.once('data', (data: Buffer) => {
-      const decoded = decodeReceipt(data);
-      if (decoded.ok) resolve(decoded.value);
-      else reject(new Error(decoded.reason));
-    }),
-  );
 }

@@ -8,7 +8,7 @@
  * `duplicate`). Measured end to end: connect, read the challenge, write, receipt `queued`,
  * disconnect, and the checkin.received event that reached the broker from the outbox.
  * 1. Throughput: `--checkins` check-ins by 1 phone one after the other, then by `--phones`
- *    concurrent phones (they take turns: bleno serves one connection). Target >= 50/s.
+ *    concurrent phones (each on its own link: the gateway serves several at once). Target >= 50/s.
  * 2. Memory: a burst of `--burst` distinct keys by `--burst-phones` concurrent phones; the
  *    gateway's RSS (from /proc) every 100 ms during it and every second for 20 s after. Target < 80 MB.
  * `--advertising-ms` sets bleno's advertising interval (default bleno's 100 ms), to see how much
