@@ -42,10 +42,12 @@ function overrideDialog(onSave, onDone) {
   const current = h('p');
   const status = select(STATUSES.map((s) => [s, t(`records.status.${s}`)]), { name: 'status' });
   const reason = h('textarea', { name: 'reason', rows: 3, maxLength: 500, required: true });
-  const error = h('p', { class: 'error', attrs: { role: 'alert' } });
+  const error = h('p', { id: uid('err'), class: 'error', attrs: { role: 'alert' } });
   const save = h('button', { type: 'submit', text: t('records.dialog.save') });
   const cancel = h('button', { type: 'button', class: 'secondary', text: t('common.cancel') });
   const form = h('form', { noValidate: true }, current, field(t('records.dialog.status'), status), field(t('records.dialog.reason'), reason, { hint: t('records.dialog.reason_hint') }), error, h('div', { class: 'actions' }, save, cancel));
+  // The reason's error is read with it, after its hint.
+  reason.setAttribute('aria-describedby', `${reason.getAttribute('aria-describedby')} ${error.id}`);
   const dialog = h('dialog', { class: 'tr-dialog', attrs: { 'aria-labelledby': titleId } }, title, form);
   let student = null;
   cancel.addEventListener('click', () => dialog.close());
