@@ -153,8 +153,10 @@ describe('courses page', () => {
     await page.getByLabel('End', { exact: true }).fill('11:00');
     await page.getByRole('button', { name: 'Save slot' }).click();
     await expect.poll(() => page.locator('#status').textContent(), SLOW).toBe('Slot changed: Thursday, 09:00–11:00.');
+    const slotId = timetable[0].id;
     timetable = (await api(`/api/v1/admin/courses/${course.id}/timetable`)).items;
-    expect(timetable).toMatchObject([{ weekday: 4, start: '09:00', end: '11:00', room_id: room.body.id }]);
+    expect(timetable).toMatchObject([{ id: slotId, weekday: 4, start: '09:00', end: '11:00', room_id: room.body.id }]);
+    expect(await cells(slots.locator('tbody tr').first())).toEqual(['Thursday', '09:00', '11:00', 'Lecture hall A', 'Edit Thursday 09:00Delete Thursday 09:00']);
 
     await page.getByRole('button', { name: 'Delete Thursday 09:00' }).click();
     const slotDialog = page.getByRole('dialog', { name: 'Delete this slot?' });

@@ -1,5 +1,5 @@
-// Administration: a course's weekly timetable (weekday, start, end, room): add a slot, edit one
-// (the course's slots are replaced with the edited list) and delete one after a confirmation.
+// Administration: a course's weekly timetable (weekday, start, end, room): add a slot, change
+// one and delete one after a confirmation.
 import { api } from '/dashboard/dashboard-api.js';
 import { h, announce, attempt, select, table } from '../dom.js';
 import { t } from '../i18n.js';
@@ -90,9 +90,8 @@ export async function timetableSection(course) {
     const wasEditing = editing;
     const ok = await errors.run(submit, alert, async () => {
       if (wasEditing) {
-        const others = slots.filter((s) => s.id !== wasEditing.id).map(({ weekday: w, start: s, end: e, room_id: r, period_s: p }) => ({ weekday: w, start: s, end: e, room_id: r, ...(p === null ? {} : { period_s: p }) }));
-        const body = { slots: [...others, { ...slot, ...(wasEditing.period_s === null ? {} : { period_s: wasEditing.period_s }) }] };
-        slots = (await api(base, { method: 'PUT', body })).items;
+        const changed = await api(`${base}/${encodeURIComponent(wasEditing.id)}`, { method: 'PUT', body: slot });
+        slots = slots.map((s) => (s.id === changed.id ? changed : s));
       } else {
         slots = [...slots, await api(base, { method: 'POST', body: slot })];
       }
