@@ -33,7 +33,11 @@ export const SIGNATURE_LENGTH = 64;
 /** A challenge's nonce is valid this long after it was read, and only once. */
 export const NONCE_TTL_MS = 10_000;
 
-export const RECEIPT_STATUS = { queued: 0, duplicate: 1, nonce_unknown: 2, malformed: 3, no_session: 4, unknown_key: 5 } as const;
+/**
+ * `unknown_key` and `bad_signature` come only from a gateway that holds the session's check-in keys
+ * (docs/protocol.md, "The session's check-in keys"); without them it queues and the cloud decides.
+ */
+export const RECEIPT_STATUS = { queued: 0, duplicate: 1, nonce_unknown: 2, malformed: 3, no_session: 4, unknown_key: 5, bad_signature: 6 } as const;
 export type ReceiptStatus = keyof typeof RECEIPT_STATUS;
 const STATUS_OF_BYTE = new Map<number, ReceiptStatus>(
   Object.entries(RECEIPT_STATUS).map(([name, byte]) => [byte, name as ReceiptStatus]),

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { MAX_PERIOD_S, MIN_PERIOD_S } from '../token.js';
 import { UUID_RE } from '../ids.js';
 import { KEY_ID_LENGTH, NONCE_LENGTH, SIGNATURE_LENGTH } from '../checkin.js';
+import { CHECKIN_KEYS_VERSION, KEYS_PER_PART, MAX_KEY_SET_PARTS } from './checkin-keys.js';
 
 const uuid = z.string().regex(UUID_RE, 'must be a lowercase UUID');
 const isoTime = z.iso.datetime({ offset: true });
@@ -103,6 +104,20 @@ export const commandDataSchemas = {
     slots: z.array(timetableSlot).max(500),
   }),
   ping: z.object({}).passthrough(),
+  /** One part of the session's check-in keys (shared/mqtt/checkin-keys.ts); version 1 of its layout. */
+  'checkin_keys.set': z
+    .object({
+      v: z.literal(CHECKIN_KEYS_VERSION),
+      session_id: uuid,
+      digest: hexBytes(16),
+      part: z.number().int().min(0).max(MAX_KEY_SET_PARTS - 1),
+      parts: z.number().int().min(1).max(MAX_KEY_SET_PARTS),
+      keys: z
+        .array(z.object({ key_id: hexBytes(KEY_ID_LENGTH), key: z.string().min(1).max(256).regex(/^[A-Za-z0-9_-]+$/, 'must be base64url') }).strict())
+        .max(KEYS_PER_PART),
+    })
+    .strict()
+    .refine((d) => d.part < d.parts, { message: 'part must be below parts', path: ['part'] }),
 } as const;
 
 export type CommandType = keyof typeof commandDataSchemas;

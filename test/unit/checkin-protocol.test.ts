@@ -49,6 +49,7 @@ const RECEIPTS: Array<[ReceiptStatus, string]> = [
   ['malformed', '01030059e2c0'],
   ['no_session', '01040059e2c0'],
   ['unknown_key', '01050059e2c0'],
+  ['bad_signature', '01060059e2c0'],
 ];
 
 const goldenPrivate = createPrivateKey({ key: JWK, format: 'jwk' });
