@@ -2,7 +2,7 @@
 // a number of absences in a row) and the students the warning job has warned, with when the
 // crossing was found and when their mail and the teacher's digest were accepted.
 import { api } from '/dashboard/dashboard-api.js';
-import { h, field, table, attempt, announce } from '../dom.js';
+import { h, field, table, attempt, announce, uid } from '../dom.js';
 import { fmt, t } from '../i18n.js';
 import { courseForm, teacherCourses } from './teacher-records-shared.js';
 
@@ -34,8 +34,13 @@ function warnedTable(view) {
     empty: t('warnings.none'),
     rows: view.warned,
     columns: [
-      { label: t('warnings.student'), header: true, cell: (w) => h('span', {}, w.full_name, h('br'), h('span', { class: 'muted', text: w.email })) },
-      { label: t('warnings.warning'), class: 'wrap', cell: (w) => h('span', { class: 'status-chip status-absent', text: warningText(w, view) }) },
+      {
+        label: t('warnings.student'), header: true,
+        cell: (w) => h('span', {},
+          h('a', { href: `#/teacher/students?course=${encodeURIComponent(view.course.id)}&student=${encodeURIComponent(w.student_id)}`, text: w.full_name, attrs: { 'aria-label': t('warnings.history_of', { name: w.full_name }) } }),
+          h('br'), h('span', { class: 'muted', text: w.email })),
+      },
+      { label: t('warnings.warning'), class: 'aw-warning', cell: (w) => h('span', { class: 'status-chip status-absent', text: warningText(w, view) }) },
       { label: t('warnings.since'), cell: (w) => fmt.dateTime(w.crossed_at, tz) },
       { label: t('warnings.student_mail'), cell: (w) => mailed(w.student_mailed_at, tz) },
       { label: t('warnings.teacher_mail'), cell: (w) => mailed(w.teacher_mailed_at, tz) },
@@ -67,7 +72,7 @@ export async function render(main, ctx) {
     inputs[key] = h('input', { name: key, type: 'number', inputMode: 'numeric', min: '1', max: String(rule.max), step: '1', value, class: 'aw-number' });
     return field(t(rule.label), inputs[key], { hint: t(rule.hint) });
   });
-  const error = h('p', { class: 'error', attrs: { role: 'alert' } });
+  const error = h('p', { id: uid('aw-error'), class: 'error', attrs: { role: 'alert' } });
   const saved = h('p', { class: 'ok', attrs: { role: 'status' } });
   const submit = h('button', { type: 'submit', text: t('common.save') });
   const form = h('form', { class: 'aw-form', noValidate: true }, fields, h('div', { class: 'actions' }, submit), error, saved);
@@ -88,8 +93,15 @@ export async function render(main, ctx) {
     for (const [key, rule] of Object.entries(RULES)) {
       const input = inputs[key];
       body[key] = ruleValue(input, rule.max);
-      if (body[key] === undefined) input.setAttribute('aria-invalid', 'true');
-      else input.removeAttribute('aria-invalid');
+      // An invalid field is marked and described by the error as well as its hint.
+      const hint = (input.getAttribute('aria-describedby') ?? '').replace(error.id, '').trim();
+      if (body[key] === undefined) {
+        input.setAttribute('aria-invalid', 'true');
+        input.setAttribute('aria-describedby', `${hint} ${error.id}`.trim());
+      } else {
+        input.removeAttribute('aria-invalid');
+        input.setAttribute('aria-describedby', hint);
+      }
       if (body[key] === undefined && !invalid) invalid = { input, text: t(rule.error) };
     }
     if (invalid) {

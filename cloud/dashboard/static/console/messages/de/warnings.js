@@ -18,6 +18,7 @@ export default {
   'warnings.period.month': 'Anwesenheit gezählt über diesen Monat, {from} bis {to} (der Kurs hat kein Semester).',
   'warnings.caption': 'Zurzeit gewarnte Studierende in {code}',
   'warnings.none': 'Zurzeit ist niemand gewarnt.',
+  'warnings.history_of': 'Anwesenheitsverlauf von {name}',
   'warnings.student': 'Studierende Person',
   'warnings.warning': 'Warnung',
   'warnings.since': 'Gewarnt seit',

@@ -18,6 +18,7 @@ export default {
   'warnings.period.month': 'Attendance counted over this month, {from} to {to} (the course has no term).',
   'warnings.caption': 'Students currently warned in {code}',
   'warnings.none': 'No student is warned at the moment.',
+  'warnings.history_of': 'Attendance history of {name}',
   'warnings.student': 'Student',
   'warnings.warning': 'Warning',
   'warnings.since': 'Warned since',
