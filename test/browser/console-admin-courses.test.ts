@@ -178,6 +178,7 @@ describe('courses page', () => {
     await checkPage(page, 'admin-courses-remove-dialog');
     await dialog.getByRole('button', { name: 'Remove from course' }).click();
     await page.getByText('No students are enrolled yet.').waitFor();
+    expect(await page.evaluate('document.activeElement.id')).toBe('course-roster-h');
     await expect.poll(() => page.locator('#status').textContent(), SLOW).toBe('Sam was removed from the course.');
     expect((await api(`/api/v1/admin/courses/${course.id}/enrollments`)).items).toEqual([]);
     await checkPage(page, 'admin-courses-removed');

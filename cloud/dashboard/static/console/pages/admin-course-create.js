@@ -15,7 +15,7 @@ function termLabel(term) {
 }
 
 /** The form for a new course; `setTeachers`/`setTerms` fill its choices. */
-export function courseForm(state, onCreated) {
+export function courseForm(onCreated) {
   const code = h('input', { name: 'code', required: true, maxLength: 32, autocomplete: 'off' });
   const name = h('input', { name: 'name', required: true, maxLength: 200, autocomplete: 'off' });
   const teacher = select([]);

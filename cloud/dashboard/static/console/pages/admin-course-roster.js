@@ -61,6 +61,7 @@ export async function rosterSection(course) {
     const ok = await attempt(button, listAlert, () => api(`${base}/${encodeURIComponent(student.id)}`, { method: 'DELETE', accept: '*/*' }));
     if (!ok) return;
     await refresh();
+    heading.focus(); // the removed row's button is gone
     announce(t('courses.roster.removed', { name: student.full_name }));
   }
 
@@ -87,9 +88,10 @@ export async function rosterSection(course) {
     await refresh().catch((e) => (listAlert.textContent = errorText(e)));
   });
 
+  const heading = h('h2', { id: 'course-roster-h', tabIndex: -1, text: t('courses.roster.title') });
   await refresh();
   return h('section', { class: 'card courses-card', attrs: { 'aria-labelledby': 'course-roster-h' } },
-    h('h2', { id: 'course-roster-h', text: t('courses.roster.title') }),
+    heading,
     listBox, listAlert,
     h('h3', { text: t('courses.roster.upload_title') }),
     form, out);

@@ -81,6 +81,7 @@ export async function timetableSection(course) {
     slots = slots.filter((s) => s.id !== slot.id);
     if (editing?.id === slot.id) setEditing(null);
     show();
+    heading.focus(); // the deleted row's buttons are gone
     announce(t('courses.timetable.deleted', { when }));
   }
 
@@ -103,8 +104,9 @@ export async function timetableSection(course) {
     announce(t(wasEditing ? 'courses.timetable.updated' : 'courses.timetable.added', { when }));
   });
 
+  const heading = h('h2', { id: 'course-timetable-h', tabIndex: -1, text: t('courses.timetable.title') });
   show();
   return h('section', { class: 'card courses-card', attrs: { 'aria-labelledby': 'course-timetable-h' } },
-    h('h2', { id: 'course-timetable-h', text: t('courses.timetable.title') }),
+    heading,
     listBox, listAlert, formTitle, noRooms, form);
 }

@@ -12,19 +12,18 @@ export async function render(main, ctx) {
   if (id) return renderCourse(main, ctx, id);
 
   const listBox = h('div');
-  const state = { teachers: [], terms: [] };
-  const course = courseForm(state, () => refresh());
+  let terms = [];
+  const course = courseForm(() => refresh());
   const term = termForm((created) => {
-    state.terms = [...state.terms, created];
-    course.setTerms(state.terms, created.id);
+    terms = [...terms, created];
+    course.setTerms(terms, created.id);
   });
 
   async function refresh() {
-    const [courses, teachers, terms] = await Promise.all([api('/api/v1/admin/courses'), loadTeachers(), api('/api/v1/admin/terms')]);
-    state.teachers = teachers;
-    state.terms = terms.items;
+    const [courses, teachers, termList] = await Promise.all([api('/api/v1/admin/courses'), loadTeachers(), api('/api/v1/admin/terms')]);
+    terms = termList.items;
     const teacherName = new Map(teachers.map((u) => [u.id, u.full_name]));
-    const termName = new Map(terms.items.map((x) => [x.id, x.name]));
+    const termName = new Map(terms.map((x) => [x.id, x.name]));
     listBox.replaceChildren(table({
       caption: t('courses.list.caption'),
       hideCaption: true,
@@ -38,7 +37,7 @@ export async function render(main, ctx) {
       ],
     }));
     course.setTeachers(teachers);
-    course.setTerms(state.terms);
+    course.setTerms(terms);
   }
 
   main.append(
