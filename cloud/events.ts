@@ -12,6 +12,8 @@ export interface CloudEventMap {
   'session.started': [Session];
   'session.ended': [Session];
   'submission.accepted': [{ session_id: string; student_id: string; w: number; at: number }];
+  /** The room's gateway witnessed a student in a window not witnessed before (a check-in counted). */
+  'checkin.witnessed': [{ session_id: string; student_id: string; w: number }];
   'attendance.overridden': [{ session_id: string; student_id: string; status: string }];
   'enrollment.changed': [{ course_id: string }];
   /** The account's token version rose or it was (de)activated: its earlier tokens no longer hold. */

@@ -306,7 +306,10 @@ export class EventIngest {
     const outcome = await applyCheckin(tx, item.gateway, item.data as EventData<'checkin.received'>, { id: item.record.id, at: item.record.at }, item.receivedAt, this.deps.verifiedLookup);
     const fields = { gatewayId: item.gateway.id, eventId: item.record.id, sessionId: outcome.sessionId, w: outcome.w };
     if (!outcome.ok) after.push(() => this.deps.logger.warn({ ...fields, reason: outcome.reason }, 'check-in refused'));
-    else after.push(() => this.deps.logger.debug({ ...fields, studentId: outcome.studentId, counted: outcome.counted }, 'check-in witnessed'));
+    else {
+      after.push(() => this.deps.logger.debug({ ...fields, studentId: outcome.studentId, counted: outcome.counted }, 'check-in witnessed'));
+      if (outcome.counted) after.push(() => this.deps.events.emit('checkin.witnessed', { session_id: outcome.sessionId, student_id: outcome.studentId, w: outcome.w }));
+    }
   }
 
   private async commandResult(tx: Repositories, gateway: Gateway, d: EventData<'command.result'>, receivedAt: number, after: Array<() => void>): Promise<void> {

@@ -97,6 +97,7 @@ export function liveStreamRoutes(routes: RouteTable, deps: AppDeps): void {
       const owner = {};
       events.on('submission.accepted', owner, (e) => liveIds.has(e.session_id) && soon());
       events.on('attendance.overridden', owner, (e) => liveIds.has(e.session_id) && soon());
+      events.on('checkin.witnessed', owner, (e) => liveIds.has(e.session_id) && soon());
       events.on('session.started', owner, (s) => s.course_id === course.id && soon());
       events.on('session.ended', owner, (s) => s.course_id === course.id && soon());
       const refresh = setInterval(() => {

@@ -2,7 +2,7 @@
  * `checkin.received` from the room's gateway over real MQTT (docs/api.md, "Proof of proximity"):
  * a verified check-in becomes one witnessed window of the phone's student, with the gateway's
  * RSSI, peer and latency; a redelivered event and a second check-in for the same window count
- * once; a wrong signature, an unknown key, a revoked or pending device, a student not in the
+ * once (and are announced once, after the commit, to the live roster); a wrong signature, an unknown key, a revoked or pending device, a student not in the
  * course and a session of another room are refused with their reason, change nothing else, and
  * neither stop the gateway's other events nor count against the gateway.
  */
@@ -53,10 +53,19 @@ describe('a verified check-in', () => {
   it("becomes a witnessed window of the phone's student, once however often it is delivered", async () => {
     const id = uuidv7();
     const event = envelope('checkin.received', checkinData(f, session.id, w0, alice, { rssi: -58, peer: 'aa:bb:cc:dd:ee:01', latencyMs: 210 }), id);
-    await publish(event);
-    await publish(event); // at-least-once on the wire
+    // The live roster hears of it once, after the commit (the row is there when the event comes).
+    const heard: Array<Promise<unknown>> = [];
+    const owner = {};
+    b.h.deps.events.on('checkin.witnessed', owner, (e) => void heard.push(witnessed().then((rows) => ({ e, rows: rows.length }))));
+    try {
+      await publish(event);
+      await publish(event); // at-least-once on the wire
+    } finally {
+      b.h.deps.events.off(owner);
+    }
     expect(await witnessed()).toEqual([{ student_id: f.students[0]!.id, w: w0, rssi: -58, peer: 'aa:bb:cc:dd:ee:01', latency_ms: 210, key_id: alice.keyId, gateway_id: g.gatewayId }]);
     expect(await ingested(id)).toEqual({ id });
+    expect(await Promise.all(heard)).toEqual([{ e: { session_id: session.id, student_id: f.students[0]!.id, w: w0 }, rows: 1 }]);
   });
 
   it('a second check-in for the same window (another event id) counts once', async () => {
