@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCloudHarness, type CloudHarness } from '../helpers/cloud.js';
 import { checkPage, go, openConsole, serveConsole, type ConsoleServer } from '../helpers/console.js';
 import { SLOW } from '../helpers/browser.js';
 import { decodeRgba } from '../helpers/qr-image.js';
@@ -161,4 +162,66 @@ describe('rooms and the gateway fleet', () => {
     expect(errors.filter((e) => !/^400 .*\/api\/v1\/admin\/rooms$/.test(e) && !/^404 .*\/console\/pages\/admin-accounts\.js$/.test(e))).toEqual([]);
     await context.close();
   }, 90_000);
+});
+
+describe('rooms and the fleet without MQTT, and in German', () => {
+  let h: CloudHarness;
+  let plain: ConsoleServer;
+  beforeAll(async () => {
+    h = await createCloudHarness({ env: { ATTENDANCE_TIMEZONE: 'Europe/Berlin' } });
+    plain = await serveConsole(h);
+  });
+  afterAll(async () => {
+    await plain?.close();
+    await h?.close();
+  });
+
+  it('says why a room name or a provisioning is refused', async () => {
+    const admin = await h.user('admin', 'ada');
+    await h.store.rooms.create('Hall B', h.clock());
+    const { page, context, errors } = await openConsole(plain, admin, { failedResponses: false });
+    await go(page, 'admin/rooms');
+    await page.getByLabel('Room name').fill('Hall B');
+    await page.getByRole('button', { name: 'Create room' }).click();
+    const formAlert = page.getByRole('region', { name: 'New room' }).getByRole('alert');
+    await expect.poll(() => formAlert.textContent(), SLOW).toBe('Failed: a room with this name exists');
+    expect((await h.store.rooms.list()).length).toBe(1);
+
+    await page.getByRole('button', { name: 'Provision gateway for Hall B' }).click();
+    const listAlert = page.getByRole('region', { name: 'Rooms' }).getByRole('alert');
+    await expect.poll(() => listAlert.textContent(), SLOW).toBe('Failed: the cloud runs with MQTT disabled; gateways cannot be provisioned');
+    expect(await page.getByRole('region', { name: /One-time code/ }).count()).toBe(0);
+    expect(await h.store.gateways.list({ includeRevoked: true })).toEqual([]);
+    await checkPage(page, 'admin-gateways-mqtt-disabled');
+    expect(errors.filter((e) => !e.includes('/console/pages/admin-accounts.js'))).toEqual([]);
+    await context.close();
+  });
+
+  it('shows a skewed clock, the radio and revoked gateways in words, in German', async () => {
+    const admin = await h.user('admin', 'ada');
+    const now = h.clock();
+    const room = (await h.store.rooms.get((await h.store.rooms.create('Labor 2', now)).id))!;
+    const old = await h.store.gateways.provision({ room, mode: 'credentials', now: now - 60_000, actorId: admin.id });
+    const gw = await h.store.gateways.provision({ room, mode: 'credentials', now, actorId: admin.id });
+    await h.store.gateways.setState(gw.gateway.id, 'online', now - 30_000, '1.4.2', false);
+    await h.store.gateways.recordHeartbeat(gw.gateway.id, { last_heartbeat_at: now - 5000, outbox_depth: 12, radio: 'poweredOn', version: '1.4.2', uptime_s: 30, live_session_id: null, clock_skew_ms: 3456 });
+    const { page, context, errors } = await openConsole(plain, admin);
+    await page.getByLabel('Language').selectOption('de');
+    await expect.poll(() => page.locator('html').getAttribute('lang'), SLOW).toBe('de');
+    await go(page, 'admin/fleet');
+    await page.getByRole('heading', { level: 1, name: 'Gateway-Flotte' }).waitFor();
+    const cells = () => row(page, 'Labor 2').first().getByRole('cell').allTextContents();
+    expect(await cells()).toEqual(['Online seit 09:59:30', '09:59:55', '+3,5 s: über 2 s, bitte die Uhr prüfen', '12', '0', 'an', '1.4.2', 'nein', '0']);
+    expect(await page.getByText('1 von 1 Gateways online').isVisible()).toBe(true);
+    expect(await page.getByText('Aktualisiert um 10:00:00').isVisible()).toBe(true);
+    expect(await row(page, 'Labor 2').count()).toBe(1);
+
+    await page.getByLabel('Widerrufene Gateways zeigen').check();
+    await expect.poll(() => row(page, 'Labor 2').count(), SLOW).toBe(2);
+    expect((await row(page, 'Labor 2').nth(1).getByRole('cell').allTextContents())[0]).toBe('Widerrufen');
+    expect(old.gateway.id).not.toBe(gw.gateway.id);
+    await checkPage(page, 'admin-gateways-fleet-de');
+    expect(errors.filter((e) => !e.includes('/console/pages/admin-accounts.js'))).toEqual([]);
+    await context.close();
+  });
 });

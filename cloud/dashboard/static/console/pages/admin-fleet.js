@@ -109,6 +109,7 @@ export async function render(main, ctx) {
   }
 
   showRevoked.addEventListener('change', () => load().catch((e) => (problem.textContent = errorText(e))));
+  await load(); // the page appears with its data
   main.append(
     h('h1', { text: t('fleet.title') }),
     h('p', { class: 'muted', text: t('fleet.intro', { s: POLL_MS / 1000 }) }),
@@ -119,6 +120,5 @@ export async function render(main, ctx) {
       problem, listBox,
       h('p', {}, h('a', { href: '#/admin/rooms', text: t('fleet.to_rooms') }))),
   );
-  await load();
   poll();
 }

@@ -117,6 +117,7 @@ export async function render(main) {
     listBox.replaceChildren(view);
   }
 
+  await refresh(); // the page appears with its data
   main.append(
     h('h1', { tabIndex: -1, text: t('rooms.title') }),
     h('p', { class: 'muted' }, t('rooms.intro'), ' ', h('a', { href: '#/admin/fleet', text: t('rooms.to_fleet') })),
@@ -124,5 +125,4 @@ export async function render(main) {
     h('section', { class: 'card', attrs: { 'aria-labelledby': 'rooms-list-h' } }, h('h2', { id: 'rooms-list-h', text: t('rooms.list') }), listError, listBox),
     roomForm(() => refresh()),
   );
-  await refresh();
 }
