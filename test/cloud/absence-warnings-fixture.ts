@@ -3,11 +3,12 @@
  * teacher through the API (nobody submits, so everyone's decision is absent) and the outcomes
  * that are not absent are set as the teacher's overrides, also through the API.
  */
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { expect } from 'vitest';
 import type { CloudHarness } from '../helpers/cloud.js';
 import type { CourseFixture, TestUser } from '../helpers/fixtures.js';
-import type { TestSmtp } from '../helpers/smtp.js';
+import { PUBLIC_URL, type TestSmtp } from '../helpers/smtp.js';
+import type { Store } from '../../cloud/store/db.js';
 import { createSmtpMailer, type Mailer } from '../../cloud/mail/transport.js';
 import { startAbsenceWarningJob, type AbsenceWarningJob } from '../../cloud/jobs/absence-warnings.js';
 import type { AttendanceStatus } from '../../cloud/store/schema.js';
@@ -41,15 +42,15 @@ export async function heldSessions(h: CloudHarness, f: CourseFixture, patterns: 
   for (let i = 0; i < n; i++) await heldSession(h, f, new Map(patterns.map(([s, p]) => [s, code[p[i] ?? 'A']!])));
 }
 
-export function smtpMailer(smtp: TestSmtp, opts: { password?: string } = {}): Mailer {
+export function smtpMailer(smtp: TestSmtp, opts: { password?: string; logger?: Logger } = {}): Mailer {
   const url = new URL(smtp.env.ATTENDANCE_SMTP_URL!);
   if (opts.password) url.password = opts.password;
-  return createSmtpMailer({ smtpUrl: url.toString(), from: smtp.env.ATTENDANCE_MAIL_FROM! }, silent);
+  return createSmtpMailer({ smtpUrl: url.toString(), from: smtp.env.ATTENDANCE_MAIL_FROM! }, opts.logger ?? silent);
 }
 
 /** The job as the cloud starts it, on the harness's store and clock. */
-export function warningJob(h: CloudHarness, mailer: Mailer, store = h.store): AbsenceWarningJob {
+export function warningJob(h: CloudHarness, mailer: Mailer, opts: { store?: Store; logger?: Logger } = {}): AbsenceWarningJob {
   return startAbsenceWarningJob({
-    store, mailer, clock: h.clock, timezone: h.cloud.config.timezone, publicUrl: 'https://attendance.uni.example', logger: silent, schedule: NEW_YEAR,
+    store: opts.store ?? h.store, mailer, clock: h.clock, timezone: h.cloud.config.timezone, publicUrl: PUBLIC_URL, logger: opts.logger ?? silent, schedule: NEW_YEAR,
   });
 }

@@ -10,7 +10,7 @@ import pino from 'pino';
 import { composeCloud, type ComposedCloud } from '../../cloud/main.js';
 import { createCloudHarness, type CloudHarness } from '../helpers/cloud.js';
 import { setupCourse, type CourseFixture, type TestUser } from '../helpers/fixtures.js';
-import { startTestSmtp, type TestSmtp } from '../helpers/smtp.js';
+import { PUBLIC_URL, SMTP_PASSWORD, startTestSmtp, type TestSmtp } from '../helpers/smtp.js';
 import type { Mailer } from '../../cloud/mail/transport.js';
 import { heldSession, heldSessions, smtpMailer, warningJob } from './absence-warnings-fixture.js';
 
@@ -81,7 +81,12 @@ describe('absence-warning job', () => {
     // Ada 2 of 5 = 40 % (below 60); Ben 3 of 5 = 60 % (not below) but the last 2 absent;
     // Cem always present; Dan 2 of 4 countable = 50 % and 2 absences in a row around an excused one.
     await heldSessions(h, f, [[ada, 'AAPAP'], [ben, 'PPPAA'], [cem, 'PPPPP'], [dan, 'PPAEA']]);
-    const job = warningJob(h, mailer);
+    // The job and the mailer log to a buffer: counts and kinds, never an address, a name or a text.
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    await mailer.close();
+    mailer = smtpMailer(smtp, { logger });
+    const job = warningJob(h, mailer, { logger });
 
     const first = await job.runOnce();
     expect(first).toMatchObject({ courses: 1, crossed: 4, cleared: 0, studentMails: 3, studentMailsFailed: 0, digests: 1, digestsFailed: 0 });
@@ -101,6 +106,13 @@ describe('absence-warning job', () => {
     for (const s of [ada, ben, dan]) expect(digests[0]!.text).toContain(`<${s.email}>`);
     expect(digests[0]!.text).not.toContain(cem.email);
     expect(smtp.mails).toHaveLength(4);
+    expect(mailsTo(ada)[0]!.text).toContain(`${PUBLIC_URL}/console#/student/attendance`);
+    expect(digests[0]!.text).toContain(`${PUBLIC_URL}/console#/teacher/warnings?course=${f.courseId}`);
+    const log = lines.join('');
+    expect(log).toContain('"studentMails":3');
+    expect(log).toContain('"kind":"absence_warning_digest"');
+    for (const s of [...f.students, f.teacher]) expect(log).not.toContain(s.email);
+    for (const secret of ['studenta', 'Attendance warning', 'missed the last', SMTP_PASSWORD]) expect(log).not.toContain(secret);
 
     const listed = (await h.http().get(path(f)).set(f.teacher.auth)).body;
     expect(listed.warned.map((w: { email: string; kind: string }) => `${w.email} ${w.kind}`).sort()).toEqual(
@@ -183,7 +195,7 @@ describe.skipIf(!PG)('absence warnings on two cloud instances sharing one Postgr
     await heldSession(h, f, new Map());
     const mailerB = smtpMailer(smtp);
     const jobA = warningJob(h, mailer);
-    const jobB = warningJob(h, mailerB, b.store);
+    const jobB = warningJob(h, mailerB, { store: b.store });
     const results = await Promise.all([jobA.runOnce(), jobB.runOnce(), jobA.runOnce(), jobB.runOnce()]);
     const ran = results.filter((r) => r !== null);
     // The first runs overlapped: one of them found the lock taken.
