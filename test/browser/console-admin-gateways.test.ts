@@ -64,7 +64,7 @@ async function readQr(page: Page): Promise<string> {
 const row = (page: Page, room: string) => page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: room }) });
 
 describe('rooms and the gateway fleet', () => {
-  it('creates a room, provisions its gateway with the code and QR shown once, sees it come online and go offline without a reload, and revokes it', async () => {
+  it('creates a room, provisions its gateway with the code and QR shown once, sees it come online and go offline without a reload, provisions it again and revokes it', async () => {
     const admin = await b.h.user('admin', 'ada');
     const { page, context, errors } = await openConsole(srv, admin);
     await go(page, 'admin/rooms');
@@ -140,22 +140,35 @@ describe('rooms and the gateway fleet', () => {
     expect(await page.evaluate('window.notReloaded')).toBe(true);
     expect((await b.h.store.gateways.get(g.gateway_id))!.state).toBe('offline');
 
-    // Revoking: Escape keeps the gateway, the dialog's button revokes it.
+    // Provisioning again, confirmed: the old gateway is revoked and a new code is shown.
     await page.getByRole('link', { name: 'Rooms: provision or revoke a gateway' }).click();
     await page.getByRole('heading', { level: 1, name: 'Rooms and gateways' }).waitFor();
-    expect(await page.getByText('One-time code', { exact: true }).count()).toBe(0);
+    expect(await card.count()).toBe(0);
+    await page.getByRole('button', { name: 'Provision again for Lab 1.01' }).click();
+    const again = page.getByRole('dialog', { name: 'Provision the gateway of Lab 1.01 again?' });
+    await again.getByRole('button', { name: 'Revoke and provision anew' }).click();
+    await card.waitFor();
+    const second = (await card.locator('.rooms-secret').textContent())!;
+    expect(second).not.toBe(code);
+    expect(await readQr(page)).toBe(`attendance-gateway provision --cloud ${srv.base} --code ${second}`);
+    expect((await b.h.store.gateways.get(g.gateway_id))!.revoked_at).not.toBeNull();
+    const current = await b.h.store.gateways.list({ includeRevoked: false });
+    expect(current.map((x) => [x.state, x.id === g.gateway_id])).toEqual([['never_connected', false]]);
+
+    // Revoking: Escape keeps the gateway, the dialog's button revokes it (and the code shown is void).
     await page.getByRole('button', { name: 'Revoke gateway for Lab 1.01' }).click();
     const dialog = page.getByRole('dialog', { name: 'Revoke the gateway of Lab 1.01?' });
     await dialog.waitFor();
     await checkPage(page, 'admin-gateways-revoke-dialog');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
-    expect((await b.h.store.gateways.get(g.gateway_id))!.revoked_at).toBeNull();
+    expect((await b.h.store.gateways.get(current[0]!.id))!.revoked_at).toBeNull();
     await page.getByRole('button', { name: 'Revoke gateway for Lab 1.01' }).click();
     await dialog.getByRole('button', { name: 'Revoke' }).click();
     await expect.poll(() => page.locator('#status').textContent(), SLOW).toBe('The gateway of Lab 1.01 was revoked.');
     await expect.poll(() => row(page, 'Lab 1.01').getByRole('cell').nth(1).textContent(), SLOW).toBe('none');
-    expect((await b.h.store.gateways.get(g.gateway_id))!.revoked_at).not.toBeNull();
+    expect(await card.count()).toBe(0);
+    expect((await b.h.store.gateways.get(current[0]!.id))!.revoked_at).not.toBeNull();
     await checkPage(page, 'admin-gateways-revoked');
 
     // Only the empty room name was refused, on purpose (and the landing page, admin/accounts, is another part's module).
