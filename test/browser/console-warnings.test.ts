@@ -95,6 +95,14 @@ describe('absence warnings in the console', () => {
     expect(await rows.first().getByRole('rowheader').textContent()).toContain('studenta');
     await checkPage(page, 'warnings-listed');
 
+    // The same page in German.
+    await page.getByLabel('Language').selectOption('de');
+    await page.getByRole('heading', { level: 1, name: 'Fehlzeiten-Warnungen' }).waitFor();
+    const gewarnt = page.getByRole('table', { name: 'Zurzeit gewarnte Studierende in CS101' });
+    await gewarnt.waitFor();
+    expect(await gewarnt.textContent()).toContain('2 Fehltermine in Folge');
+    await checkPage(page, 'warnings-listed-de');
+
     expect(errors).toEqual([]);
     await context.close();
   });
