@@ -3,7 +3,7 @@ export default {
   'warnings.title': 'Fehlzeiten-Warnungen',
   'warnings.no_courses': 'Sie unterrichten noch keinen Kurs.',
   'warnings.rules': 'Schwellen für {code}',
-  'warnings.explain': 'Jede Stunde wird geprüft, wer eine Schwelle überschritten hat. Jede Person erhält beim Überschreiten einmal eine E-Mail, und Sie erhalten eine E-Mail mit allen Namen. Wer wieder über der Schwelle liegt und später erneut darunter fällt, wird erneut gewarnt.',
+  'warnings.explain': 'Regelmäßig (stündlich, sofern die Einrichtung nichts anderes festgelegt hat) wird geprüft, wer eine Schwelle überschritten hat. Jede Person erhält beim Überschreiten einmal eine E-Mail, und Sie erhalten eine E-Mail mit allen Namen. Wer wieder über der Schwelle liegt und später erneut darunter fällt, wird erneut gewarnt.',
   'warnings.percent': 'Warnen unter dieser Anwesenheit (%)',
   'warnings.percent_hint': 'Eine ganze Zahl von 1 bis 100. Leer lassen, um diese Regel abzuschalten.',
   'warnings.consecutive': 'Warnen nach so vielen Fehlterminen in Folge',
@@ -24,7 +24,7 @@ export default {
   'warnings.since': 'Gewarnt seit',
   'warnings.student_mail': 'E-Mail an die Person',
   'warnings.teacher_mail': 'In Ihrer Sammel-E-Mail',
-  'warnings.not_yet': 'noch nicht gesendet (nächste Stunde neuer Versuch)',
+  'warnings.not_yet': 'noch nicht gesendet (neuer Versuch bei der nächsten Prüfung)',
   'warnings.kind.percentage': 'Anwesenheit {value}, unter {min}',
   'warnings.kind.consecutive': '{count} Fehltermine in Folge',
 };

@@ -3,7 +3,7 @@ export default {
   'warnings.title': 'Absence warnings',
   'warnings.no_courses': 'You do not teach any course yet.',
   'warnings.rules': 'Thresholds of {code}',
-  'warnings.explain': 'Every hour the students past a threshold are found. Each is mailed once when they cross it, and you get one mail listing them. A student back above the threshold is warned again if they fall below it later.',
+  'warnings.explain': 'The students past a threshold are looked for regularly (every hour, unless the institution set otherwise). Each is mailed once when they cross it, and you get one mail listing them. A student back above the threshold is warned again if they fall below it later.',
   'warnings.percent': 'Warn below this attendance (%)',
   'warnings.percent_hint': 'A whole number from 1 to 100. Leave it empty to turn this rule off.',
   'warnings.consecutive': 'Warn after this many absences in a row',
@@ -24,7 +24,7 @@ export default {
   'warnings.since': 'Warned since',
   'warnings.student_mail': 'Mail to the student',
   'warnings.teacher_mail': 'In your digest',
-  'warnings.not_yet': 'not sent yet (tried again next hour)',
+  'warnings.not_yet': 'not sent yet (tried again at the next check)',
   'warnings.kind.percentage': 'Attendance {value}, below {min}',
   'warnings.kind.consecutive': '{count} absences in a row',
 };
