@@ -19,7 +19,7 @@ function skew(g) {
   if (g.clock_skew_ms === null) return '—';
   const seconds = Math.round(g.clock_skew_ms / 100) / 10 || 0; // no “-0”
   const text = t('fleet.skew_s', { s: `${seconds > 0 ? '+' : ''}${fmt.number(seconds)}` });
-  return g.clock_skew_flagged ? h('span', { class: 'error', text: t('fleet.skew_flagged', { skew: text }) }) : text;
+  return g.clock_skew_flagged ? h('span', { class: 'error fleet-skew-flagged', text: t('fleet.skew_flagged', { skew: text }) }) : text;
 }
 
 /** A time of today (in the institution's time zone) as the time only, an older one with its date. */
