@@ -6,6 +6,7 @@
  * log line, never an exception out of handle().
  */
 import type { Logger } from 'pino';
+import { CheckinKeysError, applyKeySetPart } from './checkin-keys.js';
 import { parseCommand, type CommandData, type CommandType, type Envelope } from '../shared/mqtt/messages.js';
 import type { GatewayEvents } from './events.js';
 import { SessionError, type SessionManager } from './sessions.js';
@@ -66,7 +67,7 @@ export class CommandHandler {
           store.transaction((tx) => this.apply(tx, cmd, now));
           r = { command_id: cmd.id, ok: true };
         } catch (err) {
-          if (!(err instanceof SessionError) && !(err instanceof TimetableError)) throw err;
+          if (!(err instanceof SessionError) && !(err instanceof TimetableError) && !(err instanceof CheckinKeysError)) throw err;
           r = { command_id: cmd.id, ok: false, error: { code: err.code, message: err.message } };
         }
         store.commands.record(cmd.id, cmd.type, r, now);
@@ -105,6 +106,11 @@ export class CommandHandler {
         return;
       case 'ping':
         return;
+      case 'checkin_keys.set': {
+        const progress = applyKeySetPart(this.deps.store, cmd.data, now);
+        this.deps.log.info({ sessionId: cmd.data.session_id, part: cmd.data.part, parts: cmd.data.parts, ...progress }, 'check-in keys received');
+        return;
+      }
     }
   }
 

@@ -1,6 +1,7 @@
 /**
  * Starting and ending sessions. Every change is one transaction with its session.started /
- * session.ended outbox event; the bus hears `session.changed` only after the commit.
+ * session.ended outbox event; the bus hears `session.changed` only after the commit. An end
+ * also drops the session's check-in keys in that transaction.
  */
 import type { Logger } from 'pino';
 import type { GatewayEvents } from './events.js';
@@ -86,6 +87,7 @@ export class SessionManager {
     const scheduled = (reason === 'scheduled_end' || reason === 'timetable') && existing.endsAt !== null;
     const endedAt = scheduled ? Math.min(nowMs, existing.endsAt!) : nowMs;
     store.sessions.end(id, endedAt, reason);
+    store.checkinKeys.drop(id); // the session's check-in keys (gateway/checkin-keys.ts) go with it
     store.advertisedWindows.closeOpen(endedAt);
     store.outbox.append('session.ended', { session_id: id, ended_at: new Date(endedAt).toISOString(), reason }, nowMs);
     tx.afterCommit(this.announce);

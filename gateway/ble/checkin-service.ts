@@ -9,22 +9,30 @@
  * - A write of `checkin` is checked in this order, the first failure being the receipt's status:
  *   decodes (`malformed`) → a session is on air (`no_session`) → the nonce is this connection's
  *   outstanding one, younger than NONCE_TTL_MS, its session still the one on air and its window the
- *   one on air or the one just before (`nonce_unknown`) → this key has not already been queued for
- *   that window of that session (`duplicate`) → `queued`: a `checkin.received` event is appended to
- *   the outbox in one transaction. A write that matched the nonce uses it up, whatever follows.
+ *   one on air or the one just before (`nonce_unknown`) → when the gateway holds the session's
+ *   check-in keys: the key id is one of them (`unknown_key`) and the signature verifies with that
+ *   key over the message of this room, window, nonce and the token advertised for that window
+ *   (`bad_signature`) → this key has not already been queued for that window of that session
+ *   (`duplicate`) → `queued`: a `checkin.received` event is appended to the outbox in one
+ *   transaction. A write that matched the nonce uses it up, whatever follows. Nothing but `queued`
+ *   writes to the outbox.
+ * - The session's keys come from the cloud (`checkin_keys.set`, gateway/checkin-keys.ts) and live
+ *   in the store. Without a set for the session (an older cloud, or the set has not arrived yet)
+ *   the key and the signature are not checked here: the write is queued as before, and the cloud
+ *   decides. With a set the check is a filter, not the authority: the cloud still verifies every
+ *   check-in it receives (device status, enrolment, signature).
  * - The previous window's grace is the nonce's own lifetime: a challenge read before a boundary can
  *   be answered until its nonce expires, at most NONCE_TTL_MS after the boundary.
  * - Duplicates are remembered in memory for the windows on air and just before; after a restart a
- *   repeat is queued again, and the cloud counts it once (unique per session, student and window).
- * - The gateway does not know the room's check-in keys, so it never answers `unknown_key`; the
- *   cloud verifies the key and the signature.
- */
+ *   repeat is queued again, and the cloud counts it once (unique per session, student and window). */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
-  NONCE_LENGTH, NONCE_TTL_MS, decodeCheckin, encodeChallenge, encodeReceipt, type Receipt, type ReceiptStatus,
+  NONCE_LENGTH, NONCE_TTL_MS, checkinMessage, decodeCheckin, encodeChallenge, encodeReceipt, parseCheckinKey, verifyCheckin,
+  type CheckinWrite, type Receipt, type ReceiptStatus,
 } from '../../shared/checkin.js';
 import type { OnAir } from '../rotation.js';
+import type { KeyLookup } from '../store/checkin-keys.js';
 import type { GatewayStore } from '../store/store.js';
 
 type SessionOnAir = Extract<OnAir, { kind: 'session' }>;
@@ -149,9 +157,12 @@ export class CheckinService {
     const windowOnAir = issued.w === onAir.w || issued.w === onAir.w - 1;
     if (!fresh || !sameSession || !windowOnAir) return answer('nonce_unknown', issued.w);
 
+    const keyIdHex = write.keyId.toString('hex');
+    const refused = this.keyVerdict(issued, write, keyIdHex);
+    if (refused) return answer(refused, issued.w);
+
     this.forgetOldWindows(onAir);
     const windowKey = `${issued.sessionId}|${issued.w}`;
-    const keyIdHex = write.keyId.toString('hex');
     if (this.queued.get(windowKey)?.has(keyIdHex)) return answer('duplicate', issued.w);
 
     const { store } = this.deps;
@@ -178,6 +189,33 @@ export class CheckinService {
       return null;
     }
     return answer('queued', issued.w);
+  }
+
+  /**
+   * `unknown_key` or `bad_signature` when the gateway holds the session's keys and the write fails
+   * them; null when it passes, or when there is nothing to check it against (no set; the window's
+   * token not in the advertised-windows log, which a challenge's window always is).
+   */
+  private keyVerdict(issued: Issued, write: CheckinWrite, keyIdHex: string): 'unknown_key' | 'bad_signature' | null {
+    const { store, roomCode, log } = this.deps;
+    let known: KeyLookup;
+    let token: string | null;
+    try {
+      known = store.checkinKeys.lookup(issued.sessionId, keyIdHex);
+      token = store.advertisedWindows.token(issued.sessionId, issued.w);
+    } catch (err) {
+      log.error({ err, sessionId: issued.sessionId }, 'check-in keys unreadable: left to the cloud');
+      return null;
+    }
+    if (!known.set) return null;
+    if (known.spki === null) return 'unknown_key';
+    const key = parseCheckinKey(known.spki);
+    if (!key.ok || token === null) {
+      log.warn({ sessionId: issued.sessionId, w: issued.w, keyUsable: key.ok }, 'check-in not verified here: left to the cloud');
+      return null;
+    }
+    const message = checkinMessage(roomCode, issued.w, issued.nonce, Buffer.from(token, 'hex'));
+    return verifyCheckin(key.value.key, message, write.signature) ? null : 'bad_signature';
   }
 
   private sessionOnAir(): SessionOnAir | null {

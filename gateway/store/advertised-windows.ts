@@ -25,6 +25,7 @@ export class AdvertisedWindowRepo {
   private readonly insertStmt;
   private readonly currentStmt;
   private readonly forSessionStmt;
+  private readonly tokenStmt;
 
   constructor(db: Db) {
     this.closeStmt = db.prepare<[number]>('UPDATE advertised_windows SET advertised_to = ? WHERE advertised_to IS NULL');
@@ -33,6 +34,7 @@ export class AdvertisedWindowRepo {
     );
     this.currentStmt = db.prepare<[], Row>('SELECT * FROM advertised_windows WHERE advertised_to IS NULL ORDER BY id DESC LIMIT 1');
     this.forSessionStmt = db.prepare<[string], Row>('SELECT * FROM advertised_windows WHERE session_id = ? ORDER BY id');
+    this.tokenStmt = db.prepare<[string, number], { token: string }>('SELECT token FROM advertised_windows WHERE session_id = ? AND w = ? LIMIT 1');
   }
 
   /** Ends whatever row is still open (the previous window, or a session that just ended). */
@@ -47,6 +49,11 @@ export class AdvertisedWindowRepo {
   current(): AdvertisedWindow | null {
     const r = this.currentStmt.get();
     return r ? toEntry(r) : null;
+  }
+
+  /** The token (hex) advertised for that window of that session, or null when it was never on air. */
+  token(sessionId: string, w: number): string | null {
+    return this.tokenStmt.get(sessionId, w)?.token ?? null;
   }
 
   forSession(sessionId: string): AdvertisedWindow[] {

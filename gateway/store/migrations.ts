@@ -65,6 +65,30 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX advertised_windows_session ON advertised_windows (session_id, w);
   CREATE INDEX advertised_windows_open ON advertised_windows (id) WHERE advertised_to IS NULL;
   `,
+  // 4: the check-in keys the cloud sent for a session (checkin_keys.set, gateway/checkin-keys.ts):
+  // the set in use (a row in checkin_key_sets, even for an empty set) and the parts of a set still
+  // arriving. All three are emptied for a session when it ends.
+  `
+  CREATE TABLE checkin_key_sets (
+    session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+    digest TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+  );
+  CREATE TABLE checkin_keys (
+    session_id TEXT NOT NULL REFERENCES checkin_key_sets(session_id),
+    key_id TEXT NOT NULL,
+    spki TEXT NOT NULL,
+    PRIMARY KEY (session_id, key_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE checkin_key_parts (
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    digest TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    parts INTEGER NOT NULL,
+    keys TEXT NOT NULL,
+    PRIMARY KEY (session_id, digest, part)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,6 +2,7 @@
 import { gatewayTopics } from '../../shared/mqtt/topics.js';
 import type { GatewayEvents } from '../events.js';
 import { AdvertisedWindowRepo } from './advertised-windows.js';
+import { CheckinKeyRepo } from './checkin-keys.js';
 import { KvRepo } from './kv.js';
 import { openDatabase, type Db, type OpenOptions } from './open.js';
 import { Outbox } from './outbox.js';
@@ -29,6 +30,7 @@ export class GatewayStore {
   readonly outbox: Outbox;
   readonly commands: ProcessedCommandRepo;
   readonly kv: KvRepo;
+  readonly checkinKeys: CheckinKeyRepo;
 
   /** Callbacks of the running transaction; null outside one. */
   private pending: Set<() => void> | null = null;
@@ -43,6 +45,7 @@ export class GatewayStore {
     this.outbox = new Outbox(db, eventsTopic, (cb) => this.afterCommit(cb), () => events?.emit('outbox.appended'));
     this.commands = new ProcessedCommandRepo(db);
     this.kv = new KvRepo(db);
+    this.checkinKeys = new CheckinKeyRepo(db);
   }
 
   /**

@@ -153,7 +153,7 @@ describe('codecs', () => {
   });
 
   it('refuses a receipt with a status it does not know', () => {
-    for (const status of [6, 0x7f, 0xff]) {
+    for (const status of [7, 0x7f, 0xff]) {
       expect(decodeReceipt(Buffer.from([1, status, 0, 0, 0, 1]))).toEqual({ ok: false, reason: `unknown receipt status ${status}` });
     }
   });
