@@ -96,7 +96,7 @@ describe('console: accounts and the audit log', () => {
     await page.getByRole('button', { name: 'Deactivate Nora New' }).click();
     const dialog = page.getByRole('dialog', { name: 'Deactivate Nora New?' });
     await dialog.waitFor();
-    expect(await dialog.getByRole('button', { name: 'Cancel' }).evaluate((b) => b === document.activeElement)).toBe(true);
+    expect(await dialog.getByRole('button', { name: 'Cancel' }).evaluate((b) => b === b.ownerDocument.activeElement)).toBe(true);
     await checkPage(page, 'admin-accounts-dialog');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
@@ -172,9 +172,10 @@ describe('console: accounts and the audit log', () => {
   });
 
   it('shows the pages and the dialog in German, and refuses the audit log to a teacher', async () => {
-    const { page, context, errors } = await openConsole(srv, admin, { locale: 'de-DE' });
+    const { page, context, errors } = await openConsole(srv, admin);
     page.setDefaultTimeout(10_000);
     await go(page, 'admin/accounts');
+    await page.getByLabel('Language').selectOption('de');
     await page.getByRole('heading', { level: 1, name: 'Konten' }).waitFor();
     await page.getByRole('button', { name: 'Deaktivieren (Zoe Quiet)' }).click();
     const dialog = page.getByRole('dialog', { name: 'Zoe Quiet deaktivieren?' });
@@ -182,7 +183,7 @@ describe('console: accounts and the audit log', () => {
     await checkPage(page, 'admin-accounts-dialog-de');
     await dialog.getByRole('button', { name: 'Abbrechen' }).click();
     await dialog.waitFor({ state: 'detached' });
-    expect(await page.getByRole('button', { name: 'Deaktivieren (Zoe Quiet)' }).evaluate((b) => b === document.activeElement)).toBe(true);
+    expect(await page.getByRole('button', { name: 'Deaktivieren (Zoe Quiet)' }).evaluate((b) => b === b.ownerDocument.activeElement)).toBe(true);
     await go(page, 'admin/audit');
     await page.getByRole('heading', { level: 1, name: 'Prüfprotokoll' }).waitFor();
     await checkPage(page, 'admin-audit-de');
