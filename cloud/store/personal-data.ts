@@ -72,6 +72,8 @@ export interface PersonalData {
   identity_links: Array<Omit<IdentityLinksTable, 'user_id'>>;
   /** One-time e-mail links: only when they were made and used (their token and pending password hashes are secrets). */
   email_verifications: Array<{ created_at: number; expires_at: number; used_at: number | null }>;
+  /** The absence warnings the account was sent (or is due), per course and rule. */
+  absence_warnings: Array<{ course_id: string; kind: string; value: number; crossed_at: number; student_mailed_at: number | null }>;
   /** Entries by the account (actor) or about it (target, or named in the details). */
   audit: Array<Omit<AuditLogTable, 'id' | 'details'> & { id: number; details: unknown }>;
 }
@@ -87,7 +89,7 @@ export interface ErasureResult {
 
 /** The tables erasure deletes the account's rows from, in the order it does. */
 const ERASED_TABLES = [
-  'checkin_refusals', 'witnessed_windows', 'verifications', 'webauthn_credentials', 'webauthn_challenges', 'submissions', 'identity_links', 'oidc_codes', 'email_verifications',
+  'checkin_refusals', 'witnessed_windows', 'verifications', 'webauthn_credentials', 'webauthn_challenges', 'submissions', 'identity_links', 'oidc_codes', 'email_verifications', 'absence_warnings',
 ] as const;
 
 /** How a string appears inside a stored JSON text (audit details). */
@@ -132,7 +134,7 @@ export class PersonalDataRepository {
       const user = await tx.accounts.get(userId);
       if (!user) return undefined;
       const { password_hash: _hash, token_version: _version, ...account } = user;
-      const [erasure, enrolments, attendance, credentials, verifications, submissions, witnessed, refusals, links, mails, audit] = await Promise.all([
+      const [erasure, enrolments, attendance, credentials, verifications, submissions, witnessed, refusals, links, mails, warnings, audit] = await Promise.all([
         trx.selectFrom('account_erasures').select(['erased_at', 'erased_by']).where('user_id', '=', userId).executeTakeFirst(),
         trx.selectFrom('enrollments').innerJoin('courses', 'courses.id', 'enrollments.course_id').leftJoin('terms', 'terms.id', 'courses.term_id')
           .select(['courses.id as course_id', 'courses.code', 'courses.name', 'enrollments.created_at', 'terms.id as term_id', 'terms.name as term_name', 'terms.starts_on', 'terms.ends_on'])
@@ -148,6 +150,7 @@ export class PersonalDataRepository {
         this.refusalsOf(trx, userId).select(['session_id', 'w', 'key_id', 'gateway_id', 'reason', 'at']).orderBy('at').orderBy('id').execute(),
         trx.selectFrom('identity_links').select(['issuer', 'subject', 'created_at', 'last_login_at']).where('user_id', '=', userId).orderBy('created_at').execute(),
         trx.selectFrom('email_verifications').select(['created_at', 'expires_at', 'used_at']).where('user_id', '=', userId).orderBy('created_at').execute(),
+        trx.selectFrom('absence_warnings').select(['course_id', 'kind', 'value', 'crossed_at', 'student_mailed_at']).where('student_id', '=', userId).orderBy('crossed_at').orderBy('course_id').orderBy('kind').execute(),
         this.auditAbout(trx, userId).selectAll().orderBy('id').execute(),
       ]);
       return {
@@ -165,6 +168,7 @@ export class PersonalDataRepository {
         checkin_refusals: refusals.map((r) => ({ ...r, w: Number(r.w), at: Number(r.at) })),
         identity_links: links,
         email_verifications: mails,
+        absence_warnings: warnings.map((x) => ({ ...x, value: Number(x.value), crossed_at: Number(x.crossed_at), student_mailed_at: x.student_mailed_at === null ? null : Number(x.student_mailed_at) })),
         audit: audit.map((a) => ({ ...a, id: Number(a.id), details: JSON.parse(a.details) as unknown })),
       };
     });
@@ -215,6 +219,7 @@ export class PersonalDataRepository {
         identity_links: await count(trx.deleteFrom('identity_links').where('user_id', '=', userId)),
         oidc_codes: await count(trx.deleteFrom('oidc_codes').where('user_id', '=', userId)),
         email_verifications: await count(trx.deleteFrom('email_verifications').where('user_id', '=', userId)),
+        absence_warnings: await count(trx.deleteFrom('absence_warnings').where('student_id', '=', userId)),
       };
       const account = await trx.updateTable('users')
         .set({ ...pseudonym, password_hash: UNUSABLE_PASSWORD_HASH, sourced_id: null, email_verified_at: null, token_version: sql`token_version + 1` })

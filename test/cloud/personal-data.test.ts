@@ -116,6 +116,7 @@ beforeAll(async () => {
   await h.store.db.insertInto('identity_links').values({ ...OIDC, user_id: subject.id, created_at: now, last_login_at: now }).execute();
   await h.store.db.insertInto('oidc_codes').values({ code_hash: 'cd'.repeat(32), user_id: subject.id, created_at: now, expires_at: now + 60_000, used_at: null }).execute();
   await h.store.db.insertInto('email_verifications').values({ token_hash: 'ab'.repeat(32), user_id: subject.id, full_name: NAME, password_hash: 'scrypt$16384$8$1$c2FsdA==$cGVuZGluZw==', created_at: now, expires_at: now + 86_400_000, used_at: null }).execute();
+  await h.store.db.insertInto('absence_warnings').values({ course_id: f.courseId, student_id: subject.id, kind: 'percentage', value: 50, crossed_at: now, student_mailed_at: now + 1000, teacher_mailed_at: null }).execute();
   await h.store.audit.record({ at: now, actorId: f.admin.id, action: 'roster.import_note', target: subject.id, details: { email: subject.email, name: NAME } });
 
   // Proof of proximity, as the check-in ingest (cloud/bridge/checkin.ts) leaves it.
@@ -167,6 +168,7 @@ describe('student data export', () => {
     expect(d.submissions).toEqual([expect.objectContaining({ session_id: presentSid, course_id: f.courseId, windows: 4 })]);
     expect(d.identity_links).toEqual([expect.objectContaining(OIDC)]);
     expect(d.email_verifications).toHaveLength(1);
+    expect(d.absence_warnings).toEqual([{ course_id: f.courseId, kind: 'percentage', value: 50, crossed_at: expect.any(String), student_mailed_at: expect.any(String) }]);
     const actions = d.audit.map((a: { action: string }) => a.action);
     expect(actions).toEqual(expect.arrayContaining(['biometric.enrol', 'attendance.override', 'roster.import_note']));
   });
@@ -269,7 +271,7 @@ describe('erasure', () => {
     for (const [table, text] of Object.entries(after)) {
       for (const trace of [subject.email, NAME, SOURCED_ID, OIDC.subject, 'quintessa', PEER, subjectKey, OLD_KEY]) expect(text, `${table} still holds ${trace}`).not.toContain(trace.toLowerCase());
     }
-    for (const table of ['webauthn_credentials', 'webauthn_challenges', 'verifications', 'submissions', 'witnessed_windows', 'identity_links', 'oidc_codes', 'email_verifications'] as const) {
+    for (const table of ['webauthn_credentials', 'webauthn_challenges', 'verifications', 'submissions', 'witnessed_windows', 'identity_links', 'oidc_codes', 'email_verifications', 'absence_warnings'] as const) {
       const column = table === 'identity_links' || table === 'oidc_codes' || table === 'email_verifications' ? 'user_id' : 'student_id';
       expect(await h.store.db.selectFrom(table).selectAll().where(column, '=', subject.id).execute(), table).toEqual([]);
     }
@@ -288,7 +290,7 @@ describe('erasure', () => {
 
     const audit = await h.store.db.selectFrom('audit_log').selectAll().where('action', '=', 'personal_data.erase').execute();
     expect(audit).toEqual([expect.objectContaining({ actor_id: f.admin.id, target: subject.id })]);
-    expect(JSON.parse(audit[0]!.details)).toMatchObject({ role: 'student', removed: { webauthn_credentials: 1, verifications: 1, submissions: 4, witnessed_windows: 2, checkin_refusals: 2, identity_links: 1, oidc_codes: 1, email_verifications: 1 } });
+    expect(JSON.parse(audit[0]!.details)).toMatchObject({ role: 'student', removed: { webauthn_credentials: 1, verifications: 1, submissions: 4, witnessed_windows: 2, checkin_refusals: 2, identity_links: 1, oidc_codes: 1, email_verifications: 1, absence_warnings: 1 } });
   });
 
   it("leaves no BLE address, check-in key or refusal tied to the person; the classmate's and the unknown key's rows and the record's count stay", async () => {

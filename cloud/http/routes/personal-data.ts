@@ -50,6 +50,10 @@ const exportOut = z.object({
     .describe("refused check-ins with one of the account's check-in keys"),
   identity_links: z.array(z.object({ issuer: z.string(), subject: z.string(), created_at: time, last_login_at: time.nullable() })),
   email_verifications: z.array(z.object({ created_at: time, expires_at: time, used_at: time.nullable() })),
+  absence_warnings: z.array(z.object({
+    course_id: z.string(), kind: z.enum(['percentage', 'consecutive']), value: z.number().describe('the percentage, or the absences in a row, when it was found'),
+    crossed_at: time, student_mailed_at: time.nullable(),
+  })).describe("the absence warnings found for the account (cleared once it is back above the course's threshold)"),
   audit: z.array(z.object({ id: z.number().int(), at: time, actor_id: z.string().nullable(), action: z.string(), target: z.string(), details: z.unknown() })),
 });
 
@@ -84,6 +88,7 @@ function exportView(d: PersonalData, now: number): z.infer<typeof exportOut> {
     checkin_refusals: d.checkin_refusals.map((r) => ({ ...r, at: iso(r.at)! })),
     identity_links: d.identity_links.map((l) => ({ ...l, created_at: iso(l.created_at)!, last_login_at: iso(l.last_login_at) })),
     email_verifications: d.email_verifications.map((m) => ({ created_at: iso(m.created_at)!, expires_at: iso(m.expires_at)!, used_at: iso(m.used_at) })),
+    absence_warnings: d.absence_warnings.map((x) => ({ ...x, kind: x.kind as 'percentage' | 'consecutive', crossed_at: iso(x.crossed_at)!, student_mailed_at: iso(x.student_mailed_at) })),
     audit: d.audit.map((e) => ({ ...e, at: iso(e.at)! })),
   };
 }
