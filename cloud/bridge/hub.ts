@@ -2,14 +2,17 @@
  * The cloud's side of the gateway link: queues commands for a room's gateway (session start and
  * end, timetables, pings), publishes pending commands whenever the gateway (or the cloud's own
  * link) comes online, tracks `command.result`, and tells the session service whether the room's
- * gateway confirmed (docs/architecture.md, "Session start and end").
+ * gateway confirmed (docs/architecture.md, "Session start and end"). It also keeps the room
+ * gateway's copy of the live session's check-in keys current (cloud/bridge/checkin-keys.ts).
  */
 import type { Logger } from 'pino';
 import { uuidv7 } from '../../shared/ids.js';
 import { parseStatus, type CommandData, type CommandType } from '../../shared/mqtt/messages.js';
 import { gatewayTopics } from '../../shared/mqtt/topics.js';
+import type { CloudEvents } from '../events.js';
 import type { Store } from '../store/db.js';
 import type { GatewayCommand, Session } from '../store/schema.js';
+import { CheckinKeySync } from './checkin-keys.js';
 import { queueTimetable } from './timetable.js';
 
 export type SessionCommand = 'session.start' | 'session.end';
@@ -43,7 +46,17 @@ export interface HubDeps {
   /** How long `sessionCommand` waits for the gateway's confirmation (ms). */
   ackTimeoutMs?: number;
   onPublished?: (type: string) => void;
+  /**
+   * The domain events: a session a gateway started, and changed enrolments, send the check-in
+   * keys again at once. Without them only the cloud's own starts and the periodic check do.
+   */
+  events?: CloudEvents;
+  /** How often the live sessions' check-in keys are compared with what was sent (ms; 0: never). */
+  keySyncIntervalMs?: number;
 }
+
+/** The periodic check-in key check: a device approved or revoked reaches the gateway within this. */
+const KEY_SYNC_INTERVAL_MS = 15_000;
 
 /** The envelope published on the cmd topic (docs/protocol.md §MQTT). */
 export function commandEnvelope(cmd: GatewayCommand): string {
@@ -57,12 +70,45 @@ export class GatewayHub {
   /** Commands someone waits on, by command id: settled by their `command.result` or by the wait ending. */
   private readonly waiting = new Map<string, () => void>();
   private readonly flushing = new Map<string, Promise<void>>();
+  /** The live sessions' check-in keys on their room gateways. */
+  readonly checkinKeys: CheckinKeySync;
+  private keyTimer: NodeJS.Timeout | null = null;
+  private armed = false;
 
-  constructor(private readonly deps: HubDeps) {}
+  constructor(private readonly deps: HubDeps) {
+    this.checkinKeys = new CheckinKeySync({ store: deps.store, clock: deps.clock, logger: deps.logger, flushRoom: (roomId) => this.flushRoom(roomId) });
+    this.arm();
+  }
 
   /** Releases whoever still waits for an answer; they report the command's state as stored. */
   stop(): void {
     for (const release of [...this.waiting.values()]) release();
+    this.disarm();
+  }
+
+  /** Listens for what changes a live session's check-in keys, and starts the periodic check; again after stop() once the link is back. */
+  private arm(): void {
+    if (this.armed) return;
+    this.armed = true;
+    const { events } = this.deps;
+    // The cloud's own starts send their keys after their session.start (sessionCommand), in that order.
+    events?.on('session.started', this, (s) => void (s.source !== 'cloud' && this.checkinKeys.sync(s.id)));
+    events?.on('enrollment.changed', this, ({ course_id }) => void this.checkinKeys.syncLive(course_id).catch((err: unknown) => this.deps.logger.error({ err }, 'check-in keys not checked')));
+    events?.on('changes.remote', this, (c) => {
+      if (c.kind === 'enrolment') void this.checkinKeys.syncLive(c.id).catch((err: unknown) => this.deps.logger.error({ err }, 'check-in keys not checked'));
+    });
+    const every = this.deps.keySyncIntervalMs ?? KEY_SYNC_INTERVAL_MS;
+    if (every > 0) {
+      this.keyTimer = setInterval(() => void this.checkinKeys.syncLive().catch((err: unknown) => this.deps.logger.error({ err }, 'check-in keys not checked')), every);
+      this.keyTimer.unref();
+    }
+  }
+
+  private disarm(): void {
+    this.armed = false;
+    this.deps.events?.off(this);
+    if (this.keyTimer) clearInterval(this.keyTimer);
+    this.keyTimer = null;
   }
 
   /**
@@ -79,6 +125,7 @@ export class GatewayHub {
     try {
       const cmd = await this.queueSessionCommand(session, type, commandId);
       if (!cmd) return NO_GATEWAY; // a room without gateway: the teacher phone advertises
+      if (type === 'session.start' && cmd.id === commandId) await this.checkinKeys.sync(session.id);
       const gateway = await store.gateways.activeForRoom(cmd.room_id);
       const reachable = gateway?.state === 'online' && this.deps.publisher?.connected === true;
       if (reachable && cmd.id === commandId) await answered.within(this.deps.ackTimeoutMs ?? 2000);
@@ -105,7 +152,11 @@ export class GatewayHub {
       // The gateway never got the start (offline all along): withdraw it instead of sending a
       // start and an end that would put a dead session on air for an instant when it returns.
       const withdrawn = await store.commands.withdrawUnsent(session.id, 'session.start', this.deps.clock());
-      if (withdrawn) return withdrawn;
+      if (withdrawn) {
+        // Its check-in keys never left either: a gateway without the session would refuse them.
+        await store.commands.cancelPending(session.room_id, 'checkin_keys.set', this.deps.clock());
+        return withdrawn;
+      }
     }
     const data = type === 'session.start'
       ? { session_id: session.id, course_id: session.course_id, period_s: session.period_s, ends_at: null }
@@ -186,6 +237,7 @@ export class GatewayHub {
 
   /** After the cloud's own link (re)connected: every room with pending commands gets them. */
   async flushAll(): Promise<void> {
+    this.arm();
     const rooms = await this.deps.store.commands.roomsWithPending();
     await Promise.all(rooms.map((roomId) => this.flushRoom(roomId)));
   }
@@ -205,6 +257,8 @@ export class GatewayHub {
     // Not awaited: this runs inside the link's message handler, which holds back the incoming
     // stream (and with it the PUBACKs the flush waits for) until it returns.
     if (parsed.value.state === 'online') void this.flushRoom(gateway.room_id);
+    // A gateway that serves the check-in gets the live session's keys if it lacks the newest set.
+    if (parsed.value.state === 'online' && parsed.value.checkin === true) void this.checkinKeys.syncRoom(gateway.room_id).catch((err: unknown) => this.deps.logger.error({ err, gatewayId }, 'check-in keys not checked'));
   }
 
   /**

@@ -80,6 +80,7 @@ export class MqttBridge {
       publicMqttUrl: (requestHost) => mqtt.publicUrl ?? mqtt.url ?? `${mqtt.tls ? 'mqtts' : 'mqtt'}://${requestHost}:${this.port}`,
       ackTimeoutMs: mqtt.ackTimeoutMs,
       onPublished: (type) => this.metrics.commands.inc({ type }),
+      events: deps.events,
     });
     this.ingest = new EventIngest({
       store: deps.store, events: deps.events, verifiedLookup: deps.verifiedLookup, clock: deps.clock, logger: this.log.child({ module: 'ingest' }),

@@ -98,4 +98,26 @@ export class CheckinRepository {
       .where('witnessed_windows.key_id', 'in', keyIds).where('sessions.room_id', '!=', session.room_id)
       .where('witnessed_windows.at', '>=', session.started_at - margin).where('witnessed_windows.at', '<=', (session.ended_at ?? now) + margin)
       .execute();
-  }}
+  }
+  /**
+   * The check-in keys a room's gateway may hold for a session of the course (cloud/bridge/checkin-keys.ts):
+   * those of the active devices of the students enrolled in it, key id and public key only.
+   */
+  activeKeysOfCourse(courseId: string): Promise<Array<{ key_id: string; key: string }>> {
+    return this.db.selectFrom('webauthn_credentials').innerJoin('enrollments', 'enrollments.student_id', 'webauthn_credentials.student_id')
+      .select(['webauthn_credentials.checkin_key_id as key_id', 'webauthn_credentials.checkin_key as key'])
+      .where('enrollments.course_id', '=', courseId).where('webauthn_credentials.status', '=', 'active')
+      .where('webauthn_credentials.checkin_key_id', 'is not', null).where('webauthn_credentials.checkin_key', 'is not', null)
+      .orderBy('webauthn_credentials.checkin_key_id')
+      .$narrowType<{ key_id: string; key: string }>()
+      .execute();
+  }
+
+  /** Live sessions (of one course, or all) whose room's active gateway said it serves the GATT check-in. */
+  liveSessionsWithCheckinGateway(courseId?: string): Promise<Session[]> {
+    let q = this.db.selectFrom('sessions').innerJoin('gateways', 'gateways.room_id', 'sessions.room_id').selectAll('sessions')
+      .where('sessions.state', '=', 'live').where('gateways.revoked_at', 'is', null).where('gateways.checkin_service', '=', 1);
+    if (courseId !== undefined) q = q.where('sessions.course_id', '=', courseId);
+    return q.execute();
+  }
+}
