@@ -140,7 +140,7 @@ describe("the session's check-in keys", () => {
     const gw = await fakeGateway(true);
     const sessionId = uuidv7();
     const recorded = new Promise<void>((resolve) => {
-      const off = b.bridge.onIngested((o) => o.type === 'session.started' && o.result === 'applied' && (off(), resolve()));
+      const off = b.bridge.onIngested((o) => o.result === 'applied' && o.type === 'session.started' && (off(), resolve()));
     });
     await gw.client.publishAsync(g.topics.events, envelope('session.started', {
       session_id: sessionId, room_code: f.roomCode, course_id: f.courseId, period_s: 60, started_at: new Date(b.h.clock()).toISOString(), ends_at: null, source: 'timetable',
