@@ -48,6 +48,7 @@ describe('console: accounts and the audit log', () => {
     await page.getByRole('heading', { level: 1, name: 'Accounts' }).waitFor();
     const table = page.getByRole('table', { name: 'Accounts' });
     await expect.poll(() => table.getByRole('rowheader').allTextContents(), SLOW).toEqual(expect.arrayContaining(['Ada', 'Max Power', 'Maxine Teach', 'Zoe Quiet']));
+    expect(await page.locator('main').textContent()).not.toMatch(/null|undefined/);
     await checkPage(page, 'admin-accounts-list');
 
     // Search on the server: part of a name, any case.
@@ -144,6 +145,7 @@ describe('console: accounts and the audit log', () => {
     expect(await actions()).toEqual(['account.password_reset', 'user.password_reset', 'user.deactivate', 'user.role_change', 'user.create']);
     expect(await log.getByRole('row', { name: /user\.role_change/ }).getByRole('listitem').allTextContents()).toEqual(['from: teacher', 'to: student']);
     expect(await log.getByRole('row', { name: /user\.deactivate/ }).getByRole('cell').first().textContent()).toBe(`Ada (${admin.email})`);
+    expect(await audit.page.locator('main').textContent()).not.toMatch(/null|undefined|\[object/);
     await checkPage(audit.page, 'admin-audit-all');
 
     await audit.page.getByLabel('Action').selectOption('user.deactivate');

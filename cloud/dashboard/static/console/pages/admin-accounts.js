@@ -130,7 +130,7 @@ export async function render(main, ctx) {
     const reset = h('button', { type: 'button', class: 'small secondary', text: t('accounts.reset'), disabled: !active, attrs: { 'aria-label': t('accounts.reset_of', { name: who }) } });
     reset.addEventListener('click', () => act(reset, () => api(`/api/v1/admin/users/${encodeURIComponent(u.id)}/password-reset`, { method: 'POST' }),
       t('accounts.reset_sent', { email: u.email })));
-    return h('div', { class: 'actions accounts-actions' }, roleSelect, saveRole, toggle, reset);
+    return [h('div', { class: 'actions accounts-actions' }, roleSelect, saveRole), h('div', { class: 'actions accounts-actions' }, toggle, reset)];
   }
 
   function pager(total) {
@@ -164,9 +164,9 @@ export async function render(main, ctx) {
         { label: t('accounts.role'), cell: (u) => t(`role.${u.role}`) },
         { label: t('accounts.status'), cell: statusChip },
         { label: t('accounts.created_at'), cell: (u) => fmt.date(new Date(u.created_at).toISOString(), Intl.DateTimeFormat().resolvedOptions().timeZone) },
-        { label: t('common.actions'), cell: actions },
+        { label: t('common.actions'), class: 'accounts-actions-cell', cell: actions },
       ],
-    }), res.total > PAGE_SIZE || page > 0 ? pager(res.total) : null);
+    }), ...(res.total > PAGE_SIZE || page > 0 ? [pager(res.total)] : []));
   }
 
   main.append(

@@ -96,13 +96,13 @@ export async function render(main, ctx) {
       empty: t('audit.none'),
       rows: res.items,
       columns: [
-        { label: t('audit.time'), header: true, cell: (e) => fmt.dateTime(e.at, tz) },
+        { label: t('audit.time'), header: true, class: 'audit-time', cell: (e) => fmt.dateTime(e.at, tz) },
         { label: t('audit.actor_col'), class: 'wrap', cell: (e) => actorCell(e.actor) },
         { label: t('audit.action'), cell: (e) => e.action },
         { label: t('audit.target_col'), cell: (e) => h('span', { class: 'audit-target', text: e.target }) },
-        { label: t('audit.details'), cell: (e) => detailsCell(e.details) },
+        { label: t('audit.details'), class: 'audit-details-cell', cell: (e) => detailsCell(e.details) },
       ],
     }),
-    newer || older ? h('nav', { class: 'pager', attrs: { 'aria-label': t('audit.pages') } }, newer, older) : null,
+    ...(newer || older ? [h('nav', { class: 'pager', attrs: { 'aria-label': t('audit.pages') } }, newer, older)] : []),
   );
 }

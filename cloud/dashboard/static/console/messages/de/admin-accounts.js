@@ -64,7 +64,7 @@ export default {
   'audit.unknown_actor': 'Gelöschtes Konto ({id})',
   'audit.no_details': '—',
   'audit.none': 'Kein Eintrag passt.',
-  'audit.shown': '{n} Einträge angezeigt',
+  'audit.shown': 'Angezeigte Einträge: {n}',
   'audit.pages': 'Seiten des Prüfprotokolls',
   'audit.newer': 'Neuere Einträge',
   'audit.older': 'Ältere Einträge',

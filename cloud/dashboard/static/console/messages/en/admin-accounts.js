@@ -64,7 +64,7 @@ export default {
   'audit.unknown_actor': 'Removed account ({id})',
   'audit.no_details': '—',
   'audit.none': 'No entry matches.',
-  'audit.shown': '{n} entries shown',
+  'audit.shown': 'Entries shown: {n}',
   'audit.pages': 'Pages of the audit log',
   'audit.newer': 'Newer entries',
   'audit.older': 'Older entries',
