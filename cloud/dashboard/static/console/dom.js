@@ -51,18 +51,26 @@ export function select(options, { value, ...props } = {}) {
 
 /**
  * A table of records: columns are {label, cell: (row) => string | Node, header?: true (the row's
- * header cell), class?}. `caption` is read by screen readers (visible unless `hideCaption`).
+ * header cell), class?}; `rowClass(row)` may name a class for a row. `caption` is read by screen
+ * readers (visible unless `hideCaption`). A table with no control of its own makes its scrolling
+ * box a named, focusable region, so a keyboard can scroll it at a phone's width.
  */
-export function table({ caption, columns, rows, empty = t('common.none'), hideCaption = false }) {
+export function table({ caption, columns, rows, empty = t('common.none'), hideCaption = false, rowClass }) {
   if (!rows.length) return h('p', { class: 'muted', text: empty });
   const head = h('tr', {}, columns.map((c) => h('th', { scope: 'col', text: c.label })));
-  const body = rows.map((row) => h('tr', {}, columns.map((c) => {
+  const body = rows.map((row) => h('tr', { class: rowClass?.(row) }, columns.map((c) => {
     const v = c.cell(row);
     return h(c.header ? 'th' : 'td', { scope: c.header ? 'row' : undefined, class: c.class }, typeof v === 'string' || typeof v === 'number' ? String(v) : v);
   })));
-  return h('div', { class: 'scroll' }, h('table', {},
+  const box = h('div', { class: 'scroll' }, h('table', {},
     h('caption', { class: hideCaption ? 'visually-hidden' : undefined, text: caption }),
     h('thead', {}, head), h('tbody', {}, body)));
+  if (!box.querySelector('a[href], button, input, select, textarea, [tabindex]')) {
+    box.tabIndex = 0;
+    box.setAttribute('role', 'region');
+    box.setAttribute('aria-label', caption);
+  }
+  return box;
 }
 
 /** Says `text` to screen readers (the page's one polite live region). */

@@ -2,7 +2,7 @@
 import { api } from '/dashboard/dashboard-api.js';
 import { h, announce, select } from '../dom.js';
 import { fmt, t } from '../i18n.js';
-import { fieldErrors, labelled } from './admin-course-form.js';
+import { fieldErrors, labelled } from '../forms.js';
 
 /** The teacher accounts that can be given a course (deactivated ones cannot log in). */
 export async function loadTeachers() {

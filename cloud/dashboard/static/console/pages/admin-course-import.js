@@ -1,8 +1,7 @@
 // Administration: importing the institution's rosters as a OneRoster CSV bundle (a zip file) and
 // the report the API gives back (what was created, changed or removed, and the refused rows).
 import { api } from '/dashboard/dashboard-api.js';
-import { h, announce, attempt, field } from '../dom.js';
-import { readOnlyTable } from './admin-course-form.js';
+import { h, announce, attempt, field, table } from '../dom.js';
 import { fmt, t } from '../i18n.js';
 
 const KINDS = ['terms', 'accounts', 'courses', 'enrollments'];
@@ -14,7 +13,7 @@ function report(r) {
   });
   return [
     h('p', { class: 'courses-summary', text: summary }),
-    readOnlyTable({
+    table({
       caption: t('courses.import.kinds_caption'),
       rows: KINDS.map((k) => ({ kind: k, ...r.by_kind[k] })),
       columns: [
@@ -25,7 +24,7 @@ function report(r) {
         { label: t('courses.import.deleted'), cell: (x) => n(x.deleted) },
       ],
     }),
-    readOnlyTable({
+    table({
       caption: t('courses.import.files_caption'),
       rows: r.files,
       columns: [
@@ -35,7 +34,7 @@ function report(r) {
       ],
     }),
     r.rejected.length
-      ? readOnlyTable({
+      ? table({
         caption: t('courses.import.rejected_caption'),
         rows: r.rejected,
         columns: [

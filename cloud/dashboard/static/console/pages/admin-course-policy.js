@@ -3,7 +3,7 @@
 import { api } from '/dashboard/dashboard-api.js';
 import { h, select } from '../dom.js';
 import { t } from '../i18n.js';
-import { fieldErrors, labelled } from './admin-course-form.js';
+import { fieldErrors, labelled } from '../forms.js';
 
 const NUMBERS = [
   ['min_presence', { step: '0.05', min: '0', max: '1' }],

@@ -3,7 +3,7 @@
 import { api } from '/dashboard/dashboard-api.js';
 import { h, announce, attempt, errorText, field, table } from '../dom.js';
 import { fmt, t } from '../i18n.js';
-import { confirmRemoval, readOnlyTable } from './admin-course-form.js';
+import { confirmAction } from '../forms.js';
 
 /** The reason of a refused row in the page's language (the API's own text for a code it does not know). */
 function reason(row) {
@@ -17,7 +17,7 @@ function reportTable(r) {
     ...r.accepted.map((x) => ({ row: x.row, value: x.value, outcome: x.outcome, reason: '' })),
     ...r.rejected.map((x) => ({ row: x.row, value: x.value, outcome: 'rejected', reason: reason(x) })),
   ].sort((a, b) => a.row - b.row);
-  return readOnlyTable({
+  return table({
     caption: t('courses.roster.report_caption'),
     empty: t('courses.roster.report_empty'),
     rows,
@@ -52,7 +52,7 @@ export async function rosterSection(course) {
   }
 
   async function remove(student, button) {
-    const yes = await confirmRemoval({
+    const { confirmed: yes } = await confirmAction({
       title: t('courses.roster.remove_title'),
       text: t('courses.roster.remove_text', { name: student.full_name, email: student.email, code: course.code }),
       confirm: t('courses.roster.remove_confirm'),

@@ -3,7 +3,7 @@
 import { api } from '/dashboard/dashboard-api.js';
 import { h, announce, attempt, select, table } from '../dom.js';
 import { t } from '../i18n.js';
-import { confirmRemoval, fieldErrors, labelled } from './admin-course-form.js';
+import { confirmAction, fieldErrors, labelled } from '../forms.js';
 
 // Monday first, as timetables are read; the API counts 0 = Sunday.
 const WEEKDAYS = [1, 2, 3, 4, 5, 6, 0];
@@ -74,7 +74,7 @@ export async function timetableSection(course) {
 
   async function remove(slot, button) {
     const when = t('courses.timetable.when', { day: day(slot.weekday), start: slot.start, end: slot.end });
-    const yes = await confirmRemoval({ title: t('courses.timetable.delete_title'), text: t('courses.timetable.delete_text', { when, room: roomName.get(slot.room_id) ?? '—' }), confirm: t('courses.timetable.delete_confirm') });
+    const { confirmed: yes } = await confirmAction({ title: t('courses.timetable.delete_title'), text: t('courses.timetable.delete_text', { when, room: roomName.get(slot.room_id) ?? '—' }), confirm: t('courses.timetable.delete_confirm') });
     if (!yes) return;
     const ok = await attempt(button, listAlert, () => api(`${base}/${encodeURIComponent(slot.id)}`, { method: 'DELETE' }));
     if (!ok) return;

@@ -73,13 +73,7 @@ export async function render(main, ctx) {
         { label: t('fleet.rejected'), cell: (g) => fmt.number(g.rejected_events) },
       ],
     });
-    // The table has no control to tab to: its scrolling box takes the focus, so a keyboard can scroll it.
     view.querySelector('table')?.classList.add('fleet-table');
-    if (view.classList.contains('scroll')) {
-      view.tabIndex = 0;
-      view.setAttribute('role', 'region');
-      view.setAttribute('aria-label', t('fleet.caption'));
-    }
     listBox.replaceChildren(view);
     const active = list.items.filter((g) => g.state !== 'revoked');
     summary.textContent = t('fleet.summary', { online: active.filter((g) => g.state === 'online').length, total: active.length });

@@ -4,7 +4,7 @@
 import { api } from '/dashboard/dashboard-api.js';
 import { h, announce, attempt, table } from '../dom.js';
 import { fmt, t } from '../i18n.js';
-import { confirmRemoval, fieldErrors, labelled } from './admin-course-form.js';
+import { confirmAction, fieldErrors, labelled } from '../forms.js';
 import { stateChip } from './admin-fleet.js';
 import { qrSvg } from './gateway-qr.js';
 
@@ -62,7 +62,7 @@ export async function render(main) {
   }
 
   async function provision(room, gateway, button) {
-    if (gateway && !(await confirmRemoval({ title: t('rooms.again.title', { room: room.name }), text: t('rooms.again.text'), confirm: t('rooms.again.confirm') }))) return;
+    if (gateway && !(await confirmAction({ title: t('rooms.again.title', { room: room.name }), text: t('rooms.again.text'), confirm: t('rooms.again.confirm') })).confirmed) return;
     let issued;
     const ok = await attempt(button, listError, async () => {
       issued = await api(`/api/v1/admin/rooms/${encodeURIComponent(room.id)}/gateways`, { method: 'POST', body: { mode: 'code' } });
@@ -77,7 +77,7 @@ export async function render(main) {
   }
 
   async function revoke(room, gateway, button) {
-    if (!(await confirmRemoval({ title: t('rooms.revoke.title', { room: room.name }), text: t('rooms.revoke.text'), confirm: t('rooms.revoke.confirm') }))) return;
+    if (!(await confirmAction({ title: t('rooms.revoke.title', { room: room.name }), text: t('rooms.revoke.text'), confirm: t('rooms.revoke.confirm') })).confirmed) return;
     const ok = await attempt(button, listError, () => api(`/api/v1/admin/gateways/${encodeURIComponent(gateway.gateway_id)}`, { method: 'DELETE', accept: '*/*' }));
     if (!ok) return;
     if (state.shownFor === room.id) hideCode();

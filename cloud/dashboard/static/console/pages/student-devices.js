@@ -4,7 +4,7 @@
 import { api } from '/dashboard/dashboard-api.js';
 import { h, announce, attempt, field, table } from '../dom.js';
 import { fmt, t } from '../i18n.js';
-import { confirmRemoval } from './admin-course-form.js';
+import { confirmAction } from '../forms.js';
 import { createPasskey, passkeysSupported } from './student-passkey.js';
 
 const STATE_CLASS = { active: 'status-present', pending: 'status-pending', revoked: 'status-absent' };
@@ -22,7 +22,7 @@ function deviceList(onChange) {
   const alert = h('p', { class: 'error', attrs: { role: 'alert' } });
 
   async function revoke(device, button) {
-    const yes = await confirmRemoval({
+    const { confirmed: yes } = await confirmAction({
       title: t('student.devices.revoke.title', { name: device.device_name ?? t('student.devices.unnamed') }),
       text: t('student.devices.revoke.text'),
       confirm: t('student.devices.revoke.confirm'),

@@ -1,7 +1,6 @@
 // admin-courses pages (de): Kurse, Semester, Regeln, Teilnehmerlisten, Stundenpläne, OneRoster-Import.
 export default {
   'courses.title': 'Kurse',
-  'courses.field_error': '{field}: {message}.',
   'courses.list.title': 'Alle Kurse',
   'courses.list.caption': 'Kurse mit Lehrkraft und Semester',
   'courses.list.empty': 'Noch keine Kurse. Legen Sie unten den ersten an.',

@@ -49,5 +49,6 @@ export default {
   'common.saved': 'Gespeichert.',
   'common.actions': 'Aktionen',
   'common.course': 'Kurs',
+  'form.field_error': '{field}: {message}.',
   'common.close': 'Schließen',
 };

@@ -1,7 +1,6 @@
 // admin-courses pages (en): courses, terms, policies, rosters, timetables, the OneRoster import.
 export default {
   'courses.title': 'Courses',
-  'courses.field_error': '{field}: {message}.',
   'courses.list.title': 'All courses',
   'courses.list.caption': 'Courses with their teacher and term',
   'courses.list.empty': 'No courses yet. Create the first one below.',

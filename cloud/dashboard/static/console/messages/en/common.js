@@ -49,5 +49,6 @@ export default {
   'common.saved': 'Saved.',
   'common.actions': 'Actions',
   'common.course': 'Course',
+  'form.field_error': '{field}: {message}.',
   'common.close': 'Close',
 };
