@@ -4,7 +4,10 @@
  * plus shared/checkin-phone.ts. A phone hears the room's frame, connects, reads the challenge,
  * signs it with its P-256 key, writes the check-in and gets the receipt by notification; the
  * daemon's outbox holds the checkin.received event. Also: the same nonce again is nonce_unknown,
- * and two phones checking in at once are both queued, each on its own link.
+ * and two phones checking in at once are both queued, each on its own link. Once the daemon holds
+ * the session's check-in keys (a `checkin_keys.set` command, as its MQTT link hands it over), a
+ * phone whose key is not among them is answered unknown_key, and one signing with another key
+ * bad_signature, in the receipt of its first write, with nothing in the outbox.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +22,8 @@ import { findAttendanceFrame } from '../../shared/advertisement.js';
 import { ATTENDANCE_SERVICE_UUID, CHALLENGE_CHAR_UUID, CHECKIN_CHAR_UUID, RECEIPT_CHAR_UUID, decodeReceipt, type Receipt } from '../../shared/checkin.js';
 import { answerChallenge, checkinKeyOf } from '../../shared/checkin-phone.js';
 import type { Frame } from '../../shared/frame.js';
+import { uuidv7 } from '../../shared/ids.js';
+import { keySetParts } from '../../shared/mqtt/checkin-keys.js';
 import { eventDataSchemas } from '../../shared/mqtt/messages.js';
 import { eventually } from '../helpers/eventually.js';
 import { ROOM_CODE, SESSION_ID, classroomConfig, memoryStore, outboxEvents } from '../gateway/classroom.js';
@@ -28,6 +33,7 @@ import { testLogger } from './classroom.js';
 const GATEWAY = 'c0:ff:ee:00:07:00';
 const GATEWAY_HEARS_DBM = -61;
 const OTHER_SESSION = '0192f3a0-7c00-7000-8000-000000000002';
+const KEYED_SESSION = '0192f3a0-7c00-7000-8000-000000000003';
 const phoneAddress = (n: number): string => `c0:ff:ee:00:07:${n.toString(16).padStart(2, '0')}`;
 const PHONES = 9;
 const noDashes = (uuid: string) => uuid.replaceAll('-', '');
@@ -48,13 +54,14 @@ const air = new InProcessAir();
 let gatewayController: VirtualController;
 let store: GatewayStore;
 let daemon: GatewayDaemon;
+let events: GatewayEvents;
 const phones: Phone[] = [];
 const phoneControllers: VirtualController[] = [];
 
 beforeAll(async () => {
   const logger = testLogger();
   const config = classroomConfig({ mqtt_url: 'mqtt://127.0.0.1:1', heartbeat_s: 3600 });
-  const events = new GatewayEvents(logger);
+  events = new GatewayEvents(logger);
   store = memoryStore(config, events);
   const { advertiser, controller } = createVirtualAwareAdvertiser({
     kind: 'virtual',
@@ -279,4 +286,29 @@ describe('GATT check-in on the radio', () => {
     await peripheral.disconnectAsync();
     expect(checkinRows()).toHaveLength(before);
   }, 30_000);
+
+  it("with the session's check-in keys: an unknown key is unknown_key and a wrong signature bad_signature at once, nothing queued; an enrolled key is queued", async () => {
+    daemon.sessions.start({ id: KEYED_SESSION, courseId: 'CS101', periodS: 300, endsAt: null, source: 'cloud' }, Date.now());
+    const enrolled = phones[1]!;
+    const [part] = keySetParts(KEYED_SESSION, [{ key_id: enrolled.keyId.toString('hex'), key: checkinKeyOf(enrolled.privateKey).checkinKey }])!;
+    const commandId = uuidv7();
+    // What the daemon's MQTT link does with a message on its cmd topic.
+    events.emit('command.received', Buffer.from(JSON.stringify({ id: commandId, type: 'checkin_keys.set', at: new Date().toISOString(), data: part })));
+    expect(outboxEvents(store).filter((e) => e.type === 'command.result').at(-1)!.data).toEqual({ command_id: commandId, ok: true });
+    await eventually(() => gatewayController.linkLayer().advertisingEnabled, 3_000, 'the beacon on air');
+
+    const before = checkinRows().length;
+    const w = (daemon.rotation.current() as { w: number }).w;
+    const stranger = await checkIn(phones[2]!);
+    expect(stranger.receipts).toEqual([{ status: 'unknown_key', w }]);
+    expect(stranger.readBack).toEqual({ status: 'unknown_key', w });
+    // Phone 3 claims the enrolled key's id but signs with its own key.
+    const impostor = await checkIn({ ...phones[3]!, keyId: enrolled.keyId });
+    expect(impostor.receipts).toEqual([{ status: 'bad_signature', w }]);
+    expect(checkinRows()).toHaveLength(before);
+
+    expect((await checkIn(enrolled)).receipts).toEqual([{ status: 'queued', w }]);
+    expect(checkinRows().slice(before)).toMatchObject([{ session_id: KEYED_SESSION, key_id: enrolled.keyId.toString('hex'), peer: phoneAddress(1) }]);
+    await eventually(() => daemon.checkins.connected() === 0, 3_000, 'the phones gone');
+  }, 60_000);
 });
