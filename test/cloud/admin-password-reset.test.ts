@@ -102,16 +102,16 @@ describe('password reset', () => {
 });
 
 describe('password reset without mail', () => {
-  it('is 503 mail_unavailable, and so is creating an account without a password', async () => {
+  it('is 409 mail_unavailable, and so is creating an account without a password', async () => {
     const bare = await createCloudHarness();
     try {
       const a = await bare.user('admin');
       const s = await bare.user('student');
       const r = await bare.http().post(`/api/v1/admin/users/${s.id}/password-reset`).set(a.auth);
-      expect(r.status).toBe(503);
+      expect(r.status).toBe(409);
       expect(r.body.error.code).toBe('mail_unavailable');
       const create = await bare.http().post('/api/v1/admin/users').set(a.auth).send({ email: 'x@uni.example', full_name: 'X', role: 'student' });
-      expect(create.status).toBe(503);
+      expect(create.status).toBe(409);
       expect(create.body.error.code).toBe('mail_unavailable');
       expect(await bare.store.accounts.findByEmail('x@uni.example')).toBeUndefined();
     } finally {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { uuidv7 } from '../../../shared/ids.js';
-import { HttpError, conflict, notFound, unprocessable } from '../errors.js';
+import { conflict, notFound, unprocessable } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
 import { DuplicateEmailError, LastAdminError, publicUser, type AccountChange } from '../../store/accounts.js';
@@ -51,13 +51,13 @@ export function adminAccountRoutes(routes: RouteTable, deps: AppDeps): void {
   routes.add(
     {
       method: 'post', path: '/api/v1/admin/users', tag: 'admin', auth: ADMIN, status: 201, summary: 'Create an account with any role',
-      description: `Without \`password\`, the account gets a random one nobody knows and is mailed a one-time link (valid ${PASSWORD_RESET_TTL_MS / 3_600_000} h) to choose its own; that needs mail (ATTENDANCE_SMTP_URL), else 503 mail_unavailable.`,
+      description: `Without \`password\`, the account gets a random one nobody knows and is mailed a one-time link (valid ${PASSWORD_RESET_TTL_MS / 3_600_000} h) to choose its own; that needs mail (ATTENDANCE_SMTP_URL), else 409 mail_unavailable.`,
       body: z.object({ email, full_name: fullName, password: password.optional(), role }),
       response: userOut.extend({ password_link_sent: z.boolean() }),
-      errors: [[409, 'email_taken'], [503, 'mail_unavailable']],
+      errors: [[409, 'email_taken'], [409, 'mail_unavailable']],
     },
     async ({ body, user }) => {
-      if (body.password === undefined && !mailer) throw new HttpError(503, 'mail_unavailable', 'this cloud sends no mail, so give the account a password');
+      if (body.password === undefined && !mailer) throw conflict('mail_unavailable', 'this cloud sends no mail, so give the account a password');
       try {
         const now = clock();
         const created = await store.accounts.create({ ...body, password: body.password ?? newSecret() }, now);

@@ -22,10 +22,10 @@ export function passwordResetRoutes(routes: RouteTable, deps: AppDeps): void {
       description: `The account gets a one-time link (valid ${HOURS} h) to choose a new password; its current password works until then. Needs mail (ATTENDANCE_SMTP_URL). Audited as user.password_reset.`,
       params: idParams,
       response: z.object({ status: z.literal('reset_sent'), expires_at: z.string() }),
-      errors: [[404, 'not_found'], [409, 'account_deactivated'], [409, 'signs_in_with_institution'], [429, 'too_many_mails'], [503, 'mail_unavailable']],
+      errors: [[404, 'not_found'], [409, 'account_deactivated'], [409, 'signs_in_with_institution'], [429, 'too_many_mails'], [409, 'mail_unavailable']],
     },
     async ({ params, user }) => {
-      if (!mailer) throw new HttpError(503, 'mail_unavailable', 'this cloud sends no mail (ATTENDANCE_SMTP_URL is not set)');
+      if (!mailer) throw conflict('mail_unavailable', 'this cloud sends no mail (ATTENDANCE_SMTP_URL is not set)');
       const account = await store.accounts.get(params.id);
       if (!account) throw notFound('user');
       if (account.deactivated_at !== null) throw conflict('account_deactivated', 'the account is deactivated; reactivate it first');
