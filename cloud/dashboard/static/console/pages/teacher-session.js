@@ -1,4 +1,4 @@
-/* global document, history, AbortController, setTimeout, clearTimeout */
+/* global history, AbortController, setTimeout, clearTimeout */
 // #/teacher/session: pick a course, start a session in the room its timetable gives for now (or
 // next), see the gateway's confirmation, watch the live roster fill as phones check in, end the
 // session (confirmed in a dialog). A live session of the course is picked up when the page opens.
@@ -7,6 +7,7 @@ import { followLive } from '/dashboard/dashboard-live.js';
 import { h, announce, attempt, errorText, field, select } from '../dom.js';
 import { fmt, language, t } from '../i18n.js';
 import { countsList, countsOf, gatewayText, rosterTable } from './teacher-session-roster.js';
+import { confirmAction } from '../forms.js';
 
 const GATEWAY_POLL_MS = 3000;
 const LIVE_SCAN_MAX = 20;
@@ -205,55 +206,36 @@ function showLive(view, session, { ack, focus = false } = {}) {
     }
   })();
 
-  end.addEventListener('click', () => confirmEnd(view, signal, session, countsOf(latest), end, problem));
+  end.addEventListener('click', () => confirmEnd(view, signal, session, countsOf(latest), problem));
 }
 
-function confirmEnd(view, signal, session, counts, opener, problem) {
-  const error = h('p', { class: 'error', attrs: { role: 'alert' } });
-  const yes = h('button', { type: 'button', class: 'danger', text: t('teacherSession.end_confirm') });
-  const no = h('button', { type: 'button', class: 'secondary', text: t('common.cancel') });
-  const dialog = h('dialog', { class: 'ts-dialog', attrs: { 'aria-labelledby': 'ts-end-h', 'aria-describedby': 'ts-end-p' } },
-    h('h2', { id: 'ts-end-h', text: t('teacherSession.end_title') }),
-    h('p', { id: 'ts-end-p', text: t('teacherSession.end_text', { missing: fmt.number(counts.enrolled - counts.checked_in), enrolled: fmt.number(counts.enrolled) }) }),
-    h('div', { class: 'actions' }, yes, no), error);
-  const close = () => {
-    dialog.close();
-    dialog.remove();
-  };
-  no.addEventListener('click', () => {
-    close();
-    opener.focus();
-  });
-  dialog.addEventListener('cancel', () => setTimeout(() => { dialog.remove(); opener.focus(); }));
-  yes.addEventListener('click', async () => {
-    let ended;
-    yes.disabled = no.disabled = true;
-    error.textContent = '';
+async function confirmEnd(view, signal, session, counts, problem) {
+  const endSession = async () => {
     try {
-      ended = await api(`/api/v1/teacher/session/${session.session_id}/end`, { method: 'POST', body: {} });
+      return { ended: await api(`/api/v1/teacher/session/${session.session_id}/end`, { method: 'POST', body: {} }) };
     } catch (e) {
-      yes.disabled = no.disabled = false;
       // Ended meanwhile (by the room's gateway, or in another tab): show how it ended instead.
-      if (e.code === 'session_not_live') {
-        close();
-        const answer = await api(`/api/v1/teacher/session/${session.session_id}/attendance`).catch(() => null);
-        if (view.signal.aborted) return;
-        return answer ? showEnded(view, answer.session, { items: answer.items, focus: true }) : view.restart();
-      }
-      error.textContent = errorText(e);
-      return;
+      if (e.code === 'session_not_live') return { endedElsewhere: true };
+      throw e;
     }
-    close();
-    problem.textContent = '';
-    if (view.signal.aborted) return;
-    announce(t('teacherSession.ended_announce'));
-    showEnded(view, ended, { ack: ended.gateway, focus: true });
-  });
+  };
   // Leaving the page (the browser's back button) or the session ending elsewhere takes the dialog with it.
-  signal.addEventListener('abort', close, { once: true });
-  document.body.append(dialog);
-  dialog.showModal();
-  no.focus();
+  const { confirmed, result } = await confirmAction({
+    title: t('teacherSession.end_title'),
+    text: t('teacherSession.end_text', { missing: fmt.number(counts.enrolled - counts.checked_in), enrolled: fmt.number(counts.enrolled) }),
+    confirm: t('teacherSession.end_confirm'),
+    action: endSession,
+    signal,
+  });
+  if (!confirmed || view.signal.aborted) return;
+  if (result.endedElsewhere) {
+    const answer = await api(`/api/v1/teacher/session/${session.session_id}/attendance`).catch(() => null);
+    if (view.signal.aborted) return;
+    return answer ? showEnded(view, answer.session, { items: answer.items, focus: true }) : view.restart();
+  }
+  problem.textContent = '';
+  announce(t('teacherSession.ended_announce'));
+  showEnded(view, result.ended, { ack: result.ended.gateway, focus: true });
 }
 
 async function showEnded(view, session, { ack, items, focus = false }) {
