@@ -1,4 +1,4 @@
-/* global document, URLSearchParams */
+/* global URLSearchParams */
 // Administration: accounts. Searching by name or e-mail and filtering by role (on the server,
 // a page at a time), creating an account (it is mailed a link to choose its password), changing
 // a role, deactivating and reactivating (confirmed in a dialog first) and mailing a password
@@ -6,37 +6,11 @@
 import { api } from '/dashboard/dashboard-api.js';
 import { h, announce, attempt, errorText, field, select, table } from '../dom.js';
 import { fmt, t } from '../i18n.js';
+import { confirmAction } from '../forms.js';
 
 const PAGE_SIZE = 20;
 const ROLES = ['student', 'teacher', 'admin'];
 const roleOptions = () => ROLES.map((r) => [r, t(`role.${r}`)]);
-
-/**
- * Asks in a modal dialog whether to go ahead; resolves true only for the confirm button. Escape
- * and Cancel resolve false; the focus goes back to where it was.
- */
-function confirmDialog({ title, text, confirm }) {
-  return new Promise((resolve) => {
-    const back = document.activeElement;
-    const yes = h('button', { type: 'button', class: 'danger', text: confirm });
-    const no = h('button', { type: 'button', class: 'secondary', text: t('common.cancel') });
-    const dialog = h('dialog', { class: 'accounts-dialog', attrs: { 'aria-labelledby': 'accounts-dialog-h', 'aria-describedby': 'accounts-dialog-text' } },
-      h('h2', { id: 'accounts-dialog-h', text: title }),
-      h('p', { id: 'accounts-dialog-text', text }),
-      h('div', { class: 'actions' }, no, yes));
-    let answer = false;
-    yes.addEventListener('click', () => { answer = true; dialog.close(); });
-    no.addEventListener('click', () => dialog.close());
-    dialog.addEventListener('close', () => {
-      dialog.remove();
-      back?.focus?.();
-      resolve(answer);
-    });
-    document.body.append(dialog);
-    dialog.showModal();
-    no.focus();
-  });
-}
 
 function statusChip(u) {
   return u.deactivated_at === null
@@ -120,12 +94,17 @@ export async function render(main, ctx) {
     const active = u.deactivated_at === null;
     const toggle = h('button', { type: 'button', class: active ? 'small danger' : 'small secondary', text: active ? t('accounts.deactivate') : t('accounts.reactivate'), attrs: { 'aria-label': t(active ? 'accounts.deactivate_of' : 'accounts.reactivate_of', { name: who }) } });
     toggle.addEventListener('click', async () => {
-      const yes = await confirmDialog(active
-        ? { title: t('accounts.deactivate_title', { name: who }), text: t('accounts.deactivate_text'), confirm: t('accounts.deactivate') }
-        : { title: t('accounts.reactivate_title', { name: who }), text: t('accounts.reactivate_text'), confirm: t('accounts.reactivate') });
-      if (!yes) return;
-      await act(toggle, () => api(`/api/v1/admin/users/${encodeURIComponent(u.id)}/${active ? 'deactivate' : 'reactivate'}`, { method: 'POST' }),
-        t(active ? 'accounts.deactivated_done' : 'accounts.reactivated_done', { name: who }));
+      done.textContent = '';
+      const { confirmed } = await confirmAction({
+        ...(active
+          ? { title: t('accounts.deactivate_title', { name: who }), text: t('accounts.deactivate_text'), confirm: t('accounts.deactivate') }
+          : { title: t('accounts.reactivate_title', { name: who }), text: t('accounts.reactivate_text'), confirm: t('accounts.reactivate') }),
+        action: () => api(`/api/v1/admin/users/${encodeURIComponent(u.id)}/${active ? 'deactivate' : 'reactivate'}`, { method: 'POST' }),
+        signal: ctx.signal,
+      });
+      if (!confirmed) return;
+      notice(t(active ? 'accounts.deactivated_done' : 'accounts.reactivated_done', { name: who }));
+      await refresh();
     });
     const reset = h('button', { type: 'button', class: 'small secondary', text: t('accounts.reset'), disabled: !active, attrs: { 'aria-label': t('accounts.reset_of', { name: who }) } });
     reset.addEventListener('click', () => act(reset, () => api(`/api/v1/admin/users/${encodeURIComponent(u.id)}/password-reset`, { method: 'POST' }),
