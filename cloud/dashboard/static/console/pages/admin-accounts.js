@@ -6,7 +6,7 @@
 import { api } from '/dashboard/dashboard-api.js';
 import { h, announce, attempt, errorText, field, select, table } from '../dom.js';
 import { fmt, t } from '../i18n.js';
-import { confirmAction } from '../forms.js';
+import { confirmAction, fieldErrors, labelled } from '../forms.js';
 
 const PAGE_SIZE = 20;
 const ROLES = ['student', 'teacher', 'admin'];
@@ -25,12 +25,13 @@ function createForm(notice, onCreated) {
   const role = select(roleOptions(), { name: 'role', value: 'student' });
   const error = h('p', { class: 'error', attrs: { role: 'alert' } });
   const submit = h('button', { type: 'submit', text: t('accounts.create') });
-  const form = h('form', { noValidate: true, class: 'accounts-create' },
-    field(t('accounts.name'), name), field(t('accounts.email'), email), field(t('accounts.role'), role, { hint: t('accounts.create_hint') }), submit, error);
+  const fields = { full_name: labelled(t('accounts.name'), name), email: labelled(t('accounts.email'), email), role: labelled(t('accounts.role'), role, t('accounts.create_hint')) };
+  const errors = fieldErrors(fields);
+  const form = h('form', { noValidate: true, class: 'accounts-create' }, Object.values(fields).map(([wrap]) => wrap), submit, error);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const missing = [[name, 'accounts.name_missing'], [email, 'accounts.email_missing']].find(([el]) => !el.value.trim() || !el.checkValidity());
-    for (const el of [name, email]) el.removeAttribute('aria-invalid');
+    errors.clear();
     if (missing) {
       missing[0].setAttribute('aria-invalid', 'true');
       error.textContent = t(missing[1]);
@@ -38,7 +39,7 @@ function createForm(notice, onCreated) {
       return;
     }
     let created;
-    const ok = await attempt(submit, error, async () => {
+    const ok = await errors.run(submit, error, async () => {
       created = await api('/api/v1/admin/users', { method: 'POST', body: { full_name: name.value.trim(), email: email.value.trim(), role: role.value } });
     });
     if (!ok) return;

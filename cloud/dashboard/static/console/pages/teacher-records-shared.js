@@ -3,6 +3,7 @@
 import { api } from '/dashboard/dashboard-api.js';
 import { h, field, select } from '../dom.js';
 import { fmt, t } from '../i18n.js';
+import { flagLine } from './relay-flags.js';
 
 /** The courses the account teaches (admins: all), by code. */
 export async function teacherCourses() {
@@ -41,26 +42,19 @@ export function overrideText(o, timeZone) {
   return t('records.override_by', { status: t(`records.status.${o.status}`), name: o.by.full_name ?? t('records.someone'), when: o.at ? fmt.dateTime(o.at, timeZone) : '—', reason: o.reason });
 }
 
-function flagText(flag) {
-  const e = flag.evidence;
-  if (flag.kind === 'shared_peer') return t('records.flag.shared_peer', { count: fmt.number(Math.max(0, e.student_ids.length - 1)) });
-  if (flag.kind === 'slow_checkin') return t('records.flag.slow_checkin', { count: fmt.number(e.windows.length), max: fmt.number(e.max_latency_ms) });
-  if (flag.kind === 'two_rooms') return t('records.flag.two_rooms');
-  return flag.kind;
-}
-
 /**
  * A record's reasons as a list: each rule's verdict in words (a reason this page does not know
  * is shown as its code), the relay checks, and an override with the rules' own decision.
- * `override.by` is the account {id, full_name}.
+ * `override.by` is the account {id, full_name}; `names` (student id → name) names the other
+ * students a flag mentions.
  */
-export function reasonList({ reasons, presence, flags = [], override, decided_status: decided }, timeZone) {
+export function reasonList({ student_id: studentId, reasons, presence, flags = [], override, decided_status: decided }, timeZone, names) {
   const items = reasons.map((code) => {
     const key = `records.reason.${code}`;
     const text = t(key, { seen: fmt.percent(Math.round((presence ?? 0) * 1000) / 10) });
     return h('li', { text: text === key ? code : text });
   });
-  for (const f of flags) items.push(h('li', { class: 'tr-flag', text: t('records.flag', { text: flagText(f) }) }));
+  for (const f of flags) items.push(h('li', { class: 'tr-flag', text: flagLine(f, { studentId, names }) }));
   if (override) {
     if (decided) items.push(h('li', { text: t('records.decided', { status: t(`records.status.${decided}`) }) }));
     items.push(h('li', { class: 'tr-override', text: overrideText(override, timeZone) }));

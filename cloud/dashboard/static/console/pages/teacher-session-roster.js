@@ -2,6 +2,7 @@
 // roster (status so far, windows seen and witnessed, relay flags with their evidence).
 import { h, table } from '../dom.js';
 import { fmt, t } from '../i18n.js';
+import { flagLine } from './relay-flags.js';
 
 /**
  * What the room's gateway said about the start or end (`ack` of the start/end answers and of
@@ -50,22 +51,9 @@ function statusCell(item) {
   return h('span', {}, chip, ' ', h('span', { class: 'muted', text: t('teacherSession.overridden', { reason: item.override.reason }) }));
 }
 
-function flagText(flag, item, names, rooms) {
-  const e = flag.evidence;
-  if (flag.kind === 'shared_peer') {
-    const others = e.student_ids.filter((id) => id !== item.student_id).map((id) => names.get(id) ?? t('teacherSession.flag.someone')).join(', ');
-    return t('teacherSession.flag.shared_peer', { names: others });
-  }
-  if (flag.kind === 'slow_checkin') {
-    return t('teacherSession.flag.slow_checkin', { count: e.windows.length, max: fmt.number(e.max_latency_ms), threshold: fmt.number(e.threshold_ms) });
-  }
-  if (flag.kind === 'two_rooms') return t('teacherSession.flag.two_rooms', { room: rooms.get(e.other_room_id) ?? t('teacherSession.flag.other_room') });
-  return flag.kind;
-}
-
 /** Relay flags and the reasons worth a word, as a list (or a dash). */
 function notesCell(item, names, rooms) {
-  const notes = item.flags.map((f) => h('li', { class: 'ts-flag', text: `${t('teacherSession.flag.label')}: ${flagText(f, item, names, rooms)}` }));
+  const notes = item.flags.map((f) => h('li', { class: 'ts-flag', text: flagLine(f, { studentId: item.student_id, names, rooms }) }));
   if (item.reasons.includes('not_witnessed')) notes.push(h('li', { text: t('teacherSession.reason.not_witnessed') }));
   if (item.reasons.includes('verification_missing')) notes.push(h('li', { text: t('teacherSession.reason.verification_missing') }));
   return notes.length ? h('ul', { class: 'ts-notes' }, notes) : '—';

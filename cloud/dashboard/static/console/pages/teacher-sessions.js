@@ -109,6 +109,7 @@ async function renderSession(main, ctx, sessionId) {
   function show() {
     const named = new Map(overrides.items.map((o) => [o.student_id, o]));
     const rows = attendance.items.map((i) => ({ ...i, override: named.get(i.student_id)?.override ?? null, decided_status: named.get(i.student_id)?.decided_status }));
+    const names = new Map(rows.map((i) => [i.student_id, i.full_name]));
     countsBox.replaceChildren(countsList(countsOf(rows), session.state === 'live'));
     tableBox.replaceChildren(table({
       caption: t('records.session.caption'),
@@ -119,7 +120,7 @@ async function renderSession(main, ctx, sessionId) {
         { label: t('records.session.status'), cell: (i) => statusCell(i.status, i.override) },
         { label: t('records.session.windows'), cell: (i) => t('records.session.of', { n: fmt.number(i.windows_seen), total: fmt.number(i.windows_total) }) },
         { label: t('records.session.witnessed'), cell: (i) => fmt.number(i.witnessed_windows) },
-        { label: t('records.session.why'), class: 'wrap', cell: (i) => reasonList(i, tz) },
+        { label: t('records.session.why'), class: 'wrap', cell: (i) => reasonList(i, tz, names) },
         {
           label: t('common.actions'),
           cell: (i) => h('button', { type: 'button', class: 'secondary small', text: t('records.session.change_short'), attrs: { 'aria-label': t('records.session.change', { name: i.full_name }), 'data-student': i.student_id }, on: { click: () => dialog.open(i) } }),

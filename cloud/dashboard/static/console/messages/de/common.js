@@ -50,5 +50,11 @@ export default {
   'common.actions': 'Aktionen',
   'common.course': 'Kurs',
   'form.field_error': '{field}: {message}.',
+  'flag.label': 'Prüfen',
+  'flag.shared_peer': 'über dieselbe Telefonverbindung angemeldet wie {names}; ein Gerät meldet womöglich mehrere Studierende an.',
+  'flag.slow_checkin': 'in {count} Zeitfenster(n) langsam geantwortet (bis zu {max} ms; ein Telefon im Raum antwortet innerhalb von {threshold} ms); die Anmeldung wurde womöglich von anderswo weitergeleitet.',
+  'flag.two_rooms': 'dasselbe Telefon wurde zur selben Zeit auch in {room} gesehen.',
+  'flag.someone': 'eine andere Person',
+  'flag.other_room': 'einem anderen Raum',
   'common.close': 'Schließen',
 };

@@ -50,5 +50,11 @@ export default {
   'common.actions': 'Actions',
   'common.course': 'Course',
   'form.field_error': '{field}: {message}.',
+  'flag.label': 'Check',
+  'flag.shared_peer': 'checked in over the same phone connection as {names}; one device may be checking in for several students.',
+  'flag.slow_checkin': 'answered slowly in {count} window(s) (up to {max} ms; a phone in the room answers within {threshold} ms); the check-in may have been relayed from elsewhere.',
+  'flag.two_rooms': 'the same phone was also seen in {room} at the same time.',
+  'flag.someone': 'another student',
+  'flag.other_room': 'another room',
   'common.close': 'Close',
 };
