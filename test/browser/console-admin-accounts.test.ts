@@ -70,6 +70,13 @@ describe('console: accounts and the audit log', () => {
     await expect.poll(() => page.locator('.accounts-create [role=alert]').textContent(), SLOW).toBe('Enter the name.');
     await checkPage(page, 'admin-accounts-form-error');
     const form = page.locator('.accounts-create');
+    // An address that has an account already: the server's refusal is said in the alert.
+    await form.getByLabel('Name').fill('Max Again');
+    await form.getByLabel('E-mail').fill('MAX.POWER@uni.example');
+    await form.getByRole('button', { name: 'Create account' }).click();
+    await expect.poll(() => form.getByRole('alert').textContent(), SLOW).toBe('Failed: an account with this e-mail exists');
+    expect(await h.store.accounts.findByEmail('max.power@uni.example')).toMatchObject({ full_name: 'Max Power' });
+    expect(errors.splice(0)).toEqual([`409 ${srv.base}/api/v1/admin/users`]);
     await form.getByLabel('Name').fill('Nora New');
     await form.getByLabel('E-mail').fill('Nora.New@uni.example');
     await form.getByLabel('Role').selectOption('teacher');
