@@ -84,19 +84,25 @@ export async function exchangeSignInCode(code) {
   auth.token = (await res.json()).access_token;
 }
 
+/** Hands `text` to the browser as a file download called `name`. */
+export function saveFile(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 /** Fetches a CSV with the bearer header and hands it to the browser as a download. */
 export async function downloadCsv(path) {
   const res = await api(path, { accept: 'text/csv' });
   const disposition = res.headers.get('Content-Disposition') || '';
   const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? 'attendance.csv';
-  const url = URL.createObjectURL(new Blob([await res.text()], { type: 'text/csv' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  saveFile(name, await res.text(), 'text/csv');
   return name;
 }
 

@@ -1,21 +1,10 @@
-/* global Blob, URL, document, setTimeout */
 // Student: my data. What is kept about me, and the download of all of it (GET /student/export) as
 // a JSON file saved by the browser.
-import { api } from '/dashboard/dashboard-api.js';
+import { api, saveFile } from '/dashboard/dashboard-api.js';
 import { h, attempt } from '../dom.js';
 import { t } from '../i18n.js';
 
 const SECTIONS = ['account', 'enrolments', 'attendance', 'devices', 'verifications', 'submissions', 'witnessed', 'links', 'audit'];
-
-/** Hands `text` to the browser as a file download called `name`. */
-function saveFile(name, text, type) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = h('a', { href: url, download: name, hidden: true });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
 
 export async function render(main, ctx) {
   const button = h('button', { type: 'button', text: t('student.data.download.button') });
