@@ -13,7 +13,7 @@ beforeAll(async () => {
 afterAll(() => world.h.close());
 
 const UNKNOWN = '01890000-0000-7000-8000-000000000000';
-const history = (student: string, course = world.courseId) => `/api/v1/teacher/course/${course}/student/${student}/history`;
+const history = (student: string, course = world.courseId) => `/api/v1/teacher/courses/${course}/students/${student}/history`;
 const overrides = (session: string) => `/api/v1/teacher/session/${session}/overrides`;
 const counts = (extra = '') => `/api/v1/teacher/analytics/session_counts?course_id=${world.courseId}${extra}`;
 type Item = { session_id: string; status: string | null; decided_status: string | null; reasons: string[]; override: { status: string; reason: string; by: { id: string; full_name: string | null } } | null };

@@ -76,7 +76,7 @@ export function teacherRecordRoutes(routes: RouteTable, deps: AppDeps): void {
 
   routes.add(
     {
-      method: 'get', path: '/api/v1/teacher/course/:id/student/:student_id/history', tag: 'teacher', auth: TEACHER,
+      method: 'get', path: '/api/v1/teacher/courses/:id/students/:student_id/history', tag: 'teacher', auth: TEACHER,
       summary: "One student's record in every ended session of my course",
       description: 'Newest first: status (the override, if any), what the rules decided and why, and the override with who set it. The totals count like the attendance percentage (late attends, excused leaves the denominator). A course that is not yours and a student not enrolled in it both answer 404.',
       params: z.object({ id, student_id: id }), response: historyOut, errors: [[404, 'not_found']],

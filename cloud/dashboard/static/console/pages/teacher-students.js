@@ -62,7 +62,7 @@ async function renderList(main, ctx) {
 }
 
 async function renderHistory(main, ctx, courseId, studentId) {
-  const hist = await api(`/api/v1/teacher/course/${encodeURIComponent(courseId)}/student/${encodeURIComponent(studentId)}/history`);
+  const hist = await api(`/api/v1/teacher/courses/${encodeURIComponent(courseId)}/students/${encodeURIComponent(studentId)}/history`);
   const tz = hist.timezone;
   const title = t('records.history.title', { name: hist.student.full_name, code: hist.course.code });
   ctx.setTitle(title);
