@@ -205,4 +205,49 @@ describe('console: accounts and the audit log', () => {
     expect(await t.page.getByRole('alert').textContent()).toBe('This page is not available to your account.');
     await t.context.close();
   });
+
+  it('pages through accounts and through the audit log, by keyboard', async () => {
+    // 25 students made by an admin through the API: 25 more accounts and 25 audit entries.
+    const made: string[] = [];
+    for (let i = 0; i < 25; i++) {
+      const email = `pager${String(i).padStart(2, '0')}@uni.example`;
+      const r = await h.http().post('/api/v1/admin/users').set(admin.auth).send({ email, full_name: `Pager ${i}`, role: 'student', password: 'long-enough-pw' });
+      expect(r.status).toBe(201);
+      made.push(r.body.id);
+    }
+    const { page, context, errors } = await openConsole(srv, admin);
+    page.setDefaultTimeout(10_000);
+    await go(page, 'admin/accounts?q=pager');
+    const table = page.getByRole('table', { name: 'Accounts' });
+    await expect.poll(() => table.getByRole('rowheader').count(), SLOW).toBe(20);
+    expect(await page.getByText('Page 1 of 2').isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Previous page' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Next page' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => table.getByRole('rowheader').allTextContents(), SLOW).toEqual(['Pager 20', 'Pager 21', 'Pager 22', 'Pager 23', 'Pager 24']);
+    expect(await page.getByText('Page 2 of 2').isVisible()).toBe(true);
+    expect(page.url()).toContain('q=pager');
+    await checkPage(page, 'admin-accounts-page-2');
+
+    // 60 more entries, written as the routes write them, so the log has more than one page.
+    for (let i = 0; i < 60; i++) await h.store.audit.record({ at: h.clock(), actorId: admin.id, action: 'user.create', target: `bulk-${i}`, details: { role: 'student' } });
+    await go(page, 'admin/audit?action=user.create');
+    const log = page.getByRole('table', { name: 'Audit log entries, newest first' });
+    const targets = () => log.locator('tbody .audit-target').allTextContents();
+    await expect.poll(async () => (await targets()).length, SLOW).toBe(50);
+    const first = await targets();
+    expect(first.slice(0, 3)).toEqual(['bulk-59', 'bulk-58', 'bulk-57']);
+    expect(await page.getByRole('button', { name: 'Newer entries' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Older entries' }).click();
+    await expect.poll(async () => (await targets())[0], SLOW).not.toBe(first[0]);
+    const second = await targets();
+    expect(second.filter((id) => first.includes(id))).toEqual([]);
+    // The second page holds the 25 made through the API, newest first.
+    expect(second.filter((id) => made.includes(id))).toEqual([...made].reverse());
+    await checkPage(page, 'admin-audit-page-2');
+    await page.getByRole('button', { name: 'Newer entries' }).click();
+    await expect.poll(targets, SLOW).toEqual(first);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
 });
