@@ -49,8 +49,8 @@ const noDashes = (uuid: string): string => uuid.replaceAll('-', '');
 const SERVICE = noDashes(ATTENDANCE_SERVICE_UUID);
 const CHARACTERISTICS = [CHALLENGE_CHAR_UUID, CHECKIN_CHAR_UUID, RECEIPT_CHAR_UUID].map(noDashes);
 
-/** Receipts after which the phone is done; any other is retried with a fresh challenge. */
-const FINAL: ReadonlySet<Receipt['status']> = new Set(['queued', 'duplicate', 'no_session']);
+/** Receipts after which the phone is done (trying again changes nothing); any other is retried with a fresh challenge. */
+const FINAL: ReadonlySet<Receipt['status']> = new Set(['queued', 'duplicate', 'no_session', 'unknown_key', 'bad_signature']);
 
 function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

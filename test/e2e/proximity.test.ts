@@ -7,11 +7,15 @@
  * gateway's outbox), a student at home who submits every frame a friend forwards is absent,
  * not_witnessed. One phone checking in for two students is flagged shared_peer. A gateway cut off
  * from the broker keeps witnessing, and each check-in reaches the cloud once when the link returns.
+ * The cloud sends the gateway the session's check-in keys, so a phone whose key was never enrolled
+ * is answered unknown_key by the gateway on its first try, and nothing of it reaches the cloud.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedToken, newClassroom, startGateway, startWorld, submit, waitGateway, type RoomGateway, type World } from './world.js';
 import type { Classroom, Person } from '../../scripts/classroom/api.js';
 import { GattPhone, enrolCheckinKey, type CheckinKey } from '../../scripts/classroom/checkin-phone.js';
+import { checkinKeyOf } from '../../shared/checkin-phone.js';
 import type { HeardFrame } from '../../scripts/classroom/phones.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -163,4 +167,22 @@ describe('proof of proximity with a gateway process', () => {
     expect(list.get('Marie Curie')).toMatchObject({ status: 'present', witnessed_windows: WINDOWS });
     expect(list.get('Niels Bohr')).toMatchObject({ status: 'present', witnessed_windows: WINDOWS });
   }, 90_000);
+
+  it("a phone whose key was never enrolled is answered unknown_key by the gateway at once, which the cloud never hears of", async () => {
+    const [marie] = c.students as [Person];
+    const sessionId = await startSession();
+    const frame = await heardIn(sessionId, Math.floor(Date.now() / (PERIOD_S * 1000)));
+    // The session's keys reach the gateway right after its start (docs/protocol.md, "The session's check-in keys").
+    await eventually(async () => (await w.cloud.store.db.selectFrom('gateway_commands').select('state').where('session_id', '=', sessionId).where('type', '=', 'checkin_keys.set').executeTakeFirst())?.state === 'confirmed', 10_000, 'the keys confirmed by the gateway');
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const stranger: CheckinKey = { privateKey, keyId: checkinKeyOf(privateKey).keyId };
+    const refused = await sharedPhone.checkIn(c.roomCode, stranger, { timeoutMs: 10_000 });
+    expect(refused).toMatchObject({ receipt: { status: 'unknown_key', w: frame.w }, attempts: 1 });
+    // An enrolled phone is still queued and counted.
+    await checkIn(phoneA, marie, frame.w);
+    await eventually(async () => (await attendance(sessionId)).get('Marie Curie')?.witnessed_windows === 1, 15_000, "Marie's check-in at the cloud");
+    const refusals = await w.cloud.store.db.selectFrom('checkin_refusals').select('key_id').where('session_id', '=', sessionId).execute();
+    expect(refusals).toEqual([]);
+    await w.api.must(200, 'POST', `/api/v1/teacher/session/${sessionId}/end`, { token: c.teacher.token });
+  }, 40_000);
 });
