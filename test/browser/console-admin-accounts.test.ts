@@ -177,6 +177,15 @@ describe('console: accounts and the audit log', () => {
     await audit.page.getByRole('button', { name: 'Clear filters' }).click();
     await expect.poll(actions, SLOW).toHaveLength(5);
     expect(audit.errors).toEqual([]);
+
+    // An actor no account has: the server's answer is said in the alert and beside the field.
+    await audit.page.getByLabel('Actor (e-mail or id)').fill('nobody@uni.example');
+    await audit.page.getByRole('button', { name: 'Show' }).click();
+    await expect.poll(() => audit.page.getByRole('alert').first().textContent(), SLOW).toMatch(/^Failed: no account has this e-mail/);
+    expect(await audit.page.getByLabel('Actor (e-mail or id)').getAttribute('aria-invalid')).toBe('true');
+    expect(await audit.page.getByLabel('Actor (e-mail or id)').inputValue()).toBe('nobody@uni.example');
+    await checkPage(audit.page, 'admin-audit-unknown-actor');
+    expect(audit.errors.splice(0)).toEqual([expect.stringMatching(/^400 .*\/api\/v1\/admin\/audit\?/)]);
     await audit.context.close();
   });
 

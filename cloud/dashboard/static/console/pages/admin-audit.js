@@ -3,8 +3,9 @@
 // actor, target and dates (kept in the address, so a filtered view can be bookmarked), a page at
 // a time. The details are shown as "key: value" text, never as markup.
 import { api } from '/dashboard/dashboard-api.js';
-import { h, errorText, field, select, table } from '../dom.js';
+import { h, select, table } from '../dom.js';
 import { fmt, t } from '../i18n.js';
+import { fieldErrors, labelled } from '../forms.js';
 
 const PAGE_SIZE = 50;
 const FILTERS = ['action', 'actor', 'target', 'from', 'to'];
@@ -45,14 +46,18 @@ export async function render(main, ctx) {
   const target = h('input', { name: 'target', value: current.target, maxLength: 200, autocomplete: 'off' });
   const from = h('input', { name: 'from', type: 'date', value: DATE_RE.test(current.from) ? current.from : '' });
   const to = h('input', { name: 'to', type: 'date', value: DATE_RE.test(current.to) ? current.to : '' });
+  const fields = {
+    action: labelled(t('audit.action'), action), actor: labelled(t('audit.actor'), actor), target: labelled(t('audit.target'), target),
+    from: labelled(t('audit.from'), from), to: labelled(t('audit.to'), to),
+  };
+  const errors = fieldErrors(fields);
   const form = h('form', { class: 'toolbar', noValidate: true, attrs: { 'aria-label': t('audit.filters') } },
-    field(t('audit.action'), action), field(t('audit.actor'), actor), field(t('audit.target'), target),
-    field(t('audit.from'), from), field(t('audit.to'), to),
+    Object.values(fields).map(([wrap]) => wrap),
     h('button', { type: 'submit', text: t('audit.show') }),
     h('button', { type: 'button', class: 'secondary', text: t('audit.clear'), on: { click: () => ctx.navigate('admin/audit') } }));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    for (const el of [from, to]) el.removeAttribute('aria-invalid');
+    errors.clear();
     if (from.value && to.value && to.value < from.value) {
       to.setAttribute('aria-invalid', 'true');
       error.textContent = t('audit.range_wrong');
@@ -73,7 +78,9 @@ export async function render(main, ctx) {
   try {
     res = await api(`/api/v1/admin/audit?${params}`);
   } catch (e) {
-    error.textContent = errorText(e);
+    // A filter the server refuses (an unknown actor, a malformed one) is said beside its field.
+    if (e.code === 'unknown_actor') e.details = [{ path: 'actor', message: e.message }];
+    errors.show(e, error);
     return;
   }
   const known = new Set(res.actions);
