@@ -65,6 +65,8 @@ export interface SessionReportRow extends StatusCounts {
   ended_at: number;
   /** Attendance records of the session: the students enrolled when it ended. */
   enrolled: number;
+  /** Records with at least one window the room's gateway witnessed (proof of proximity). */
+  witnessed: number;
 }
 
 /** The query behind sessionStatusCounts, exported so its plan can be checked (bench, tests). */
@@ -83,6 +85,7 @@ export function sessionStatusCountsQuery(db: Kysely<Database>, courseIds: readon
     .leftJoin('attendance', 'attendance.session_id', 'counted.session_id')
     .select(columns)
     .select((eb) => [eb.fn.count<number>('attendance.student_id').as('enrolled'), countWhere('present').as('present'), countWhere('late').as('late'), countWhere('absent').as('absent'), countWhere('excused').as('excused')])
+    .select(sql<number>`sum(case when attendance.witnessed_windows > 0 then 1 else 0 end)`.as('witnessed'))
     .groupBy([...columns])
     .orderBy('counted.started_at')
     .orderBy('counted.session_id');
@@ -120,7 +123,7 @@ export class AnalyticsQueries {
     return rows.map((r) => ({
       session_id: r.session_id, course_id: r.course_id, course_code: r.course_code, course_name: r.course_name,
       room_id: r.room_id, room_name: r.room_name, started_at: Number(r.started_at), ended_at: Number(r.ended_at ?? r.started_at),
-      enrolled: Number(r.enrolled), ...toCounts(r),
+      enrolled: Number(r.enrolled), witnessed: Number(r.witnessed ?? 0), ...toCounts(r),
     }));
   }
 }

@@ -121,8 +121,8 @@ describe('CSV', () => {
   it('daily class report as CSV', async () => {
     const res = await world.h.http().get(`/api/v1/teacher/analytics/daily_class_report?date=2026-09-11&course_id=${world.courseId}&format=csv`).set(await world.auth(world.teacher));
     expect(res.text.split('\r\n')).toEqual([
-      'session_id,course_code,course_name,room_name,started_at,ended_at,enrolled,present,late,absent,excused,attendance_rate',
-      `${world.sessions.s3},CS101,Algorithms,Room 101,2026-09-11T21:30:00.000Z,2026-09-11T22:30:00.000Z,4,2,0,2,0,50`,
+      'session_id,course_code,course_name,room_name,started_at,ended_at,enrolled,present,late,absent,excused,attendance_rate,witnessed',
+      `${world.sessions.s3},CS101,Algorithms,Room 101,2026-09-11T21:30:00.000Z,2026-09-11T22:30:00.000Z,4,2,0,2,0,50,0`,
       '',
     ]);
   });

@@ -94,6 +94,11 @@ describe('in a room with a gateway (require_proximity follows the room)', () => 
     expect(own.body.items[0]).toMatchObject({ session_id: sessionId, status: 'absent', witnessed_windows: 0, reasons: ['presence_low', 'not_witnessed'] });
     const alices = await b.h.http().get('/api/v1/student/attendance').set(alice.auth);
     expect(alices.body.items[0]).toMatchObject({ session_id: sessionId, status: 'present', witnessed_windows: WINDOWS });
+
+    // The course's session report says how many of the class the room witnessed.
+    const report = await b.h.http().get(`/api/v1/teacher/analytics/session_counts?course_id=${f.courseId}`).set(f.teacher.auth);
+    expect(report.status, JSON.stringify(report.body)).toBe(200);
+    expect(report.body.items.find((i: { session_id: string }) => i.session_id === sessionId)).toMatchObject({ enrolled: f.students.length, present: 2, witnessed: 2 });
   });
 
   it('a course that turns require_proximity off counts submitted windows; null gives the room its default back', async () => {

@@ -44,6 +44,7 @@ const reportOut = z.object({
   items: z.array(z.object({
     session_id: id, course_id: id, course_code: z.string(), course_name: z.string(), room_id: id, room_name: z.string(),
     started_at: z.string(), ended_at: z.string(), enrolled: z.number().int(), ...counts, attendance_rate: rate,
+    witnessed: z.number().int().describe("records with at least one window the room's gateway witnessed (proof of proximity)"),
   })),
 });
 const trendsOut = z.object({
@@ -59,7 +60,7 @@ const percentageColumns: CsvColumn<StudentPercentage>[] = [
 ];
 type ReportItem = z.infer<typeof reportOut>['items'][number];
 const reportColumns: CsvColumn<ReportItem>[] = (
-  ['session_id', 'course_code', 'course_name', 'room_name', 'started_at', 'ended_at', 'enrolled', 'present', 'late', 'absent', 'excused', 'attendance_rate'] as const
+  ['session_id', 'course_code', 'course_name', 'room_name', 'started_at', 'ended_at', 'enrolled', 'present', 'late', 'absent', 'excused', 'attendance_rate', 'witnessed'] as const
 ).map((k) => ({ header: k, value: (r: ReportItem) => r[k] }));
 const trendColumns: CsvColumn<TrendBucket>[] = (
   ['start', 'end', 'sessions', 'has_session', 'records', 'present', 'late', 'absent', 'excused', 'attendance_rate'] as const
@@ -69,7 +70,7 @@ const trendColumns: CsvColumn<TrendBucket>[] = (
 const reportItemOf = (r: SessionReportRow): ReportItem => ({
   session_id: r.session_id, course_id: r.course_id, course_code: r.course_code, course_name: r.course_name, room_id: r.room_id, room_name: r.room_name,
   started_at: iso(r.started_at)!, ended_at: iso(r.ended_at)!, enrolled: r.enrolled,
-  present: r.present, late: r.late, absent: r.absent, excused: r.excused, attendance_rate: attendancePercentage(r),
+  present: r.present, late: r.late, absent: r.absent, excused: r.excused, attendance_rate: attendancePercentage(r), witnessed: r.witnessed,
 });
 const courseRefOf = (c: Course) => ({ id: c.id, code: c.code, name: c.name });
 const withinCalendar = (date: string) => (date < FIRST_DATE ? FIRST_DATE : date > LAST_DATE ? LAST_DATE : date);
