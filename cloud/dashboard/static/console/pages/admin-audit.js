@@ -1,7 +1,7 @@
 /* global URLSearchParams */
 // Administration: the audit log. Who changed what and when, newest first, narrowed by action,
 // actor, target and dates (kept in the address, so a filtered view can be bookmarked), a page at
-// a time. The details are shown as "key: value" text, never as markup.
+// a time, in the institution's time zone. The details are shown as "key: value" text, never as markup.
 import { api } from '/dashboard/dashboard-api.js';
 import { h, select, table } from '../dom.js';
 import { fmt, t } from '../i18n.js';
@@ -10,13 +10,6 @@ import { fieldErrors, labelled } from '../forms.js';
 const PAGE_SIZE = 50;
 const FILTERS = ['action', 'actor', 'target', 'from', 'to'];
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-const localZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
-
-/** Local midnight of a yyyy-mm-dd date as an ISO instant; `nextDay` for the end of that day. */
-function dayStart(date, nextDay = false) {
-  const [y, m, d] = date.split('-').map(Number);
-  return new Date(y, m - 1, d + (nextDay ? 1 : 0)).toISOString();
-}
 
 /** A value of the details as text: strings as they are, anything else as JSON. */
 const valueText = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
@@ -71,8 +64,8 @@ export async function render(main, ctx) {
 
   const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
   for (const k of ['action', 'actor', 'target']) if (current[k]) params.set(k, current[k]);
-  if (DATE_RE.test(current.from)) params.set('from', dayStart(current.from));
-  if (DATE_RE.test(current.to)) params.set('to', dayStart(current.to, true));
+  // Dates go as they are: the server reads them in the institution's time zone, `to` with its day.
+  for (const k of ['from', 'to']) if (DATE_RE.test(current[k])) params.set(k, current[k]);
   if (/^\d+$/.test(before)) params.set('before', before);
   let res;
   try {
@@ -88,7 +81,7 @@ export async function render(main, ctx) {
   action.replaceChildren(h('option', { value: '', text: t('audit.all_actions') }), ...[...known].sort().map((a) => h('option', { value: a, text: a })));
   action.value = current.action;
 
-  const tz = localZone();
+  const tz = res.timezone;
   const page = (cursor, nextTrail) => () => ctx.navigate('admin/audit', { ...current, before: cursor, trail: nextTrail.join('.') });
   const newer = trail.length || before
     ? h('button', { type: 'button', class: 'secondary', text: t('audit.newer'), on: { click: page(trail.at(-1) === '0' ? undefined : trail.at(-1), trail.slice(0, -1)) } })
