@@ -143,7 +143,7 @@ export async function render(main, ctx) {
         { label: t('accounts.email'), cell: (u) => u.email },
         { label: t('accounts.role'), cell: (u) => t(`role.${u.role}`) },
         { label: t('accounts.status'), cell: statusChip },
-        { label: t('accounts.created_at'), cell: (u) => fmt.date(new Date(u.created_at).toISOString(), Intl.DateTimeFormat().resolvedOptions().timeZone) },
+        { label: t('accounts.created_at'), cell: (u) => fmt.date(new Date(u.created_at).toISOString(), res.timezone) },
         { label: t('common.actions'), class: 'accounts-actions-cell', cell: actions },
       ],
     }), ...(res.total > PAGE_SIZE || page > 0 ? [pager(res.total)] : []));

@@ -30,7 +30,7 @@ async function renderList(main, ctx) {
       { label: t('records.sessions.started'), header: true, cell: (s) => h('a', { href: `#/teacher/sessions?id=${s.session_id}`, text: fmt.dateTime(s.started_at, counted.timezone) }) },
       { label: t('records.sessions.room'), cell: (s) => countOf.get(s.session_id)?.room_name ?? String(s.room_code ?? '—') },
       { label: t('records.sessions.state'), cell: (s) => t(`records.sessions.state.${s.state}`) },
-      ...['present', 'late', 'absent', 'excused'].map((key) => ({ label: t(`records.count.${key}`), cell: count(key) })),
+      ...['present', 'late', 'absent', 'excused', 'witnessed'].map((key) => ({ label: t(`records.count.${key}`), cell: count(key) })),
     ],
   })));
 }

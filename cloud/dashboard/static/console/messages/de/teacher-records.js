@@ -10,6 +10,7 @@ export default {
   'records.count.late': 'Verspätet',
   'records.count.absent': 'Abwesend',
   'records.count.excused': 'Entschuldigt',
+  'records.count.witnessed': 'Im Raum bestätigt',
   'records.status.none': 'kein Eintrag (damals nicht eingeschrieben)',
   'records.set_by_hand': 'von Hand gesetzt',
   'records.override_by': 'Auf {status} gesetzt von {name} am {when}: „{reason}“',

@@ -10,6 +10,7 @@ export default {
   'records.count.late': 'Late',
   'records.count.absent': 'Absent',
   'records.count.excused': 'Excused',
+  'records.count.witnessed': 'Witnessed in the room',
   'records.status.none': 'no record (not enrolled then)',
   'records.set_by_hand': 'set by hand',
   'records.override_by': 'Set to {status} by {name} on {when}: “{reason}”',
