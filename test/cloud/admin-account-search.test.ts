@@ -33,6 +33,7 @@ describe('account search', () => {
     expect(await emails({ q: 'müller' })).toEqual({ emails: ['jo.mueller@uni.example'], total: 1 });
     expect(await emails({ q: 'teach' })).toEqual({ emails: ['maxine@uni.example'], total: 1 });
     expect(await emails({ q: 'nobody' })).toEqual({ emails: [], total: 0 });
+    expect((await list({ q: 'max' })).body.timezone).toBe(h.deps.settings.timezone);
   });
 
   it('takes % and _ literally', async () => {

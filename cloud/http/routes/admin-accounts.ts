@@ -74,11 +74,11 @@ export function adminAccountRoutes(routes: RouteTable, deps: AppDeps): void {
   routes.add(
     {
       method: 'get', path: '/api/v1/admin/users', tag: 'admin', auth: ADMIN, summary: 'List accounts',
-      description: 'In e-mail order; `q` keeps the accounts whose name or e-mail contains it (any case), `role` those of one role. `total` is how many match in all, for paging with `limit` and `offset`.',
+      description: 'In e-mail order; `q` keeps the accounts whose name or e-mail contains it (any case), `role` those of one role. `total` is how many match in all, for paging with `limit` and `offset`; `timezone` is the institution\'s.',
       query: z.object({ role: role.optional(), q: z.string().trim().max(200).optional().transform((v) => v || undefined), ...page }),
-      response: z.object({ items: z.array(userOut), total: z.number().int() }),
+      response: z.object({ items: z.array(userOut), total: z.number().int(), timezone: z.string() }),
     },
-    ({ query }) => store.accounts.search(query),
+    async ({ query }) => ({ ...(await store.accounts.search(query)), timezone: deps.settings.timezone }),
   );
 
   routes.add(
