@@ -33,6 +33,9 @@ export interface RunningGateway {
 }
 
 /** Builds and starts the daemon. Throws ConfigError / StoreOpenError before anything is on air. */
+/** Commands the daemon's virtual controller keeps in its inspection log. */
+const DAEMON_HCI_LOG = 256;
+
 export async function startGateway(opts: RunOptions, log?: Logger): Promise<RunningGateway> {
   const env = opts.env ?? process.env;
   const config = loadConfig({ ...(opts.configPath !== undefined && { path: opts.configPath }), env });
@@ -40,7 +43,9 @@ export async function startGateway(opts: RunOptions, log?: Logger): Promise<Runn
   root.info({ gatewayId: config.gatewayId, roomCode: config.roomCode, radio: opts.radio, version: GATEWAY_VERSION, db: config.dbPath }, 'gateway starting');
   const events = new GatewayEvents(root);
   const store = openStore(config.dbPath, config.gatewayId, config.mqtt.topicPrefix, { events });
-  const advertiser = createAdvertiser({ kind: opts.radio, logger: root.child({ module: 'ble' }), hciDeviceId: config.hciDeviceId });
+  // On the virtual radio nobody outside this process reads the controller's command log: it keeps
+  // the last few commands for a debugger, not the 10,000 a test inspects.
+  const advertiser = createAdvertiser({ kind: opts.radio, logger: root.child({ module: 'ble' }), hciDeviceId: config.hciDeviceId, virtual: { logLimit: DAEMON_HCI_LOG } });
   const daemon = new GatewayDaemon({ config, store, events, advertiser, log: root, version: GATEWAY_VERSION, radioKind: opts.radio, env });
   await daemon.start();
   let stopping: Promise<void> | null = null;
