@@ -139,6 +139,14 @@ describe('console: accounts and the audit log', () => {
     expect(await max.page.getByLabel('New password', { exact: true }).isVisible()).toBe(false);
     await checkPage(max.page, 'reset-password-done');
     expect(max.errors).toEqual([]);
+    // The link works once: opened again, it is refused with what to do.
+    await max.page.goto(`${srv.base}/console/reset-password.html#token=${tokenOf(mail)}`);
+    await max.page.getByLabel('New password', { exact: true }).fill('max-tries-again-now');
+    await max.page.getByLabel('New password again').fill('max-tries-again-now');
+    await max.page.getByRole('button', { name: 'Set password' }).click();
+    await expect.poll(() => max.page.getByRole('alert').textContent(), SLOW).toBe('Failed: This link is unknown, already used or expired. Ask your administrator for a new one.');
+    await checkPage(max.page, 'reset-password-used');
+    expect(max.errors.splice(0)).toEqual([`400 ${srv.base}/api/v1/auth/password-reset`]);
     await max.context.close();
     expect((await h.http().post('/api/v1/auth/token').send({ email: 'max.power@uni.example', password: 'max-chose-this-one' })).status).toBe(200);
     expect((await h.http().post('/api/v1/auth/token').send({ email: 'max.power@uni.example', password: 'long-enough-pw' })).status).toBe(401);
