@@ -125,6 +125,7 @@ describe('console: accounts and the audit log', () => {
     await context.close();
 
     const max = await openConsole(srv);
+    max.page.setDefaultTimeout(10_000);
     await max.page.goto(`${srv.base}/console/reset-password.html#token=${tokenOf(mail)}`);
     await max.page.getByRole('heading', { level: 1, name: 'Choose a password' }).waitFor();
     expect(max.page.url()).not.toContain('token');
@@ -141,6 +142,7 @@ describe('console: accounts and the audit log', () => {
     expect(max.errors).toEqual([]);
     // The link works once: opened again, it is refused with what to do.
     await max.page.goto(`${srv.base}/console/reset-password.html#token=${tokenOf(mail)}`);
+    await max.page.waitForURL((u) => !u.hash);
     await max.page.getByLabel('New password', { exact: true }).fill('max-tries-again-now');
     await max.page.getByLabel('New password again').fill('max-tries-again-now');
     await max.page.getByRole('button', { name: 'Set password' }).click();

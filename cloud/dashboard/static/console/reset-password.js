@@ -1,4 +1,4 @@
-/* global document, location, history, fetch, URLSearchParams */
+/* global document, location, history, window, fetch, URLSearchParams */
 // The page the password mail links to (/console/reset-password.html#token=…): the account's owner
 // chooses the new password here. The token comes from the fragment, which no browser sends to a
 // server or in a Referer, and leaves the address bar at once; nothing happens until the person
@@ -9,6 +9,8 @@ import { language, t } from './i18n.js';
 
 const token = new URLSearchParams(location.hash.replace(/^#/, '')).get('token') ?? '';
 if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+// A link opened again in this tab only changes the fragment: start over with its token.
+window.addEventListener('hashchange', () => location.reload());
 
 document.documentElement.lang = language();
 document.title = `${t('reset.title')} — ${t('app.name')}`;
