@@ -207,7 +207,8 @@ describe('console: accounts and the audit log', () => {
     await checkPage(audit.page, 'admin-audit-unknown-actor');
     expect(audit.errors.splice(0)).toEqual([expect.stringMatching(/^400 .*\/api\/v1\/admin\/audit\?/)]);
     await audit.context.close();
-  });
+    // One person's whole round of work: longer than the default on a busy machine.
+  }, 90_000);
 
   it('shows the pages and the dialog in German, and refuses the audit log to a teacher', async () => {
     const { page, context, errors } = await openConsole(srv, admin);
