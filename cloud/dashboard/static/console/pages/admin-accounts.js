@@ -72,7 +72,10 @@ export async function render(main, ctx) {
     field(t('accounts.search'), search), field(t('accounts.filter_role'), role), h('button', { type: 'submit', text: t('common.search') }));
   searchForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    ctx.navigate('admin/accounts', { q: search.value.trim(), role: role.value });
+    const next = { q: search.value.trim(), role: role.value };
+    // The same search again changes no address, so it only reads the list anew.
+    if (next.q === q && next.role === roleFilter && page === 0) refresh();
+    else ctx.navigate('admin/accounts', next);
   });
 
   async function act(button, fn, text) {
