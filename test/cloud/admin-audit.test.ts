@@ -91,7 +91,7 @@ describe('audit log', () => {
       [{ limit: 0 }, 'limit'], [{ limit: 201 }, 'limit'], [{ limit: 'many' }, 'limit'],
       [{ from: 'yesterday' }, 'from'], [{ to: '2026-09-07T08:00:00' }, 'to'],
       [{ from: '2026-09-08T00:00:00Z', to: '2026-09-07T00:00:00Z' }, 'to'], [{ from: '2026-09-08', to: '2026-09-07' }, 'to'],
-      [{ from: '2026-02-30' }, 'from'], [{ to: '7.9.2026' }, 'to'],
+      [{ from: '2026-02-30' }, 'from'], [{ to: '7.9.2026' }, 'to'], [{ to: '0000-01-01' }, 'to'],
       [{ actor: 'not an id' }, 'actor'], [{ action: 'DROP TABLE' }, 'action'], [{ before: -1 }, 'before'],
     ] as const) {
       const r = await audit(query as Record<string, string | number>);

@@ -7,13 +7,13 @@ import { badRequest } from '../errors.js';
 import type { RouteTable } from '../route.js';
 import type { AppDeps } from '../deps.js';
 import { email, id, isoDate } from '../schemas.js';
-import { localDateRange, startOfLocalDay } from '../../domain/analytics-calendar.js';
+import { FIRST_DATE, LAST_DATE, isLocalDate, localDateRange, startOfLocalDay } from '../../domain/analytics-calendar.js';
 
 const ADMIN = ['admin'] as const;
 export const AUDIT_PAGE_MAX = 200;
 
 /** An instant (ISO 8601 with an offset), or a date (YYYY-MM-DD) in the institution's time zone. */
-const instantOrDate = z.union([z.iso.datetime({ offset: true }), isoDate]);
+const instantOrDate = z.union([z.iso.datetime({ offset: true }), isoDate.refine(isLocalDate, `is not a date from ${FIRST_DATE} to ${LAST_DATE}`)]);
 const isDate = (s: string) => s.length === 10;
 
 const auditQuery = z.object({
