@@ -16,6 +16,8 @@ export interface CloudEventMap {
   'checkin.witnessed': [{ session_id: string; student_id: string; w: number }];
   'attendance.overridden': [{ session_id: string; student_id: string; status: string }];
   'enrollment.changed': [{ course_id: string }];
+  /** One of the student's devices was enrolled, approved or revoked: its check-in key counts or no longer does. */
+  'device.changed': [{ student_id: string }];
   /** The account's token version rose or it was (de)activated: its earlier tokens no longer hold. */
   'account.tokens_revoked': [{ user_id: string }];
   /** A course's attendance policy changed. */

@@ -42,7 +42,13 @@ export class CheckinKeySync {
 
   /** Every live session of the course (its enrolments changed), or of every room with a check-in gateway. */
   async syncLive(courseId?: string): Promise<void> {
-    const sessions = await this.deps.store.checkins.liveSessionsWithCheckinGateway(courseId);
+    const sessions = await this.deps.store.checkins.liveSessionsWithCheckinGateway(courseId === undefined ? {} : { courseId });
+    await Promise.all(sessions.map((s) => this.sync(s.id)));
+  }
+
+  /** The live sessions of the student's courses (one of the student's devices changed). */
+  async syncStudent(studentId: string): Promise<void> {
+    const sessions = await this.deps.store.checkins.liveSessionsWithCheckinGateway({ studentId });
     await Promise.all(sessions.map((s) => this.sync(s.id)));
   }
 

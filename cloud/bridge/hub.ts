@@ -94,6 +94,7 @@ export class GatewayHub {
     // The cloud's own starts send their keys after their session.start (sessionCommand), in that order.
     events?.on('session.started', this, (s) => void (s.source !== 'cloud' && this.checkinKeys.sync(s.id)));
     events?.on('enrollment.changed', this, ({ course_id }) => void this.checkinKeys.syncLive(course_id).catch((err: unknown) => this.deps.logger.error({ err }, 'check-in keys not checked')));
+    events?.on('device.changed', this, ({ student_id }) => void this.checkinKeys.syncStudent(student_id).catch((err: unknown) => this.deps.logger.error({ err }, 'check-in keys not checked')));
     events?.on('changes.remote', this, (c) => {
       if (c.kind === 'enrolment') void this.checkinKeys.syncLive(c.id).catch((err: unknown) => this.deps.logger.error({ err }, 'check-in keys not checked'));
     });

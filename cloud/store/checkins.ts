@@ -114,10 +114,15 @@ export class CheckinRepository {
   }
 
   /** Live sessions (of one course, or all) whose room's active gateway said it serves the GATT check-in. */
-  liveSessionsWithCheckinGateway(courseId?: string): Promise<Session[]> {
+  liveSessionsWithCheckinGateway(only: { courseId?: string; studentId?: string } = {}): Promise<Session[]> {
     let q = this.db.selectFrom('sessions').innerJoin('gateways', 'gateways.room_id', 'sessions.room_id').selectAll('sessions')
       .where('sessions.state', '=', 'live').where('gateways.revoked_at', 'is', null).where('gateways.checkin_service', '=', 1);
-    if (courseId !== undefined) q = q.where('sessions.course_id', '=', courseId);
+    if (only.courseId !== undefined) q = q.where('sessions.course_id', '=', only.courseId);
+    const { studentId } = only;
+    if (studentId !== undefined) {
+      q = q.where((eb) => eb.exists(eb.selectFrom('enrollments').select('enrollments.student_id')
+        .whereRef('enrollments.course_id', '=', 'sessions.course_id').where('enrollments.student_id', '=', studentId)));
+    }
     return q.execute();
   }
 }

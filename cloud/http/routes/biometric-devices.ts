@@ -61,6 +61,7 @@ export function biometricDeviceRoutes(routes: RouteTable, deps: AppDeps): void {
         await tx.webauthn.decideCredential(device.id, 'active', user.id, now);
         await tx.audit.record({ at: now, actorId: user.id, action: 'biometric.approve', target: device.id, details: { student_id: device.student_id } });
       });
+      deps.events.emit('device.changed', { student_id: device.student_id });
       return deviceView({ ...device, status: 'active', decided_by: user.id, decided_at: now });
     },
   );
@@ -73,6 +74,7 @@ export function biometricDeviceRoutes(routes: RouteTable, deps: AppDeps): void {
       await tx.webauthn.decideCredential(device.id, 'revoked', actorId, now);
       await tx.audit.record({ at: now, actorId, action: 'biometric.revoke', target: device.id, details: { student_id: device.student_id, reason } });
     });
+    deps.events.emit('device.changed', { student_id: device.student_id });
     return deviceView({ ...device, status: 'revoked', decided_by: actorId, decided_at: now });
   }
 

@@ -98,6 +98,7 @@ export function biometricRoutes(routes: RouteTable, deps: AppDeps): void {
         throw conflict('checkin_key_taken', "this check-in key is enrolled with another student's device");
       }
       await store.audit.record({ at: now, actorId: user.id, action: 'biometric.enrol', target: credential.id, details: { status: credential.status, backup_eligible: credential.backup_eligible === 1, checkin_key_id: credential.checkin_key_id } });
+      if (credential.checkin_key_id !== null) deps.events.emit('device.changed', { student_id: user.id });
       return { device: deviceView(credential), needs_approval: credential.status === 'pending' };
     },
   );
