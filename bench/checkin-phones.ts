@@ -11,7 +11,11 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ensureVirtualController } from '../gateway/ble/radio.js';
 import { ATTENDANCE_SERVICE_UUID, CHALLENGE_CHAR_UUID, CHECKIN_CHAR_UUID, RECEIPT_CHAR_UUID, type Receipt } from '../shared/checkin.js';
-import { answerChallenge, checkinKeyOf } from '../shared/checkin-phone.js';
+import { Backoff } from '../shared/backoff.js';
+import { CHECKIN_RETRY_BACKOFF, answerChallenge, checkinKeyOf } from '../shared/checkin-phone.js';
+
+/** After a failed link: the app's backoff, a random pause of 0..N ms, or none (0). */
+export type RetryPause = 'app' | number;
 import type { Frame } from '../shared/frame.js';
 import { abandonLink, hearRoom, nextReceipt, startCentral, whileConnected, type Noble, type NoblePeripheral } from '../test/ble/central.js';
 
@@ -76,11 +80,14 @@ export class CheckinPhone {
 
   /**
    * One check-in with `key` in room `roomCode`, retried until a receipt arrives; after a failed
-   * link the phone waits a random 0..`retryJitterMs` ms before it listens again (0: at once).
+   * link the phone waits as the app does (`'app'`: CHECKIN_RETRY_BACKOFF), a random
+   * 0..`retry` ms, or not at all (0) before it listens again.
    */
-  async checkIn(key: CheckinKey, roomCode: number, retryJitterMs = 0): Promise<CheckinResult> {
+  async checkIn(key: CheckinKey, roomCode: number, retry: RetryPause = 'app'): Promise<CheckinResult> {
     let started: number | undefined;
     const failures: string[] = [];
+    const backoff = new Backoff(CHECKIN_RETRY_BACKOFF);
+    const pause = () => (retry === 'app' ? backoff.next() : Math.random() * retry);
     for (let attempt = 1; ; attempt++) {
       const hearing = performance.now();
       const { peripheral, frame } = await hearRoom(this.noble, roomCode);
@@ -94,7 +101,7 @@ export class CheckinPhone {
         if (attempt >= MAX_ATTEMPTS) throw error;
         failures.push(error instanceof Error ? error.message : String(error));
         await abandonLink(peripheral);
-        if (retryJitterMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * retryJitterMs));
+        if (retry !== 0) await new Promise((resolve) => setTimeout(resolve, pause()));
       }
     }
   }

@@ -13,8 +13,9 @@
  *    gateway's RSS (from /proc) every 100 ms during it and every second for 20 s after. Target < 80 MB.
  * `--advertising-ms` sets bleno's advertising interval (default 20 ms, as the gateway's systemd
  * unit sets it; bleno's own default is 100 ms), to see how much of a check-in is the phone waiting
- * for the gateway's next advertising event. `--retry-jitter-ms` makes a phone wait a random
- * 0..MS ms after a failed link before it tries again (default 300, as the app does; 0: at once).
+ * for the gateway's next advertising event. After a failed link a phone waits as the app
+ * does (CHECKIN_RETRY_BACKOFF: 50 ms doubling to 1 s, ±50 %); `--retry-jitter-ms MS` makes it wait a
+ * random 0..MS ms instead (0: at once).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +25,7 @@ import { pino } from 'pino';
 import { hostVirtualAir } from '../gateway/ble/radio.js';
 import { startAedes } from '../test/gateway/brokers.js';
 import { GatewayUnderTest, compileGateway } from './checkin-gateway.js';
-import { CheckinPhone, STAGES, newCheckinKey, type CheckinKey, type CheckinResult, type Stages } from './checkin-phones.js';
+import { CheckinPhone, STAGES, newCheckinKey, type CheckinKey, type CheckinResult, type RetryPause, type Stages } from './checkin-phones.js';
 
 /** Bad arguments: say what is wrong and exit 2, as a command-line tool does (no stack trace). */
 function usage(message: string): never {
@@ -49,7 +50,7 @@ const PHONES = integer('phones', values.phones, 10, 1, 200);
 const CHECKINS = integer('checkins', values.checkins, 100, 1, 10_000);
 const BURST = integer('burst', values.burst, 300, 1, 10_000);
 const BURST_PHONES = integer('burst-phones', values['burst-phones'], 30, 1, 200);
-const RETRY_JITTER_MS = integer('retry-jitter-ms', values['retry-jitter-ms'], 300, 0, 10_000);
+const RETRY: RetryPause = values['retry-jitter-ms'] === undefined ? 'app' : integer('retry-jitter-ms', values['retry-jitter-ms'], 0, 0, 10_000);
 // The range of LE Set Advertising Parameters' Advertising_Interval (20 ms to 10.24 s).
 const ADVERTISING_MS = integer('advertising-ms', values['advertising-ms'], 20, 20, 10_240);
 const ROOM_CODE = 74565;
@@ -97,7 +98,7 @@ async function run(label: string, gateway: GatewayUnderTest, phones: CheckinPhon
     phones.map(async (phone) => {
       for (let key = queue.shift(); key; key = queue.shift()) {
         // A phone that runs out of attempts is a failed check-in of this run, not the end of the bench.
-        const result = await phone.checkIn(key, ROOM_CODE, RETRY_JITTER_MS).catch(() => null);
+        const result = await phone.checkIn(key, ROOM_CODE, RETRY).catch(() => null);
         if (result) results.push(result);
         else gaveUp++;
       }

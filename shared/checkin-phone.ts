@@ -10,6 +10,13 @@ import {
 } from './checkin.js';
 
 /** What the phone sends with its passkey registration (`checkin_key`), and the key_id it will write. */
+/**
+ * How long a phone waits after a failed link before it listens for the room again: from 50 ms,
+ * doubling to 1 s, spread ±50 % so that phones that lost the same advertising event (0x3E) do not
+ * answer the next one together (docs/api.md, "Proof of proximity").
+ */
+export const CHECKIN_RETRY_BACKOFF = { minMs: 50, maxMs: 1_000, jitter: 0.5 } as const;
+
 export function checkinKeyOf(privateKey: KeyObject): { checkinKey: string; keyId: Buffer } {
   const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
   return { checkinKey: spki.toString('base64url'), keyId: keyIdOf(spki) };

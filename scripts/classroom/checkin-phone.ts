@@ -16,7 +16,7 @@ import type { Air } from '../../gateway/ble/virtual/air.js';
 import { findAttendanceFrame } from '../../shared/advertisement.js';
 import { Backoff } from '../../shared/backoff.js';
 import { ATTENDANCE_SERVICE_UUID, CHALLENGE_CHAR_UUID, CHECKIN_CHAR_UUID, RECEIPT_CHAR_UUID, decodeReceipt, type Receipt } from '../../shared/checkin.js';
-import { answerChallenge, checkinKeyOf } from '../../shared/checkin-phone.js';
+import { CHECKIN_RETRY_BACKOFF, answerChallenge, checkinKeyOf } from '../../shared/checkin-phone.js';
 import type { Frame } from '../../shared/frame.js';
 import { SoftwarePhone } from '../../test/fakes/authenticator.js';
 import { startCentral, whileConnected, type Noble, type NoblePeripheral } from '../../test/ble/central.js';
@@ -76,7 +76,7 @@ export class GattPhone {
   /** Checks in with `key` at the gateway of room `roomCode`; resolves with a final receipt. */
   async checkIn(roomCode: number, key: CheckinKey, o: CheckinOptions = {}): Promise<CheckinResult> {
     const deadline = Date.now() + (o.timeoutMs ?? 30_000);
-    const backoff = new Backoff({ minMs: 50, maxMs: 1_000, jitter: 0.5 });
+    const backoff = new Backoff(CHECKIN_RETRY_BACKOFF);
     let lastError: Error | null = null;
     for (let attempt = 1; Date.now() < deadline; attempt++) {
       let peripheral: Peripheral | null = null;
