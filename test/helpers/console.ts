@@ -64,11 +64,11 @@ export async function openConsole(srv: ConsoleServer, user?: { email: string; pa
   return { context, page, errors };
 }
 
-/** Opens a route (`'admin/accounts?q=x'`) and waits for its heading. */
+/** Opens a route (`'admin/accounts?q=x'`) and waits until its page has rendered, data and all. */
 export async function go(page: Page, route: string): Promise<void> {
-  await page.evaluate(`location.hash = ${JSON.stringify(`#/${route}`)}`);
+  const hash = String(await page.evaluate(`location.hash = ${JSON.stringify(`#/${route}`)}; location.hash`));
+  await page.locator(`main[data-rendered=${JSON.stringify(hash)}]`).waitFor();
   await page.locator('main h1').first().waitFor();
-  await page.locator('main [aria-busy="true"]').waitFor({ state: 'detached' });
 }
 
 interface AxeViolation {

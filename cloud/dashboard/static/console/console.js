@@ -60,17 +60,31 @@ async function showRoute({ focus = true } = {}) {
   const main = $('main');
   const controller = new AbortController();
   state.page = controller;
+  const hash = location.hash;
+  // While a page renders (its module, then its data) main is busy; once it is done main says which
+  // route it shows (data-rendered), for assistive technology and for the browser tests alike.
+  const done = () => {
+    if (state.page !== controller) return;
+    main.removeAttribute('aria-busy');
+    main.dataset.rendered = hash;
+  };
   const setTitle = (text) => (document.title = `${text} — ${t('app.name')}`);
-  const problem = (text) => main.replaceChildren(h('h1', { text: t('app.name') }), h('p', { class: 'error', attrs: { role: 'alert' }, text }));
+  const problem = (text) => {
+    main.replaceChildren(h('h1', { text: t('app.name') }), h('p', { class: 'error', attrs: { role: 'alert' }, text }));
+    done();
+  };
   if (!route) return problem(t('error.not_found'));
   if (!route.roles.includes(state.me.role)) return problem(t('error.forbidden'));
   setTitle(t(route.nav));
-  main.replaceChildren(h('p', { attrs: { 'aria-busy': 'true' }, text: t('app.loading') }));
+  main.setAttribute('aria-busy', 'true');
+  delete main.dataset.rendered;
+  main.replaceChildren(h('p', { text: t('app.loading') }));
   try {
     const page = await import(route.module);
     if (controller.signal.aborted) return;
     main.replaceChildren();
     await page.render(main, { me: state.me, query, navigate, setTitle, signal: controller.signal });
+    done();
   } catch (e) {
     if (!controller.signal.aborted) problem(t('error.page', { message: e.message }));
   }
