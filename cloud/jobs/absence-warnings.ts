@@ -8,7 +8,6 @@
  * mail counts as sent only once the mail server accepted it (`Mailer.deliver`): one that fails is
  * sent on the next run. The log holds counts only, never a mail's text or an address.
  */
-import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Store } from '../store/db.js';
 import type { Mailer } from '../mail/transport.js';
@@ -17,6 +16,7 @@ import type { WarnedStudent } from '../store/absence-warnings.js';
 import { crossings, warningPeriod } from '../domain/absence-warnings.js';
 import { localDateOf, localDateRange } from '../domain/analytics-calendar.js';
 import { studentWarningMail, teacherDigestMail, type MailCourse } from '../mail/absence-mail.js';
+import { startScheduledJob, type ScheduledJob } from './scheduled-job.js';
 
 /** Every hour at 23 minutes past: off the hour, away from other installations' jobs. */
 export const ABSENCE_WARNINGS_SCHEDULE = '23 * * * *';
@@ -115,54 +115,17 @@ export interface AbsenceWarningJobOptions extends AbsenceWarningRunOptions {
   schedule?: string;
 }
 
-export interface AbsenceWarningJob {
-  /** One run now, under the job lock; null when another instance holds it. */
-  runOnce(): Promise<AbsenceWarningCounts | null>;
-  /** When node-cron fires next (wall clock, not the injected clock). */
-  nextRun(): Date | null;
-  stop(): Promise<void>;
-}
+export type AbsenceWarningJob = ScheduledJob<AbsenceWarningCounts>;
 
 /**
- * Schedules the run with node-cron. Several cloud instances on one PostgreSQL database fire
- * together: the advisory job lock lets one of them run, and the recorded crossings keep a run
- * that starts after it from mailing anyone twice.
+ * Schedules the run (hourly unless `schedule` says otherwise) under the job lock; the recorded
+ * crossings keep a run that starts after another from mailing anyone twice.
  */
 export function startAbsenceWarningJob(opts: AbsenceWarningJobOptions): AbsenceWarningJob {
-  const { store, logger } = opts;
-  // In this process one run at a time too: a run asked for while one is going waits for it (on
-  // SQLite the job lock always succeeds, and two overlapping runs could mail a crossing twice).
-  let previous: Promise<unknown> = Promise.resolve();
-  function runOnce(): Promise<AbsenceWarningCounts | null> {
-    const run = previous.then(lockedRun, lockedRun);
-    previous = run.catch(() => undefined);
-    return run;
-  }
-  async function lockedRun(): Promise<AbsenceWarningCounts | null> {
-    const { ran, result } = await store.withJobLock('absence-warnings', () => runAbsenceWarnings(opts));
-    if (!ran || !result) {
-      logger.info('absence warnings skipped: another instance holds the lock');
-      return null;
-    }
-    logger.info({ counts: result }, 'absence warnings done');
-    return result;
-  }
-  const task: ScheduledTask = cron.schedule(
-    opts.schedule ?? ABSENCE_WARNINGS_SCHEDULE,
-    async () => {
-      try {
-        await runOnce();
-      } catch (err) {
-        logger.error({ err }, 'absence warnings failed');
-      }
-    },
-    { name: 'absence-warnings', timezone: opts.timezone, noOverlap: true },
-  );
-  return {
-    runOnce,
-    nextRun: () => task.getNextRun(),
-    async stop() {
-      await task.destroy();
-    },
-  };
+  return startScheduledJob({
+    store: opts.store, logger: opts.logger, name: 'absence-warnings', label: 'absence warnings',
+    schedule: opts.schedule ?? ABSENCE_WARNINGS_SCHEDULE, timezone: opts.timezone,
+    run: () => runAbsenceWarnings(opts),
+    logged: (counts) => ({ counts }),
+  });
 }

@@ -7,9 +7,9 @@
  * public keys stay. The cloud's own event history is bounded in the same purge: gateway event ids
  * past their dedupe horizon and commands settled long ago.
  */
-import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Store } from '../store/db.js';
+import { startScheduledJob, type ScheduledJob } from './scheduled-job.js';
 
 const DAY_MS = 86_400_000;
 /**
@@ -69,45 +69,14 @@ export interface RetentionJobOptions {
   schedule?: string;
 }
 
-export interface RetentionJob {
-  /** One purge now, under the job lock; null when another instance holds it. */
-  runOnce(): Promise<PurgeCounts | null>;
-  /** When node-cron fires next (wall clock, not the injected clock). */
-  nextRun(): Date | null;
-  stop(): Promise<void>;
-}
+export type RetentionJob = ScheduledJob<PurgeCounts>;
 
-/**
- * Schedules the purge with node-cron. Several cloud instances on one PostgreSQL database would all
- * fire at 03:17: the advisory job lock lets exactly one of them run it.
- */
+/** Schedules the purge (nightly at 03:17 unless `schedule` says otherwise) under the job lock. */
 export function startRetentionJob(opts: RetentionJobOptions): RetentionJob {
-  const { store, logger, clock, retentionDays } = opts;
-  async function runOnce(): Promise<PurgeCounts | null> {
-    const { ran, result } = await store.withJobLock('retention', () => purgeRawData(store, clock(), retentionDays));
-    if (!ran || !result) {
-      logger.info('retention purge skipped: another instance holds the lock');
-      return null;
-    }
-    logger.info({ deleted: result, retentionDays }, 'retention purge done');
-    return result;
-  }
-  const task: ScheduledTask = cron.schedule(
-    opts.schedule ?? RETENTION_SCHEDULE,
-    async () => {
-      try {
-        await runOnce();
-      } catch (err) {
-        logger.error({ err }, 'retention purge failed');
-      }
-    },
-    { name: 'retention', timezone: opts.timezone, noOverlap: true },
-  );
-  return {
-    runOnce,
-    nextRun: () => task.getNextRun(),
-    async stop() {
-      await task.destroy();
-    },
-  };
+  const { store, clock, retentionDays } = opts;
+  return startScheduledJob({
+    store, logger: opts.logger, name: 'retention', label: 'retention purge', schedule: opts.schedule ?? RETENTION_SCHEDULE, timezone: opts.timezone,
+    run: () => purgeRawData(store, clock(), retentionDays),
+    logged: (deleted) => ({ deleted, retentionDays }),
+  });
 }
