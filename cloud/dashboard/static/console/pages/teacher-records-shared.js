@@ -6,9 +6,22 @@ import { fmt, t } from '../i18n.js';
 import { flagLine } from './relay-flags.js';
 
 /** The courses the account teaches (admins: all), by code. */
-export async function teacherCourses() {
+async function teacherCourses() {
   const { items } = await api('/api/v1/teacher/courses');
   return items.sort((a, b) => a.code.localeCompare(b.code));
+}
+
+/**
+ * The teacher's courses and the one the route names (`?course=`, else the first). With no course
+ * at all it says `noneText` in `main` and gives null.
+ */
+export async function courseOfRoute(main, ctx, noneText) {
+  const courses = await teacherCourses();
+  if (!courses.length) {
+    main.append(h('p', { class: 'card', text: noneText }));
+    return null;
+  }
+  return { courses, course: courses.find((c) => c.id === ctx.query.get('course')) ?? courses[0] };
 }
 
 /**

@@ -5,19 +5,16 @@ import { api } from '/dashboard/dashboard-api.js';
 import { h, field, select, table, attempt, uid } from '../dom.js';
 import { fmt, t } from '../i18n.js';
 import { countsList, countsOf } from './teacher-session-roster.js';
-import { courseForm, reasonList, statusCell, teacherCourses } from './teacher-records-shared.js';
+import { courseForm, reasonList, statusCell, courseOfRoute } from './teacher-records-shared.js';
 
 const STATUSES = ['excused', 'late', 'present', 'absent'];
 const countsOfCourse = (courseId) => api(`/api/v1/teacher/analytics/session_counts?course_id=${encodeURIComponent(courseId)}`);
 
 async function renderList(main, ctx) {
   main.append(h('h1', { text: t('records.sessions.title') }));
-  const courses = await teacherCourses();
-  if (!courses.length) {
-    main.append(h('p', { class: 'card', text: t('records.no_courses') }));
-    return;
-  }
-  const course = courses.find((c) => c.id === ctx.query.get('course')) ?? courses[0];
+  const chosen = await courseOfRoute(main, ctx, t('records.no_courses'));
+  if (!chosen) return;
+  const { courses, course } = chosen;
   main.append(courseForm(courses, course.id, (id) => ctx.navigate('teacher/sessions', { course: id })));
   const [{ items }, counted] = await Promise.all([api(`/api/v1/teacher/sessions?course_id=${encodeURIComponent(course.id)}&limit=500`), countsOfCourse(course.id)]);
   const countOf = new Map(counted.items.map((c) => [c.session_id, c]));
@@ -48,7 +45,7 @@ function overrideDialog(onSave, onDone) {
   const form = h('form', { noValidate: true }, current, field(t('records.dialog.status'), status), field(t('records.dialog.reason'), reason, { hint: t('records.dialog.reason_hint') }), error, h('div', { class: 'actions' }, save, cancel));
   // The reason's error is read with it, after its hint.
   reason.setAttribute('aria-describedby', `${reason.getAttribute('aria-describedby')} ${error.id}`);
-  const dialog = h('dialog', { class: 'tr-dialog', attrs: { 'aria-labelledby': titleId } }, title, form);
+  const dialog = h('dialog', { class: 'dialog', attrs: { 'aria-labelledby': titleId } }, title, form);
   let student = null;
   cancel.addEventListener('click', () => dialog.close());
   form.addEventListener('submit', async (event) => {

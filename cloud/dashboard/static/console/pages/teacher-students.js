@@ -5,7 +5,7 @@
 import { api } from '/dashboard/dashboard-api.js';
 import { h, field, select, table } from '../dom.js';
 import { fmt, t } from '../i18n.js';
-import { courseForm, reasonList, statusCell, teacherCourses } from './teacher-records-shared.js';
+import { courseForm, reasonList, statusCell, courseOfRoute } from './teacher-records-shared.js';
 
 function standing(row) {
   if (row.percentage === null) return h('span', { class: 'status-chip status-excused', text: t('records.students.no_data') });
@@ -18,12 +18,9 @@ const byStanding = (a, b) => Number(b.below_minimum) - Number(a.below_minimum) |
 
 async function renderList(main, ctx) {
   main.append(h('h1', { text: t('records.students.title') }));
-  const courses = await teacherCourses();
-  if (!courses.length) {
-    main.append(h('p', { class: 'card', text: t('records.no_courses') }));
-    return;
-  }
-  const course = courses.find((c) => c.id === ctx.query.get('course')) ?? courses[0];
+  const chosen = await courseOfRoute(main, ctx, t('records.no_courses'));
+  if (!chosen) return;
+  const { courses, course } = chosen;
   // The term where the course has one; a month otherwise (and when asked for).
   const period = ctx.query.get('period') === 'month' || !course.term_id ? 'month' : 'semester';
   const month = /^\d{4}-\d{2}$/.test(ctx.query.get('month') ?? '') ? ctx.query.get('month') : '';

@@ -4,7 +4,7 @@
 import { api } from '/dashboard/dashboard-api.js';
 import { h, field, table, attempt, announce, uid } from '../dom.js';
 import { fmt, t } from '../i18n.js';
-import { courseForm, teacherCourses } from './teacher-records-shared.js';
+import { courseForm, courseOfRoute } from './teacher-records-shared.js';
 
 const RULES = {
   min_percent: { max: 100, label: 'warnings.percent', hint: 'warnings.percent_hint', error: 'warnings.error.percent' },
@@ -56,12 +56,9 @@ function periodText(view) {
 
 export async function render(main, ctx) {
   main.append(h('h1', { text: t('warnings.title') }));
-  const courses = await teacherCourses();
-  if (!courses.length) {
-    main.append(h('p', { class: 'card', text: t('warnings.no_courses') }));
-    return;
-  }
-  const course = courses.find((c) => c.id === ctx.query.get('course')) ?? courses[0];
+  const chosen = await courseOfRoute(main, ctx, t('warnings.no_courses'));
+  if (!chosen) return;
+  const { courses, course } = chosen;
   main.append(courseForm(courses, course.id, (id) => ctx.navigate('teacher/warnings', { course: id })));
   const path = `/api/v1/teacher/courses/${encodeURIComponent(course.id)}/absence-warnings`;
   let view = await api(path);
