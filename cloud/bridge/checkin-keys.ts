@@ -12,6 +12,7 @@
  * device approved, revoked or erased: each time the set is computed again and sent only if its
  * digest differs from the newest one queued for the session.
  */
+import { SerialByKey } from './serial-by-key.js';
 import type { Logger } from 'pino';
 import { keySetParts } from '../../shared/mqtt/checkin-keys.js';
 import type { Store } from '../store/db.js';
@@ -27,17 +28,13 @@ export interface CheckinKeySyncDeps {
 
 export class CheckinKeySync {
   /** One sync per session at a time: two at once would both queue the same set. */
-  private readonly running = new Map<string, Promise<void>>();
+  private readonly running = new SerialByKey();
 
   constructor(private readonly deps: CheckinKeySyncDeps) {}
 
   /** Queues the session's set if it changed since the last one queued. Never rejects (failures are logged). */
   sync(sessionId: string): Promise<void> {
-    const previous = this.running.get(sessionId) ?? Promise.resolve();
-    const next = previous.then(() => this.syncNow(sessionId)).catch((err: unknown) => this.deps.logger.error({ err, sessionId }, 'check-in keys not queued'));
-    this.running.set(sessionId, next);
-    void next.then(() => this.running.get(sessionId) === next && this.running.delete(sessionId));
-    return next;
+    return this.running.run(sessionId, () => this.syncNow(sessionId), (err) => this.deps.logger.error({ err, sessionId }, 'check-in keys not queued'));
   }
 
   /** Every live session of the course (its enrolments changed), or of every room with a check-in gateway. */

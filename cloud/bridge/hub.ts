@@ -5,6 +5,7 @@
  * gateway confirmed (docs/architecture.md, "Session start and end"). It also keeps the room
  * gateway's copy of the live session's check-in keys current (cloud/bridge/checkin-keys.ts).
  */
+import { SerialByKey } from './serial-by-key.js';
 import type { Logger } from 'pino';
 import { uuidv7 } from '../../shared/ids.js';
 import { parseStatus, type CommandData, type CommandType } from '../../shared/mqtt/messages.js';
@@ -69,7 +70,7 @@ const NO_GATEWAY: GatewayAck = { state: 'no_gateway', gateway_id: null, command_
 export class GatewayHub {
   /** Commands someone waits on, by command id: settled by their `command.result` or by the wait ending. */
   private readonly waiting = new Map<string, () => void>();
-  private readonly flushing = new Map<string, Promise<void>>();
+  private readonly flushing = new SerialByKey();
   /** The live sessions' check-in keys on their room gateways. */
   readonly checkinKeys: CheckinKeySync;
   private keyTimer: NodeJS.Timeout | null = null;
@@ -206,11 +207,7 @@ export class GatewayHub {
 
   /** Publishes the room's pending commands in order, one flush per room at a time. */
   flushRoom(roomId: string): Promise<void> {
-    const previous = this.flushing.get(roomId) ?? Promise.resolve();
-    const next = previous.then(() => this.publishPending(roomId)).catch((err: unknown) => this.deps.logger.error({ err, roomId }, 'publishing commands failed'));
-    this.flushing.set(roomId, next);
-    void next.then(() => this.flushing.get(roomId) === next && this.flushing.delete(roomId));
-    return next;
+    return this.flushing.run(roomId, () => this.publishPending(roomId), (err) => this.deps.logger.error({ err, roomId }, 'publishing commands failed'));
   }
 
   private async publishPending(roomId: string): Promise<void> {
